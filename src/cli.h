@@ -1,0 +1,37 @@
+// Command-line options: the seed script's flags, plus the tree and SSH ones.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace treesync {
+
+struct Options {
+  std::vector<std::string> images;  // normalized references, in order, no duplicates
+  std::string inventory;            // resolved path
+  std::string node_type = "docker";
+  std::string nodes;                // --nodes spec, empty: all of the type
+  bool force = false;
+  int max_workers = 10;
+  std::string mode = "auto";        // auto | flat | tree
+  int fanout = 4;
+  bool dry_run = false;
+  bool verbose = false;
+  std::string known_hosts;          // default ~/.ssh/known_hosts
+  bool accept_new_host_keys = false;
+  int connect_timeout = 10;         // seconds
+  int stall_timeout = 120;          // seconds without progress before a node fails
+  std::string relay_path;           // default: treesync-relay beside treesync
+  std::string cache_dir;            // default ~/.cache/treesync
+};
+
+struct ParsedCommand {
+  bool exit_now = false;  // --help or --version was printed
+  std::string output;     // what to print when exit_now
+  Options options;
+};
+
+// Throws UsageError for anything wrong, naming the flag and the fix.
+ParsedCommand parse_command_line(int argc, const char* const* argv);
+
+}  // namespace treesync

@@ -1,0 +1,20 @@
+// The two kinds of failure the command distinguishes by exit status.
+#pragma once
+
+#include <stdexcept>
+#include <string>
+
+namespace treesync {
+
+// Bad input, found before any connection: exit status 2.
+struct UsageError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// A failure on one node, at one step ("connect", "probe", "load", ...).
+struct NodeError : std::runtime_error {
+  NodeError(std::string step, const std::string& message) : std::runtime_error(message), step(std::move(step)) {}
+  std::string step;
+};
+
+}  // namespace treesync

@@ -1,0 +1,35 @@
+// The inventory: which nodes exist and how to reach them (a YAML file,
+// docs/inventory.md). Every field is checked here, with file and line, so a
+// typo stops the run before any connection.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace treesync {
+
+struct Node {
+  std::string name;
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::string identity;             // empty: ssh-agent and the default keys
+  std::string type = "docker";      // the seed's --node-type
+  std::vector<std::string> groups;  // further names --node-type accepts
+  std::string zone;                 // nodes of one zone share a subtree
+  int index = 0;                    // what --nodes refers to; default: position
+};
+
+struct Inventory {
+  std::string path;
+  std::vector<Node> nodes;
+};
+
+// Where the inventory is: --inventory, else $TREESYNC_INVENTORY, else ./treesync.yaml.
+std::string inventory_path(const std::string& flag);
+
+// Throws UsageError with "FILE:LINE:COLUMN: ..." for anything malformed.
+Inventory load_inventory(const std::string& path);
+Inventory parse_inventory(const std::string& yaml_text, const std::string& path);
+
+}  // namespace treesync

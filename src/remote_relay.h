@@ -1,0 +1,63 @@
+// treesync's side of one node's relay: ship the binary (once; it is cached
+// on the node by content hash), start it over an SSH exec channel, and talk
+// the wire protocol on that channel.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "relay/protocol.h"
+#include "src/inventory.h"
+#include "src/ssh.h"
+
+namespace treesync {
+
+struct RelayBinary {
+  std::string path;
+  std::string hash;   // XXH3-128 hex: the name it is cached under on nodes
+  std::string bytes;
+
+  // `explicit_path`, else treesync-relay beside the running treesync.
+  static RelayBinary load(const std::string& explicit_path);
+};
+
+class RemoteRelay {
+ public:
+  RemoteRelay(const Node& node, SshConfig ssh, const RelayBinary& binary, int stall_timeout_s,
+              const std::atomic<bool>& stop);
+  ~RemoteRelay();
+
+  // Connects, uploads the relay if the node lacks it, starts it.
+  void start();
+  bool uploaded() const { return uploaded_; }
+
+  wire::Json probe(const std::vector<std::string>& ids);
+  // Streams the archive over the control channel (flat mode). `sent` is
+  // called after each chunk with the bytes sent so far.
+  void send_archive(const std::string& path, std::uint64_t size, const std::function<void(std::uint64_t)>& sent);
+  // Waits for docker load on the node; returns the image IDs it loaded.
+  std::vector<std::string> wait_loaded();
+  void tag(const std::string& id, const std::vector<std::string>& refs);
+  // Closes the control channel: the relay removes its spool and exits.
+  void stop();
+
+ private:
+  wire::Json request(const wire::Json& msg, const std::string& reply_type, int timeout_s);
+  wire::Json next_message(const std::string& step, int timeout_s);
+
+  Node node_;
+  SshConfig ssh_config_;
+  const RelayBinary& binary_;
+  int stall_timeout_s_;
+  const std::atomic<bool>& stop_;
+  std::unique_ptr<SshSession> session_;
+  std::unique_ptr<SshChannel> control_;
+  wire::FrameReader reader_;
+  bool uploaded_ = false;
+};
+
+}  // namespace treesync

@@ -1,0 +1,29 @@
+// What happened on each node, for people (a table) and for the exit status.
+#pragma once
+
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace treesync {
+
+enum class Outcome { Pending, Loaded, Tagged, Skipped, Failed };
+
+struct NodeResult {
+  std::string node;
+  std::string host;
+  Outcome outcome = Outcome::Pending;
+  std::uint64_t bytes_sent = 0;  // archive bytes this node received from the source
+  double seconds = 0;
+  std::string step;    // failures: where ("connect", "load", ...)
+  std::string reason;  // failures: why, one line
+};
+
+const char* outcome_name(Outcome o);
+std::string human_bytes(std::uint64_t bytes);
+void print_summary(std::ostream& out, const std::vector<NodeResult>& results);
+// True only if every node ended with every image.
+bool all_succeeded(const std::vector<NodeResult>& results);
+
+}  // namespace treesync

@@ -1,0 +1,85 @@
+// SSH to one node with libssh2: connect with a timeout, verify the host key
+// against known_hosts, authenticate with ssh-agent or key files, run commands.
+// A session and its channels belong to one thread at a time. libssh2_init()
+// is not thread-safe: main() calls ssh_global_init() once.
+#pragma once
+
+#include <libssh2.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+
+namespace treesync {
+
+void ssh_global_init();
+
+struct SshConfig {
+  std::string host;
+  int port = 22;
+  std::string user;
+  std::string identity;  // empty: agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa
+  std::string known_hosts;
+  bool accept_new_host_keys = false;
+  int connect_timeout_s = 10;
+};
+
+class SshChannel;
+
+class SshSession {
+ public:
+  // Connects, verifies and authenticates; throws NodeError("connect" |
+  // "host key" | "auth", reason).
+  explicit SshSession(const SshConfig& config);
+  ~SshSession();
+  SshSession(const SshSession&) = delete;
+  SshSession& operator=(const SshSession&) = delete;
+
+  // Starts `command` in the user's shell on the node. The command must be
+  // built only from constants and validated values (hex hashes).
+  std::unique_ptr<SshChannel> exec(const std::string& command);
+
+  // Timeout of each blocking libssh2 call; a read that times out returns.
+  void set_timeout_ms(long ms);
+  void keepalive();
+  std::string last_error() const;
+  LIBSSH2_SESSION* raw() { return session_; }
+
+ private:
+  void connect_socket();
+  void verify_host_key();
+  void authenticate();
+
+  SshConfig config_;
+  int sock_ = -1;
+  LIBSSH2_SESSION* session_ = nullptr;
+};
+
+class SshChannel {
+ public:
+  SshChannel(SshSession& session, LIBSSH2_CHANNEL* channel) : session_(session), channel_(channel) {}
+  ~SshChannel();
+
+  // Bytes read (0 at end of stream); -1 when the session timeout passed with
+  // nothing to read. Throws on a broken connection.
+  long read(char* buf, std::size_t n);
+  std::string read_stderr();  // whatever stderr holds now, without waiting
+  void write_all(std::string_view bytes);
+  void send_eof();
+  // Closes the channel and returns the command's exit status (-1 if unknown).
+  int close();
+  bool eof();
+
+ private:
+  SshSession& session_;
+  LIBSSH2_CHANNEL* channel_;
+  bool closed_ = false;
+};
+
+// Runs a short command to completion, feeding it `input`; returns its exit
+// status, with its stdout and stderr in the out parameters.
+int ssh_run(SshSession& session, const std::string& command, std::string_view input, std::string* out,
+            std::string* err);
+
+}  // namespace treesync
