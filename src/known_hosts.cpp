@@ -1,7 +1,5 @@
 #include "src/known_hosts.h"
 
-#include <fnmatch.h>
-
 #include <algorithm>
 #include <fstream>
 #include <sstream>
@@ -35,6 +33,14 @@ bool hashed_matches(const std::string& entry, const std::string& name) {
   return want.size() == len && std::equal(want.begin(), want.end(), reinterpret_cast<const char*>(mac));
 }
 
+// OpenSSH patterns know only '*' and '?' ("[host]:port" is literal text).
+bool wildcard_match(const char* pattern, const char* text) {
+  if (*pattern == '\0') return *text == '\0';
+  if (*pattern == '*') return wildcard_match(pattern + 1, text) || (*text && wildcard_match(pattern, text + 1));
+  if (*text == '\0') return false;
+  return (*pattern == '?' || *pattern == *text) && wildcard_match(pattern + 1, text + 1);
+}
+
 }  // namespace
 
 bool host_field_matches(const std::string& field, const std::string& host, int port) {
@@ -46,7 +52,7 @@ bool host_field_matches(const std::string& field, const std::string& host, int p
     bool negated = !pattern.empty() && pattern[0] == '!';
     if (negated) pattern.erase(0, 1);
     bool hit = pattern.rfind("|1|", 0) == 0 ? hashed_matches(pattern, name)
-                                             : fnmatch(pattern.c_str(), name.c_str(), 0) == 0;
+                                             : wildcard_match(pattern.c_str(), name.c_str());
     if (hit && negated) return false;
     matched = matched || hit;
   }

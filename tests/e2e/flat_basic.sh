@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Fresh load, second run skips, --force reloads, relay shipped only once.
+. "$(dirname "$0")/lib.sh"
+ensure_image app:1 20
+reset_nodes
+rm -f "$TREESYNC_LAB_DIR"/hosts/node*/root/.cache/treesync/treesync-relay-*
+
+run_ts --image app:1 --mode flat -v
+check "first run exits 0" rc_is 0
+check "every node shows app:1 with the source's ID" all_nodes_have app:1
+check "every node reported loaded" out_has "${#NODES[@]} node(s): ${#NODES[@]} loaded"
+check "the relay was uploaded to each node" [ "$(grep -c 'uploading relay' <<<"$OUT")" = "${#NODES[@]}" ]
+assert_clean
+
+run_ts --image app:1 --mode flat -v
+check "second run exits 0" rc_is 0
+check "second run skips every node" out_has "0 loaded, 0 tagged, ${#NODES[@]} skipped"
+check "second run uploads no relay (cached by hash)" [ "$(grep -c 'uploading relay' <<<"$OUT")" = 0 ]
+assert_clean
+
+run_ts --image app:1 --mode flat --force
+check "--force exits 0" rc_is 0
+check "--force loads every node again" out_has "${#NODES[@]} loaded, 0 tagged, 0 skipped"
+check "--force reuses the saved archive (no docker save)" out_has "reusing saved archive"
+check "still the right ID everywhere" all_nodes_have app:1
+assert_clean
+done_testing

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# One unreachable node fails with a reason while the others succeed; a node
+# whose Docker is down fails at the probe; a missing image stops the run
+# before any connection.
+. "$(dirname "$0")/lib.sh"
+ensure_image app:1 20
+reset_nodes
+
+"$LAB" sshd-stop node2
+trap '"$LAB" sshd-start node2' EXIT
+run_ts --image app:1 --mode flat --connect-timeout 3
+check "exit status is 1" rc_is 1
+check "node2 failed at connect, saying sshd is not answering" \
+  grep -qE '^node2 .* failed .*connect: cannot connect to .*Connection refused' <<<"$OUT"
+for n in "${NODES[@]}"; do
+  [ "$n" = node2 ] && continue
+  check "$n still got app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]
+done
+check "node2 has nothing" [ "$(node_id node2 app:1)" = none ]
+assert_clean
+"$LAB" sshd-start node2
+trap - EXIT
+
+"$LAB" dockerd-stop node3
+trap '"$LAB" dockerd-start node3' EXIT
+run_ts --image app:1 --mode flat --force
+check "exit status is 1 with Docker down on node3" rc_is 1
+check "node3 failed at the probe, naming the Docker daemon" \
+  grep -qE '^node3 .* failed .*probe: Docker daemon not reachable' <<<"$OUT"
+check "node2 got app:1 in the same run" [ "$(node_id node2 app:1)" = "$(source_id app:1)" ]
+assert_clean
+"$LAB" dockerd-start node3
+trap - EXIT
+
+# An inventory whose only node cannot be reached: the image check must come first.
+cat >"$SRC_HOME/far.yaml" <<YAML
+nodes:
+  - {name: far, host: 198.18.0.250}
+YAML
+start=$(date +%s)
+set +e
+OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/far.yaml --image no-such:1 --connect-timeout 20 2>&1)
+RC=$?
+set -e
+echo "  | $OUT"
+check "a missing image exits 2" rc_is 2
+check "it names the image and how to get it" out_has "image no-such:1 is not in the local Docker"
+check "it stops before connecting (no 20 s timeout)" [ $(($(date +%s) - start)) -lt 10 ]
+check "it says nothing of connecting" bash -c "! grep -q connect <<<\"\$1\"" _ "$OUT"
+done_testing

@@ -1,0 +1,73 @@
+# Shared helpers for the end-to-end tests: they drive the real treesync
+# against the lab's real sshd and dockerd, and check each node's real state.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${TREESYNC_BUILD:-$ROOT/build}
+export TREESYNC_LAB_DIR=${TREESYNC_LAB_DIR:-/var/lib/treesync-lab-test}
+LAB="$ROOT/scripts/lab"
+INV="$TREESYNC_LAB_DIR/treesync.yaml"
+SRC_HOME="$TREESYNC_LAB_DIR/hosts/source/root"
+NODES=()
+for d in "$TREESYNC_LAB_DIR"/hosts/node*; do [ -d "$d" ] && NODES+=("$(basename "$d")"); done
+[ "${#NODES[@]}" -gt 0 ] || { echo "FAIL: no lab at $TREESYNC_LAB_DIR (the e2e_lab_up fixture sets it up)" >&2; exit 1; }
+
+CHECKS=0
+fail() { echo "FAIL: $*" >&2; exit 1; }
+ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
+# check DESCRIPTION COMMAND...: the command must succeed.
+check() { local d=$1; shift; if "$@"; then ok "$d"; else fail "$d"; fi; }
+done_testing() { echo "$CHECKS checks passed"; }
+
+# Runs treesync on the source host; sets OUT (stdout+stderr) and RC.
+run_ts() {
+  set +e
+  OUT=$("$LAB" exec source "$BUILD/treesync" --inventory "$INV" "$@" 2>&1)
+  RC=$?
+  set -e
+  printf '%s\n' "$OUT" | sed 's/^/  | /'
+}
+out_has() { grep -qF -- "$1" <<<"$OUT"; }
+rc_is() { [ "$RC" = "$1" ]; }
+
+node_id() {
+  local id
+  if id=$("$LAB" exec "$1" docker image inspect -f '{{.Id}}' "$2" 2>/dev/null); then echo "$id"; else echo none; fi
+}
+node_has_tag() { "$LAB" exec "$1" docker image inspect -f '{{join .RepoTags " "}}' "$2" 2>/dev/null | tr ' ' '\n' | grep -qxF "$3"; }
+source_id() { "$LAB" exec source docker image inspect -f '{{.Id}}' "$1"; }
+
+# Every node shows REF with the source's ID.
+all_nodes_have() {
+  local ref=$1 want n; want=$(source_id "$ref")
+  for n in "${NODES[@]}"; do
+    [ "$(node_id "$n" "$ref")" = "$want" ] || { echo "  $n: $ref is $(node_id "$n" "$ref"), want $want"; return 1; }
+  done
+}
+
+ensure_image() {  # REF MB [BASE]: build it in the source's Docker once
+  "$LAB" exec source docker image inspect "$1" >/dev/null 2>&1 || "$LAB" image "$@" >/dev/null
+}
+
+reset_nodes() {
+  local n
+  for n in "${NODES[@]}"; do
+    "$LAB" exec "$n" sh -c 'docker image ls -aq | sort -u | xargs -r docker rmi -f' >/dev/null 2>&1 || true
+  done
+}
+
+# No relay process, spool, upload or save temp file is left anywhere.
+assert_clean() {
+  local i n
+  for i in $(seq 50); do pgrep -f 'treesync-relay-[0-9a-f]{32}' >/dev/null || break; sleep 0.1; done
+  if pgrep -af 'treesync-relay-[0-9a-f]{32}'; then fail "relay processes left running"; fi
+  for n in "${NODES[@]}"; do
+    local cache="$TREESYNC_LAB_DIR/hosts/$n/root/.cache/treesync"
+    if ls -A "$cache" 2>/dev/null | grep -v '^treesync-relay-' | grep -q .; then
+      fail "$n: leftovers in ~/.cache/treesync: $(ls -A "$cache" | tr '\n' ' ')"
+    fi
+    if ls -A "$TREESYNC_LAB_DIR/hosts/$n/tmp" | grep -q .; then fail "$n: leftovers in /tmp"; fi
+  done
+  if ls -A "$SRC_HOME/.cache/treesync/archives" 2>/dev/null | grep -q '^\.saving-'; then fail "source: save temp file left"; fi
+  ok "no relay process, spool or temp file left on any host"
+}

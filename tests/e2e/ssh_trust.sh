@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Host keys are checked against known_hosts; keys that are refused or unsafe
+# are reported with what to do.
+. "$(dirname "$0")/lib.sh"
+ensure_image app:1 5
+reset_nodes
+KH="$SRC_HOME/.ssh/known_hosts"
+cp "$KH" "$KH.orig"
+trap 'mv -f "$KH.orig" "$KH"' EXIT
+node1_ip=$("$LAB" ip node1)
+node2_key=$(grep "^$("$LAB" ip node2)," "$KH" | cut -d' ' -f2-)
+
+# A changed key for node1: refused, the others go on.
+grep -v "^$node1_ip," "$KH.orig" >"$KH"
+echo "$node1_ip,node1 $node2_key" >>"$KH"
+run_ts --image app:1 --mode flat
+check "exit status 1 when a host key changed" rc_is 1
+check "node1 refused with OpenSSH's warning" grep -qE '^node1 .*host key: REMOTE HOST IDENTIFICATION HAS CHANGED' <<<"$OUT"
+check "the message says how to remove the old key" out_has "ssh-keygen -R $node1_ip"
+check "node1 got nothing" [ "$(node_id node1 app:1)" = none ]
+check "node2 got app:1" [ "$(node_id node2 app:1)" = "$(source_id app:1)" ]
+
+# An unknown host: refused unless --accept-new-host-keys, which records it.
+grep -v "^$node1_ip," "$KH.orig" >"$KH"
+run_ts --image app:1 --mode flat
+check "exit status 1 for an unknown host" rc_is 1
+check "node1 unknown: names known_hosts and the option" \
+  grep -qE "^node1 .*host key: host $node1_ip:22 is not in /root/.ssh/known_hosts.*--accept-new-host-keys" <<<"$OUT"
+run_ts --image app:1 --mode flat --accept-new-host-keys
+check "accept-new: exit 0" rc_is 0
+check "accept-new: node1 loaded" [ "$(node_id node1 app:1)" = "$(source_id app:1)" ]
+check "accept-new: the key was recorded" grep -q "^$node1_ip " "$KH"
+run_ts --image app:1 --mode flat --force
+check "the recorded key is then trusted without the option" rc_is 0
+mv -f "$KH.orig" "$KH"; cp "$KH" "$KH.orig"
+
+# Keys the node does not accept.
+ssh-keygen -q -t ed25519 -N '' -f "$SRC_HOME/stranger" <<<y >/dev/null
+ssh-keygen -q -t rsa -b 2048 -N '' -f "$SRC_HOME/old_rsa" <<<y >/dev/null
+cat "$SRC_HOME/old_rsa.pub" >>"$TREESYNC_LAB_DIR/hosts/node1/root/.ssh/authorized_keys"
+cat >"$SRC_HOME/keys.yaml" <<YAML
+nodes:
+  - {name: node1, host: $node1_ip, identity: /root/stranger}
+  - {name: node1rsa, host: $node1_ip, identity: /root/old_rsa}
+YAML
+set +e
+OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/keys.yaml --image app:1 --force 2>&1); RC=$?
+set -e
+printf '%s\n' "$OUT" | sed 's/^/  | /'
+check "refused keys: exit status 1" rc_is 1
+check "an unauthorized key says where the public key must go" \
+  grep -qE '^node1 .*auth: the server refused every key .*authorized_keys' <<<"$OUT"
+check "an RSA key refused by OpenSSH 8.8+ says to use ed25519" \
+  grep -qE '^node1rsa .*auth: .*RSA.*ed25519' <<<"$OUT"
+
+chmod 644 "$SRC_HOME/stranger"
+set +e
+OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/keys.yaml --image app:1 2>&1); RC=$?
+set -e
+echo "  | $OUT"
+check "a world-readable identity file is refused up front (exit 2)" rc_is 2
+check "with the chmod that fixes it" out_has "chmod 600 /root/stranger"
+rm -f "$SRC_HOME"/stranger* "$SRC_HOME"/old_rsa* "$SRC_HOME/keys.yaml"
+sed -i '/old_rsa\|^ssh-rsa/d' "$TREESYNC_LAB_DIR/hosts/node1/root/.ssh/authorized_keys"
+assert_clean
+done_testing

@@ -1,0 +1,107 @@
+#include <catch2/catch.hpp>
+
+#include "src/errors.h"
+#include "src/inventory.h"
+#include "src/selection.h"
+
+using namespace treesync;
+
+namespace {
+const char* kInventory = R"(
+defaults:
+  user: ops
+  port: 2222
+  type: docker
+nodes:
+  - name: d0
+    host: 10.0.0.10
+  - name: d1
+    host: 10.0.0.11
+    zone: rack2
+  - name: i0
+    host: i0.lan
+    type: iarnet
+    groups: [gpu]
+  - name: d3
+    host: 10.0.0.13
+    port: 22
+    user: root
+    groups: [gpu, edge]
+)";
+}
+
+TEST_CASE("an inventory with defaults and per-node fields") {
+  Inventory inv = parse_inventory(kInventory, "inv.yaml");
+  REQUIRE(inv.nodes.size() == 4);
+  CHECK(inv.nodes[0].user == "ops");
+  CHECK(inv.nodes[0].port == 2222);
+  CHECK(inv.nodes[0].index == 0);
+  CHECK(inv.nodes[1].zone == "rack2");
+  CHECK(inv.nodes[2].type == "iarnet");
+  CHECK(inv.nodes[3].port == 22);
+  CHECK(inv.nodes[3].user == "root");
+  CHECK(inv.nodes[3].index == 3);
+  CHECK(inv.nodes[3].groups == std::vector<std::string>{"gpu", "edge"});
+}
+
+TEST_CASE("malformed inventories name the file, line and field") {
+  auto error_of = [](const std::string& text) -> std::string {
+    try {
+      parse_inventory(text, "inv.yaml");
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK_THAT(error_of("nodes:\n  - name: a\n    host: [x\n"), Catch::StartsWith("inv.yaml:") && Catch::Contains("malformed YAML"));
+  CHECK_THAT(error_of("nodes:\n  - name: a\n    host: h\n    colour: red\n"),
+             Catch::StartsWith("inv.yaml:4:5") && Catch::Contains("unknown field 'colour'"));
+  CHECK_THAT(error_of("defaults:\n  name: x\nnodes:\n  - {name: a, host: h}\n"), Catch::Contains("in defaults"));
+  CHECK_THAT(error_of("nodez: []\n"), Catch::Contains("unknown top-level field 'nodez'"));
+  CHECK_THAT(error_of("nodes: []\n"), Catch::Contains("lists no nodes"));
+  CHECK_THAT(error_of("defaults: {user: root}\n"), Catch::Contains("lists no nodes"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h}\n  - {name: a, host: g}\n"),
+             Catch::StartsWith("inv.yaml:3:") && Catch::Contains("duplicate node name 'a'"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, index: 1}\n  - {name: b, host: g}\n"),
+             Catch::Contains("index 1, already used by 'a'"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a}\n"), Catch::Contains("has no 'host'"));
+  CHECK_THAT(error_of("nodes:\n  - {host: h}\n"), Catch::Contains("has no 'name'"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, port: 70000}\n"), Catch::Contains("outside 1..65535"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, port: x}\n"), Catch::Contains("whole number"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: 'h; reboot'}\n"), Catch::Contains("not a host name"));
+  CHECK_THAT(error_of("nodes:\n  - {name: 'a$(id)', host: h}\n"), Catch::Contains("not a node name"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, user: 'root -oProxyCommand=x'}\n"),
+             Catch::Contains("not a user name"));
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, groups: gpu}\n"), Catch::Contains("must be a list"));
+  CHECK_THAT(error_of("- a\n- b\n"), Catch::Contains("expected a map"));
+}
+
+TEST_CASE("a missing inventory file says how to give one") {
+  CHECK_THROWS_WITH(load_inventory("/nonexistent/inv.yaml"), Catch::Contains("--inventory"));
+}
+
+TEST_CASE("--node-type selects types and groups; all selects every node") {
+  Inventory inv = parse_inventory(kInventory, "inv.yaml");
+  auto names = [](const std::vector<Node>& nodes) {
+    std::vector<std::string> out;
+    for (const auto& n : nodes) out.push_back(n.name);
+    return out;
+  };
+  CHECK(names(select_nodes(inv, "docker", "")) == std::vector<std::string>{"d0", "d1", "d3"});
+  CHECK(names(select_nodes(inv, "iarnet", "")) == std::vector<std::string>{"i0"});
+  CHECK(names(select_nodes(inv, "gpu", "")) == std::vector<std::string>{"i0", "d3"});
+  CHECK(names(select_nodes(inv, "all", "")) == std::vector<std::string>{"d0", "d1", "i0", "d3"});
+  CHECK_THROWS_WITH(select_nodes(inv, "storage", ""), Catch::Contains("types and groups there: all, docker, edge, gpu, iarnet"));
+}
+
+TEST_CASE("--nodes picks by index and name within the selected type") {
+  Inventory inv = parse_inventory(kInventory, "inv.yaml");
+  CHECK(select_nodes(inv, "docker", "0-1").size() == 2);
+  CHECK(select_nodes(inv, "docker", "0-3").size() == 3);  // a range skips nodes of other types
+  CHECK(select_nodes(inv, "all", "0,2").size() == 2);
+  CHECK(select_nodes(inv, "docker", "d3,0").front().name == "d0");  // inventory order
+  CHECK_THROWS_WITH(select_nodes(inv, "docker", "99"), Catch::Contains("has 4 node(s), indexes 0-3"));
+  CHECK_THROWS_WITH(select_nodes(inv, "docker", "2"), Catch::Contains("is of type 'iarnet'"));
+  CHECK_THROWS_WITH(select_nodes(inv, "docker", "nosuch"), Catch::Contains("no node named 'nosuch'"));
+  CHECK_THROWS_WITH(select_nodes(inv, "docker", "3-2"), Catch::Contains("reversed"));
+}

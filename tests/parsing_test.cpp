@@ -1,0 +1,100 @@
+#include <catch2/catch.hpp>
+
+#include "src/cli.h"
+#include "src/errors.h"
+#include "src/image_ref.h"
+#include "src/node_spec.h"
+
+using namespace treesync;
+
+TEST_CASE("image references are normalized the way Docker shows tags") {
+  CHECK(normalize_image_ref("iarnet") == "iarnet:latest");
+  CHECK(normalize_image_ref("iarnet:latest") == "iarnet:latest");
+  CHECK(normalize_image_ref("192.168.100.10:5000/iarnet:latest") == "192.168.100.10:5000/iarnet:latest");
+  CHECK(normalize_image_ref("192.168.100.10:5000/iarnet") == "192.168.100.10:5000/iarnet:latest");
+  CHECK(normalize_image_ref("docker.io/library/busybox:1.36") == "busybox:1.36");
+  CHECK(normalize_image_ref("docker.io/team/app:v1") == "team/app:v1");
+  CHECK(normalize_image_ref("a/b_c/d-e.f__g:V1.0_rc-2") == "a/b_c/d-e.f__g:V1.0_rc-2");
+}
+
+TEST_CASE("image references that are not Docker references are refused") {
+  for (const char* bad : {"", "Upper:1", "app:1;rm -rf /", "app $(id)", "app`id`", "app'1", "app\"1", "app\n1",
+                          "app:1 ", " app", "-app", "app:", "app::1", "app:-1", "/app", "app//b"}) {
+    INFO(bad);
+    CHECK_THROWS_AS(normalize_image_ref(bad), UsageError);
+  }
+  CHECK_THROWS_WITH(normalize_image_ref("app@sha256:" + std::string(64, 'a')), Catch::Contains("name:tag"));
+}
+
+TEST_CASE("--nodes specs: indexes, ranges, names") {
+  auto items = parse_node_spec("0-10,12,node3");
+  REQUIRE(items.size() == 3);
+  CHECK(items[0].first == 0);
+  CHECK(items[0].last == 10);
+  CHECK(items[1].first == 12);
+  CHECK(items[1].last == 12);
+  CHECK(items[2].is_name);
+  CHECK(items[2].name == "node3");
+  CHECK(parse_node_spec("0,1,2,5").size() == 4);
+}
+
+TEST_CASE("malformed --nodes specs say what is wrong") {
+  CHECK_THROWS_WITH(parse_node_spec("5-2"), Catch::Contains("reversed"));
+  CHECK_THROWS_WITH(parse_node_spec("1,,2"), Catch::Contains("empty item"));
+  CHECK_THROWS_WITH(parse_node_spec("1,"), Catch::Contains("empty item"));
+  CHECK_THROWS_AS(parse_node_spec(""), UsageError);
+  CHECK_THROWS_AS(parse_node_spec("1-"), UsageError);
+  CHECK_THROWS_AS(parse_node_spec("-1"), UsageError);
+  CHECK_THROWS_AS(parse_node_spec("a;b"), UsageError);
+}
+
+namespace {
+Options parse(std::vector<const char*> args) {
+  args.insert(args.begin(), "treesync");
+  return parse_command_line(static_cast<int>(args.size()), args.data()).options;
+}
+}  // namespace
+
+TEST_CASE("the seed's flags parse as the seed script took them") {
+  Options o = parse({"--images", "a:1", "b", "c:2", "--node-type", "iarnet", "--nodes", "0-10", "--force",
+                     "--max-workers", "5", "--inventory", "inv.yaml"});
+  CHECK(o.images == std::vector<std::string>{"a:1", "b:latest", "c:2"});
+  CHECK(o.node_type == "iarnet");
+  CHECK(o.nodes == "0-10");
+  CHECK(o.force);
+  CHECK(o.max_workers == 5);
+  CHECK(o.inventory == "inv.yaml");
+  Options d = parse({"--image", "iarnet:latest"});
+  CHECK(d.max_workers == 10);
+  CHECK(d.node_type == "docker");
+  CHECK(d.fanout == 4);
+  CHECK(d.mode == "auto");
+  CHECK_FALSE(d.force);
+}
+
+TEST_CASE("--image and --images combine without repeats") {
+  Options o = parse({"--image", "a:1", "--images", "a", "a:1", "b:2"});
+  CHECK(o.images == std::vector<std::string>{"a:1", "a:latest", "b:2"});
+}
+
+TEST_CASE("bad command lines are usage errors") {
+  CHECK_THROWS_WITH(parse({}), Catch::Contains("no image given"));
+  CHECK_THROWS_WITH(parse({"--image", "a", "--fanout", "0"}), Catch::Contains("--fanout"));
+  CHECK_THROWS_WITH(parse({"--image", "a", "--max-workers", "0"}), Catch::Contains("--max-workers"));
+  CHECK_THROWS_WITH(parse({"--image", "a", "--mode", "star"}), Catch::Contains("--mode"));
+  CHECK_THROWS_AS(parse({"--image", "a", "--bogus"}), UsageError);
+  CHECK_THROWS_AS(parse({"--image", "a", "stray"}), UsageError);
+  CHECK_THROWS_AS(parse({"--image", "a b"}), UsageError);
+}
+
+TEST_CASE("--help lists every flag with examples") {
+  const char* argv[] = {"treesync", "--help"};
+  ParsedCommand c = parse_command_line(2, argv);
+  REQUIRE(c.exit_now);
+  for (const char* flag : {"--image", "--images", "--node-type", "--nodes", "--force", "--max-workers", "--inventory",
+                           "--mode", "--fanout", "--dry-run", "--known-hosts", "--accept-new-host-keys",
+                           "--connect-timeout", "--stall-timeout", "--relay", "--cache-dir", "--verbose", "Examples:"}) {
+    INFO(flag);
+    CHECK(c.output.find(flag) != std::string::npos);
+  }
+}

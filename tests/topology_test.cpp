@@ -1,0 +1,139 @@
+#include <catch2/catch.hpp>
+
+#include <set>
+
+#include "topology/plan.h"
+
+using namespace topology;
+
+namespace {
+
+std::vector<Node> make_nodes(std::size_t n, std::size_t zones = 0) {
+  std::vector<Node> nodes;
+  for (std::size_t i = 0; i < n; ++i)
+    nodes.push_back({"n" + std::to_string(i), zones ? "z" + std::to_string(i % zones) : ""});
+  return nodes;
+}
+
+// The smallest depth at which a K-ary tree under the source holds n nodes.
+int optimal_depth(std::size_t n, int k) {
+  int depth = 0;
+  std::size_t capacity = 0, level = 1;
+  while (capacity < n) {
+    level *= static_cast<std::size_t>(k);
+    capacity += level;
+    ++depth;
+  }
+  return depth;
+}
+
+// Every node has exactly one parent, the children lists agree with the
+// parents, no sender exceeds the fan-out, and every node reaches the source.
+void check_shape(const Plan& plan, int fanout) {
+  const std::size_t n = plan.size();
+  REQUIRE(plan.children.size() == n);
+  std::vector<int> seen(n, 0);
+  REQUIRE(plan.source_children.size() <= static_cast<std::size_t>(fanout));
+  for (int c : plan.source_children) {
+    REQUIRE(plan.parent[static_cast<std::size_t>(c)] == kSource);
+    ++seen[static_cast<std::size_t>(c)];
+  }
+  for (std::size_t p = 0; p < n; ++p) {
+    REQUIRE(plan.children[p].size() <= static_cast<std::size_t>(fanout));
+    for (int c : plan.children[p]) {
+      REQUIRE(plan.parent[static_cast<std::size_t>(c)] == static_cast<int>(p));
+      ++seen[static_cast<std::size_t>(c)];
+    }
+  }
+  for (std::size_t i = 0; i < n; ++i) {
+    REQUIRE(seen[i] == 1);
+    std::size_t hops = 0;
+    for (int p = plan.parent[i]; p != kSource; p = plan.parent[static_cast<std::size_t>(p)]) REQUIRE(++hops <= n);
+  }
+}
+
+}  // namespace
+
+TEST_CASE("flat plans: the source sends to every node") {
+  for (std::size_t n : {0, 1, 5, 100}) {
+    Plan p = flat_plan(n);
+    CHECK(p.mode == Mode::Flat);
+    CHECK(p.source_children.size() == n);
+    CHECK(p.depth() == (n ? 1 : 0));
+    check_shape(p, static_cast<int>(std::max<std::size_t>(n, 1)));
+  }
+}
+
+TEST_CASE("trees for 0..500 nodes: each node once, fan-out bound, optimal depth") {
+  for (int k : {1, 2, 3, 4, 8, 16}) {
+    const std::size_t max_n = k == 1 ? 120 : 500;  // a pipeline's depth is n: keep it cheap
+    for (std::size_t n = 0; n <= max_n; ++n) {
+      INFO("n=" << n << " k=" << k);
+      Plan p = tree_plan(make_nodes(n), k);
+      check_shape(p, k);
+      REQUIRE(p.depth() == optimal_depth(n, k));
+    }
+  }
+}
+
+TEST_CASE("a fan-out of 1 is a pipeline") {
+  Plan p = tree_plan(make_nodes(6), 1);
+  CHECK(p.source_children == std::vector<int>{0});
+  for (int i = 0; i < 5; ++i) CHECK(p.children[static_cast<std::size_t>(i)] == std::vector<int>{i + 1});
+  CHECK(p.depth() == 6);
+}
+
+TEST_CASE("plans are deterministic") {
+  for (std::size_t n : {7, 64, 333}) {
+    Plan a = tree_plan(make_nodes(n, 3), 4), b = tree_plan(make_nodes(n, 3), 4);
+    CHECK(a.parent == b.parent);
+    CHECK(a.children == b.children);
+    CHECK(a.source_children == b.source_children);
+  }
+}
+
+TEST_CASE("nodes of one zone share a subtree even when the inventory interleaves zones") {
+  // 4 zones x 25 nodes, listed round-robin; fan-out 4: each of the source's
+  // subtrees should hold exactly one zone.
+  std::vector<Node> nodes = make_nodes(100, 4);
+  Plan p = tree_plan(nodes, 4);
+  check_shape(p, 4);
+  REQUIRE(p.source_children.size() == 4);
+  for (int root : p.source_children) {
+    std::set<std::string> zones;
+    std::vector<int> stack = {root};
+    while (!stack.empty()) {
+      int at = stack.back();
+      stack.pop_back();
+      zones.insert(nodes[static_cast<std::size_t>(at)].zone);
+      for (int c : p.children[static_cast<std::size_t>(at)]) stack.push_back(c);
+    }
+    CHECK(zones.size() == 1);
+  }
+}
+
+TEST_CASE("cross-zone links stay few for uneven zones") {
+  for (std::size_t zones : {2, 3, 5, 7}) {
+    for (std::size_t n : {10, 50, 200}) {
+      std::vector<Node> nodes = make_nodes(n, zones);
+      Plan p = tree_plan(nodes, 3);
+      check_shape(p, 3);
+      std::size_t cross = 0;
+      for (std::size_t c = 0; c < n; ++c) {
+        int parent = p.parent[c];
+        if (parent != kSource && nodes[static_cast<std::size_t>(parent)].zone != nodes[c].zone) ++cross;
+      }
+      // Each boundary between zones in the sorted order is crossed by at most
+      // fan-out links per tree level.
+      INFO("zones=" << zones << " n=" << n << " cross=" << cross);
+      CHECK(cross <= (zones - 1) * 3 * static_cast<std::size_t>(p.depth()));
+    }
+  }
+}
+
+TEST_CASE("auto mode: flat for a handful of nodes, tree beyond one level") {
+  CHECK(choose_mode(1, 4) == Mode::Flat);
+  CHECK(choose_mode(4, 4) == Mode::Flat);
+  CHECK(choose_mode(5, 4) == Mode::Tree);
+  CHECK(choose_mode(2, 1) == Mode::Tree);
+}
