@@ -15,9 +15,13 @@ Receiver::Receiver(const std::string& workdir, std::uint64_t size)
 }
 
 Receiver::~Receiver() {
+  cancel();
+  if (feeder_.joinable()) feeder_.join();
+}
+
+void Receiver::cancel() {
   spool_.abort("receive cancelled");
   if (load_) load_->kill();
-  if (feeder_.joinable()) feeder_.join();
 }
 
 void Receiver::accept(const wire::Frame& chunk) {
@@ -47,7 +51,7 @@ void Receiver::feed() {
 }
 
 LoadResult Receiver::finish() {
-  feeder_.join();
+  if (feeder_.joinable()) feeder_.join();
   int status = load_->wait();
   std::ifstream in(output_path_);
   std::stringstream text;

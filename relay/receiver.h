@@ -33,6 +33,9 @@ class Receiver {
   std::uint64_t received() const { return spool_.written(); }
   // Waits for docker load to finish reading the spool and exit.
   LoadResult finish();
+  // Stops everything: spool readers wake up with an error, docker load is killed.
+  void cancel();
+  Spool& spool() { return spool_; }
 
  private:
   void feed();

@@ -3,17 +3,43 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <stdexcept>
 
 #include "relay/docker_cli.h"
 
 namespace relay {
+namespace {
+
+constexpr auto kProgressEvery = std::chrono::seconds(1);
+constexpr int kHelloTimeoutMs = 10000;
+
+}  // namespace
 
 RelaySession::RelaySession(int in_fd, int out_fd, std::string workdir, std::string spool_dir,
                            const std::atomic<bool>& stop)
     : in_fd_(in_fd), out_fd_(out_fd), workdir_(std::move(workdir)), spool_dir_(std::move(spool_dir)), stop_(stop) {}
 
-RelaySession::~RelaySession() = default;
+RelaySession::~RelaySession() { shutdown_network(); }
+
+// Order matters: wake every blocked thread (spool readers, sockets), join
+// them, and only then let the receiver kill docker load and remove the spool.
+void RelaySession::shutdown_network() {
+  closing_ = true;
+  if (receiver_) receiver_->cancel();
+  for (auto& f : forwarders_) f->cancel();
+  listener_.shutdown();
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    if (upstream_) upstream_->shutdown();
+  }
+  if (acceptor_.joinable()) acceptor_.join();
+  for (auto& t : upstream_threads_) t.join();
+  upstream_threads_.clear();
+  if (loader_.joinable()) loader_.join();
+  forwarders_.clear();
+  receiver_.reset();
+}
 
 void RelaySession::run() {
   send({{"type", "hello"}, {"pid", ::getpid()}});
@@ -39,10 +65,9 @@ void RelaySession::handle_message(const wire::Json& msg) {
     if (type == "probe") {
       send(probe_docker(msg.at("images").get<std::vector<std::string>>(), spool_dir_));
     } else if (type == "receive") {
-      receiver_.reset();
-      discarding_ = false;
-      receiver_ = std::make_unique<Receiver>(workdir_, msg.at("size").get<std::uint64_t>());
-      if (receiver_->complete()) handle_chunk(wire::Frame{wire::Kind::Data, "", 0, wire::chunk_hash("")});
+      start_receive(msg);
+    } else if (type == "forward") {
+      start_forwarding(msg);
     } else if (type == "tag") {
       std::string id = msg.at("id");
       for (const auto& ref : msg.at("refs")) tag_image(id, ref.get<std::string>());
@@ -55,7 +80,46 @@ void RelaySession::handle_message(const wire::Json& msg) {
   }
 }
 
+// "receive" {size} takes the archive as data frames on this channel (flat);
+// with {listen, token} it takes it from whoever connects with the token.
+void RelaySession::start_receive(const wire::Json& msg) {
+  shutdown_network();
+  closing_ = false;
+  discarding_ = false;
+  receiver_ = std::make_unique<Receiver>(workdir_, msg.at("size").get<std::uint64_t>());
+  last_progress_ = std::chrono::steady_clock::now();
+  if (!msg.contains("listen")) {
+    if (receiver_->complete()) finish_receive();
+    return;
+  }
+  token_ = msg.at("token").get<std::string>();
+  int port = 0;
+  listener_ = wire::listen_tcp(msg.at("listen").get<std::string>(), &port);
+  acceptor_ = std::thread([this] { accept_upstreams(); });
+  send({{"type", "listening"}, {"port", port}});
+}
+
+void RelaySession::start_forwarding(const wire::Json& msg) {
+  if (!receiver_) throw std::runtime_error("forward before receive");
+  Spool& spool = receiver_->spool();
+  for (const auto& child : msg.at("children")) {
+    wire::Target t{child.at("name"), child.at("address"), child.at("port")};
+    auto reader = [&spool](std::uint64_t offset, char* buf, std::size_t n) { return spool.read(offset, buf, n); };
+    auto done = [this](const wire::Forwarder& f) {
+      if (closing_) return;
+      if (f.ok())
+        send({{"type", "forwarded"}, {"child", f.target().name}, {"bytes", f.sent()}});
+      else
+        send({{"type", "child_failed"}, {"child", f.target().name}, {"message", f.error()}});
+    };
+    forwarders_.push_back(std::make_unique<wire::Forwarder>(t, token_, spool.size(), reader, done));
+    forwarders_.back()->start();
+  }
+  send({{"type", "forwarding"}, {"children", forwarders_.size()}});
+}
+
 void RelaySession::handle_chunk(const wire::Frame& frame) {
+  std::lock_guard<std::mutex> lock(rx_mu_);
   if (discarding_) return;
   if (!receiver_) {
     send_error("receive", "data arrived before a receive request");
@@ -63,31 +127,104 @@ void RelaySession::handle_chunk(const wire::Frame& frame) {
     return;
   }
   try {
-    if (!frame.body.empty()) receiver_->accept(frame);
+    receiver_->accept(frame);
   } catch (const std::exception& e) {
     send_error("receive", e.what());
     receiver_.reset();  // kills docker load and removes the spool
     discarding_ = true;
     return;
   }
-  if (!receiver_->complete()) return;
-  LoadResult r = receiver_->finish();
-  std::uint64_t received = receiver_->received();
-  receiver_.reset();
-  if (r.ok)
-    send({{"type", "loaded"}, {"ids", r.ids}, {"received", received}});
-  else
-    send_error("load", r.error);
+  maybe_report_progress();
+  if (receiver_->complete()) finish_receive();
+}
+
+void RelaySession::accept_upstreams() {
+  while (!closing_) {
+    wire::Socket s = wire::accept_tcp(listener_);
+    if (!s) return;
+    upstream_threads_.emplace_back([this, sock = std::move(s)]() mutable { serve_upstream(std::move(sock)); });
+  }
+}
+
+// One connection from a parent. A newer authenticated one (a new parent
+// after a failure) replaces it; either resumes where the spool ends.
+void RelaySession::serve_upstream(wire::Socket sock) {
+  const std::string peer = wire::peer_address(sock);
+  wire::FrameReader in;
+  auto hello = sock.read_frame(in, kHelloTimeoutMs);
+  wire::Json h = hello && hello->kind == wire::Kind::Message ? hello->json() : wire::Json::object();
+  if (h.value("type", "") != "hello" || !wire::same_token(h.value("token", ""), token_)) {
+    std::fprintf(stderr, "treesync-relay: refused a connection from %s: no valid session token\n", peer.c_str());
+    send({{"type", "refused"}, {"peer", peer}, {"reason", "no valid session token"}});
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    if (upstream_) upstream_->shutdown();
+    upstream_ = &sock;
+    sock.send_message({{"type", "resume"}, {"offset", receiver_->received()}});
+  }
+  bool closed = false;
+  while (!closing_ && !closed) {
+    auto frame = sock.read_frame(in, 1000, &closed);
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    if (upstream_ != &sock) return;  // replaced by a newer parent
+    if (!frame) continue;
+    if (frame->kind != wire::Kind::Data || frame->offset != receiver_->received()) continue;  // stale after a resume
+    if (!frame->intact()) {
+      std::fprintf(stderr, "treesync-relay: chunk at %llu from %s failed its XXH3 check; asking again\n",
+                   static_cast<unsigned long long>(frame->offset), peer.c_str());
+      sock.send_message({{"type", "resume"}, {"offset", receiver_->received()}});
+      continue;
+    }
+    try {
+      receiver_->accept(*frame);
+    } catch (const std::exception& e) {
+      send_error("receive", e.what());
+      upstream_ = nullptr;
+      return;
+    }
+    maybe_report_progress();
+    if (receiver_->complete()) {
+      upstream_ = nullptr;
+      sock.shutdown();  // tells the parent we hold every byte
+      finish_receive();
+      return;
+    }
+  }
+  std::lock_guard<std::mutex> lock(rx_mu_);
+  if (upstream_ == &sock) upstream_ = nullptr;
+}
+
+void RelaySession::finish_receive() {
+  Receiver* r = receiver_.get();
+  send({{"type", "received"}, {"bytes", r->received()}});
+  loader_ = std::thread([this, r] {
+    LoadResult result = r->finish();
+    if (closing_) return;
+    if (result.ok)
+      send({{"type", "loaded"}, {"ids", result.ids}, {"received", r->received()}});
+    else
+      send_error("load", result.error);
+  });
+}
+
+void RelaySession::maybe_report_progress() {
+  auto now = std::chrono::steady_clock::now();
+  if (now - last_progress_ < kProgressEvery) return;
+  last_progress_ = now;
+  send({{"type", "progress"}, {"received", receiver_->received()}});
 }
 
 void RelaySession::send(const wire::Json& msg) {
   std::string bytes = wire::encode_message(msg);
+  std::lock_guard<std::mutex> lock(out_mu_);
   const char* p = bytes.data();
   std::size_t left = bytes.size();
   while (left > 0) {
     ssize_t n = ::write(out_fd_, p, left);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw std::runtime_error("control channel closed");
+    if (n <= 0) return;
     p += n;
     left -= static_cast<std::size_t>(n);
   }

@@ -1,12 +1,19 @@
 // One relay's conversation with treesync over its control channel (stdin and
 // stdout of the SSH exec channel): answer probes, receive an archive into
-// docker load, apply tags. It ends when the channel closes.
+// docker load, forward it to children, apply tags. It ends when the channel
+// closes or a stop signal arrives, and then cleans up everything it started.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
+#include <vector>
 
+#include "relay/forwarder.h"
+#include "relay/net.h"
 #include "relay/protocol.h"
 #include "relay/receiver.h"
 
@@ -17,20 +24,42 @@ class RelaySession {
   RelaySession(int in_fd, int out_fd, std::string workdir, std::string spool_dir,
                const std::atomic<bool>& stop);
   ~RelaySession();
-  // Returns when the channel closes or a stop signal arrives.
   void run();
 
  private:
   void handle_message(const wire::Json& msg);
-  void handle_chunk(const wire::Frame& frame);
+  void start_receive(const wire::Json& msg);
+  void start_forwarding(const wire::Json& msg);
+  void handle_chunk(const wire::Frame& frame);  // flat mode: chunks on the control channel
+  void accept_upstreams();
+  void serve_upstream(wire::Socket sock);
+  void finish_receive();  // starts the loader thread
+  void maybe_report_progress();
+  // Never throws: a closed channel shows up as EOF on stdin.
   void send(const wire::Json& msg);
   void send_error(const std::string& step, const std::string& message);
+  void shutdown_network();
 
   int in_fd_, out_fd_;
   std::string workdir_, spool_dir_;
   const std::atomic<bool>& stop_;
+  std::mutex out_mu_;
+
+  std::mutex rx_mu_;  // guards receiver_ chunk intake and upstream_
   std::unique_ptr<Receiver> receiver_;
-  bool discarding_ = false;  // after a failed receive, until the sender stops
+  bool discarding_ = false;  // flat mode, after a failed receive
+  std::chrono::steady_clock::time_point last_progress_;
+
+  // Tree mode: the parent (or treesync) connects to our listener with the
+  // session token; we forward to our children.
+  std::string token_;
+  wire::Socket listener_;
+  std::thread acceptor_;
+  std::vector<std::thread> upstream_threads_;
+  wire::Socket* upstream_ = nullptr;  // the connection currently feeding us
+  std::vector<std::unique_ptr<wire::Forwarder>> forwarders_;
+  std::thread loader_;  // waits for docker load, then reports
+  std::atomic<bool> closing_{false};
 };
 
 }  // namespace relay

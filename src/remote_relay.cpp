@@ -106,10 +106,31 @@ void RemoteRelay::send_archive(const std::string& path, std::uint64_t size,
   }
 }
 
-std::vector<std::string> RemoteRelay::wait_loaded() {
-  wire::Json msg = next_message("load", stall_timeout_s_);
-  if (msg.value("type", "") != "loaded") throw NodeError("load", "unexpected reply " + msg.dump());
-  return msg.at("ids").get<std::vector<std::string>>();
+int RemoteRelay::open_receive(std::uint64_t size, const std::string& listen_ip, const std::string& token) {
+  wire::Json reply =
+      request({{"type", "receive"}, {"size", size}, {"listen", listen_ip}, {"token", token}}, "listening", kReplyTimeoutS);
+  return reply.at("port").get<int>();
+}
+
+void RemoteRelay::forward(const std::vector<wire::Target>& children) {
+  wire::Json list = wire::Json::array();
+  for (const auto& c : children) list.push_back({{"name", c.name}, {"address", c.address}, {"port", c.port}});
+  request({{"type", "forward"}, {"children", list}}, "forwarding", kReplyTimeoutS);
+}
+
+// Progress and forwarding reports may come first; each one is a sign of
+// life, so only `stall_timeout` without any message fails the node.
+std::vector<std::string> RemoteRelay::wait_loaded(const std::function<void(std::uint64_t)>& received) {
+  for (;;) {
+    wire::Json msg = next_message("load", stall_timeout_s_);
+    std::string type = msg.value("type", "");
+    if (type == "progress") received(msg.value("received", std::uint64_t{0}));
+    else if (type == "received") received(msg.value("bytes", std::uint64_t{0}));
+    else if (type == "loaded") return msg.at("ids").get<std::vector<std::string>>();
+    else if (type == "child_failed") spdlog::warn("{}: forwarding to {} failed: {}", node_.name, msg.value("child", "?"), msg.value("message", ""));
+    else if (type == "refused") spdlog::warn("{}: refused a connection from {}: {}", node_.name, msg.value("peer", "?"), msg.value("reason", ""));
+    else if (type != "forwarded") throw NodeError("load", "unexpected message " + msg.dump());
+  }
 }
 
 void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs) {

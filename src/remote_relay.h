@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "relay/forwarder.h"
 #include "relay/protocol.h"
 #include "src/inventory.h"
 #include "src/ssh.h"
@@ -39,8 +40,14 @@ class RemoteRelay {
   // Streams the archive over the control channel (flat mode). `sent` is
   // called after each chunk with the bytes sent so far.
   void send_archive(const std::string& path, std::uint64_t size, const std::function<void(std::uint64_t)>& sent);
+  // Tree mode: the relay takes the archive from whoever connects to
+  // listen_ip with the token; returns the port it listens on.
+  int open_receive(std::uint64_t size, const std::string& listen_ip, const std::string& token);
+  // Tree mode: the relay streams what it receives on to these children.
+  void forward(const std::vector<wire::Target>& children);
   // Waits for docker load on the node; returns the image IDs it loaded.
-  std::vector<std::string> wait_loaded();
+  // `received` is called with the bytes the node holds as they grow.
+  std::vector<std::string> wait_loaded(const std::function<void(std::uint64_t)>& received);
   void tag(const std::string& id, const std::vector<std::string>& refs);
   // Closes the control channel: the relay removes its spool and exits.
   void stop();

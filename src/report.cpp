@@ -30,7 +30,8 @@ std::string human_bytes(std::uint64_t bytes) {
   return buf;
 }
 
-void print_summary(std::ostream& out, const std::vector<NodeResult>& results) {
+void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
+                   std::uint64_t archive_size) {
   std::size_t name_w = 4, host_w = 4;
   for (const auto& r : results) {
     name_w = std::max(name_w, r.node.size());
@@ -38,7 +39,7 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results) {
   }
   char line[512];
   std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7s  %s\n", int(name_w), "NODE", int(host_w), "HOST",
-                "RESULT", "SENT", "SECONDS", "DETAIL");
+                "RESULT", "RECEIVED", "SECONDS", "DETAIL");
   out << line;
   std::map<Outcome, int> counts;
   for (const auto& r : results) {
@@ -47,13 +48,19 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results) {
                              ? (r.step.empty() ? "" : r.step + ": ") + r.reason
                              : "";
     std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7.1f  ", int(name_w), r.node.c_str(), int(host_w),
-                  r.host.c_str(), outcome_name(r.outcome), human_bytes(r.bytes_sent).c_str(), r.seconds);
+                  r.host.c_str(), outcome_name(r.outcome), human_bytes(r.bytes).c_str(), r.seconds);
     out << line << detail << "\n";
   }
   out << results.size() << " node(s): " << counts[Outcome::Loaded] << " loaded, " << counts[Outcome::Tagged]
       << " tagged, " << counts[Outcome::Skipped] << " skipped, " << counts[Outcome::Failed] << " failed";
   if (counts[Outcome::Pending]) out << ", " << counts[Outcome::Pending] << " not done";
   out << "\n";
+  if (archive_size > 0) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2f", static_cast<double>(source_bytes) / static_cast<double>(archive_size));
+    out << "source sent " << human_bytes(source_bytes) << " (" << ratio << " x the " << human_bytes(archive_size)
+        << " archive)\n";
+  }
 }
 
 bool all_succeeded(const std::vector<NodeResult>& results) {

@@ -14,7 +14,7 @@ struct NodeResult {
   std::string node;
   std::string host;
   Outcome outcome = Outcome::Pending;
-  std::uint64_t bytes_sent = 0;  // archive bytes this node received from the source
+  std::uint64_t bytes = 0;  // archive bytes this node received
   double seconds = 0;
   std::string step;    // failures: where ("connect", "load", ...)
   std::string reason;  // failures: why, one line
@@ -22,7 +22,9 @@ struct NodeResult {
 
 const char* outcome_name(Outcome o);
 std::string human_bytes(std::uint64_t bytes);
-void print_summary(std::ostream& out, const std::vector<NodeResult>& results);
+// source_bytes: what the source itself sent, shown against the archive size.
+void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
+                   std::uint64_t archive_size);
 // True only if every node ended with every image.
 bool all_succeeded(const std::vector<NodeResult>& results);
 

@@ -1,0 +1,31 @@
+// Getting the archive to the nodes that need it: flat (the source streams to
+// each node over its SSH channel) or tree (the source streams to its
+// children over TCP, every node forwards to its own while it loads).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "src/local_images.h"
+#include "src/node_run.h"
+#include "topology/plan.h"
+
+namespace treesync {
+
+struct DeliveryInput {
+  const std::vector<WantedImage>& wanted;
+  const Archive& archive;
+  const Options& options;
+};
+
+// Both return the archive bytes the source itself sent. Nodes that only need
+// tags are tagged; nodes that need nothing are marked skipped.
+std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in);
+std::uint64_t deliver_tree(std::vector<NodeRun>& runs, const DeliveryInput& in);
+
+// The tree over the nodes that load, in the order of `loaders`.
+topology::Plan plan_tree(const std::vector<const NodeRun*>& loaders, int fanout);
+void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, int fanout);
+
+}  // namespace treesync
