@@ -34,6 +34,8 @@ socklen_t make_address(const std::string& ip, int port, sockaddr_storage* out) {
 
 void tune(int fd) {
   int one = 1, buf = 4 << 20;
+  unsigned int user_timeout = 30000;  // a peer gone mid-write fails in 30 s
+  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
   setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof buf);

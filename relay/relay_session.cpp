@@ -11,7 +11,7 @@
 namespace relay {
 namespace {
 
-constexpr auto kProgressEvery = std::chrono::seconds(1);
+constexpr auto kTickEvery = std::chrono::seconds(1);
 constexpr int kHelloTimeoutMs = 10000;
 
 }  // namespace
@@ -26,6 +26,12 @@ RelaySession::~RelaySession() { shutdown_network(); }
 // them, and only then let the receiver kill docker load and remove the spool.
 void RelaySession::shutdown_network() {
   closing_ = true;
+  {
+    std::lock_guard<std::mutex> lock(tick_mu_);
+    ticking_ = false;
+  }
+  tick_cv_.notify_all();
+  if (ticker_.joinable()) ticker_.join();
   if (receiver_) receiver_->cancel();
   for (auto& f : forwarders_) f->cancel();
   listener_.shutdown();
@@ -87,7 +93,7 @@ void RelaySession::start_receive(const wire::Json& msg) {
   closing_ = false;
   discarding_ = false;
   receiver_ = std::make_unique<Receiver>(workdir_, msg.at("size").get<std::uint64_t>());
-  last_progress_ = std::chrono::steady_clock::now();
+  start_ticker();
   if (!msg.contains("listen")) {
     if (receiver_->complete()) finish_receive();
     return;
@@ -134,7 +140,6 @@ void RelaySession::handle_chunk(const wire::Frame& frame) {
     discarding_ = true;
     return;
   }
-  maybe_report_progress();
   if (receiver_->complete()) finish_receive();
 }
 
@@ -163,6 +168,10 @@ void RelaySession::serve_upstream(wire::Socket sock) {
     if (upstream_) upstream_->shutdown();
     upstream_ = &sock;
     sock.send_message({{"type", "resume"}, {"offset", receiver_->received()}});
+    if (receiver_->complete()) {  // a new parent after we got everything
+      upstream_ = nullptr;
+      return;
+    }
   }
   bool closed = false;
   while (!closing_ && !closed) {
@@ -184,7 +193,6 @@ void RelaySession::serve_upstream(wire::Socket sock) {
       upstream_ = nullptr;
       return;
     }
-    maybe_report_progress();
     if (receiver_->complete()) {
       upstream_ = nullptr;
       sock.shutdown();  // tells the parent we hold every byte
@@ -201,6 +209,11 @@ void RelaySession::finish_receive() {
   send({{"type", "received"}, {"bytes", r->received()}});
   loader_ = std::thread([this, r] {
     LoadResult result = r->finish();
+    {
+      std::lock_guard<std::mutex> lock(tick_mu_);
+      ticking_ = false;
+    }
+    tick_cv_.notify_all();
     if (closing_) return;
     if (result.ok)
       send({{"type", "loaded"}, {"ids", result.ids}, {"received", r->received()}});
@@ -209,11 +222,13 @@ void RelaySession::finish_receive() {
   });
 }
 
-void RelaySession::maybe_report_progress() {
-  auto now = std::chrono::steady_clock::now();
-  if (now - last_progress_ < kProgressEvery) return;
-  last_progress_ = now;
-  send({{"type", "progress"}, {"received", receiver_->received()}});
+void RelaySession::start_ticker() {
+  ticking_ = true;
+  ticker_ = std::thread([this, r = receiver_.get()] {
+    std::unique_lock<std::mutex> lock(tick_mu_);
+    while (!tick_cv_.wait_for(lock, kTickEvery, [this] { return !ticking_; }))
+      send({{"type", "progress"}, {"received", r->received()}, {"complete", r->complete()}});
+  });
 }
 
 void RelaySession::send(const wire::Json& msg) {

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -34,7 +35,9 @@ class RelaySession {
   void accept_upstreams();
   void serve_upstream(wire::Socket sock);
   void finish_receive();  // starts the loader thread
-  void maybe_report_progress();
+  // Sends progress every second from receive start until the load ends: a
+  // sign of life even while docker load is busy.
+  void start_ticker();
   // Never throws: a closed channel shows up as EOF on stdin.
   void send(const wire::Json& msg);
   void send_error(const std::string& step, const std::string& message);
@@ -48,7 +51,10 @@ class RelaySession {
   std::mutex rx_mu_;  // guards receiver_ chunk intake and upstream_
   std::unique_ptr<Receiver> receiver_;
   bool discarding_ = false;  // flat mode, after a failed receive
-  std::chrono::steady_clock::time_point last_progress_;
+  std::thread ticker_;
+  std::mutex tick_mu_;
+  std::condition_variable tick_cv_;
+  bool ticking_ = false;
 
   // Tree mode: the parent (or treesync) connects to our listener with the
   // session token; we forward to our children.

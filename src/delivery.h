@@ -24,6 +24,9 @@ struct DeliveryInput {
 std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in);
 std::uint64_t deliver_tree(std::vector<NodeRun>& runs, const DeliveryInput& in);
 
+// For a node that loads nothing: tag it, or mark it skipped.
+void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted);
+
 // The tree over the nodes that load, in the order of `loaders`.
 topology::Plan plan_tree(const std::vector<const NodeRun*>& loaders, int fanout);
 void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, int fanout);

@@ -13,7 +13,7 @@ int main(int argc, char** argv) {
   using namespace treesync;
   install_shutdown_watcher();
   spdlog::set_default_logger(spdlog::stderr_color_mt("treesync"));
-  spdlog::set_pattern("%H:%M:%S %^%l%$ %v");
+  spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
   try {
     ParsedCommand cmd = parse_command_line(argc, argv);
     if (cmd.exit_now) {

@@ -15,6 +15,11 @@ namespace {
 
 constexpr int kReplyTimeoutS = 60;
 
+bool is_event(const std::string& type) {
+  return type == "progress" || type == "received" || type == "forwarded" || type == "forwarding" ||
+         type == "child_failed" || type == "refused";
+}
+
 // Remote commands are fixed text plus the relay's hash, which is hex we
 // computed: nothing from the command line or the inventory reaches the shell.
 std::string relay_file(const std::string& hash) { return "\"$HOME/.cache/treesync/treesync-relay-" + hash + "\""; }
@@ -94,13 +99,12 @@ void RemoteRelay::send_archive(const std::string& path, std::uint64_t size,
       offset += n;
       sent(offset);
     }
-  } catch (const NodeError& e) {
+  } catch (const NodeError&) {
     // The relay may have said why it stopped reading (disk full, ...).
-    session_->set_timeout_ms(2000);
     try {
       next_message("receive", 2);
     } catch (const NodeError& reason) {
-      if (std::string(reason.what()) != "no answer") throw;
+      if (!reason.relay_lost) throw;
     }
     throw;
   }
@@ -115,21 +119,39 @@ int RemoteRelay::open_receive(std::uint64_t size, const std::string& listen_ip, 
 void RemoteRelay::forward(const std::vector<wire::Target>& children) {
   wire::Json list = wire::Json::array();
   for (const auto& c : children) list.push_back({{"name", c.name}, {"address", c.address}, {"port", c.port}});
-  request({{"type", "forward"}, {"children", list}}, "forwarding", kReplyTimeoutS);
+  post({{"type", "forward"}, {"children", list}});
 }
 
-// Progress and forwarding reports may come first; each one is a sign of
-// life, so only `stall_timeout` without any message fails the node.
-std::vector<std::string> RemoteRelay::wait_loaded(const std::function<void(std::uint64_t)>& received) {
-  for (;;) {
-    wire::Json msg = next_message("load", stall_timeout_s_);
-    std::string type = msg.value("type", "");
-    if (type == "progress") received(msg.value("received", std::uint64_t{0}));
-    else if (type == "received") received(msg.value("bytes", std::uint64_t{0}));
-    else if (type == "loaded") return msg.at("ids").get<std::vector<std::string>>();
-    else if (type == "child_failed") spdlog::warn("{}: forwarding to {} failed: {}", node_.name, msg.value("child", "?"), msg.value("message", ""));
-    else if (type == "refused") spdlog::warn("{}: refused a connection from {}: {}", node_.name, msg.value("peer", "?"), msg.value("reason", ""));
-    else if (type != "forwarded") throw NodeError("load", "unexpected message " + msg.dump());
+void RemoteRelay::set_event_handler(std::function<void(const wire::Json&)> handler) { on_event_ = std::move(handler); }
+
+void RemoteRelay::post(const wire::Json& msg) {
+  std::lock_guard<std::mutex> lock(posts_mu_);
+  posts_.push_back(msg);
+}
+
+void RemoteRelay::flush_posts() {
+  std::vector<wire::Json> out;
+  {
+    std::lock_guard<std::mutex> lock(posts_mu_);
+    out.swap(posts_);
+  }
+  for (const auto& m : out) control_->write_all(wire::encode_message(m));
+}
+
+std::vector<std::string> RemoteRelay::wait_loaded(const std::function<void()>& tick) {
+  wire::Json msg = next_message("load", stall_timeout_s_, tick);
+  if (msg.value("type", "") != "loaded") throw NodeError("load", "unexpected message " + msg.dump());
+  return msg.at("ids").get<std::vector<std::string>>();
+}
+
+void RemoteRelay::serve_until(const std::function<bool()>& done) {
+  while (!done() && !stop_) {
+    flush_posts();
+    while (auto frame = reader_.next()) {
+      wire::Json msg = frame->json();
+      if (on_event_ && is_event(msg.value("type", ""))) on_event_(msg);
+    }
+    read_some("forward");
   }
 }
 
@@ -158,34 +180,46 @@ wire::Json RemoteRelay::request(const wire::Json& msg, const std::string& reply_
   return reply;
 }
 
-wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s) {
+wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s, const std::function<void()>& tick) {
   using Clock = std::chrono::steady_clock;
   auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
-  session_->set_timeout_ms(1000);
-  char buf[65536];
   for (;;) {
-    if (auto frame = reader_.next()) {
+    flush_posts();
+    while (auto frame = reader_.next()) {
       if (frame->kind != wire::Kind::Message) throw NodeError(step, "relay sent data on the control channel");
       wire::Json msg = frame->json();
-      if (msg.value("type", "") == "error")
-        throw NodeError(msg.value("step", step), msg.value("message", "relay error"));
-      return msg;
+      std::string type = msg.value("type", "");
+      deadline = Clock::now() + std::chrono::seconds(timeout_s);  // any message is a sign of life
+      if (type == "error") throw NodeError(msg.value("step", step), msg.value("message", "relay error"));
+      if (!is_event(type)) return msg;
+      if (on_event_) on_event_(msg);
     }
     if (stop_) throw NodeError(step, "interrupted");
-    long n = control_->read(buf, sizeof buf);
-    if (n > 0) {
-      reader_.feed(buf, static_cast<std::size_t>(n));
-      deadline = Clock::now() + std::chrono::seconds(timeout_s);
-    } else if (n == 0) {
-      std::string why = first_line(control_->read_stderr());
-      int status = control_->close();
-      throw NodeError(step, "relay exited (status " + std::to_string(status) + ")" + (why.empty() ? "" : ": " + why));
-    } else if (Clock::now() > deadline) {
-      throw NodeError(step, "no answer");
-    } else {
-      session_->keepalive();
-    }
+    if (tick) tick();
+    if (!read_some(step) && Clock::now() > deadline)
+      throw NodeError(step, "no word from the relay for " + std::to_string(timeout_s) + " s", true);
   }
+}
+
+bool RemoteRelay::read_some(const std::string& step) {
+  session_->set_timeout_ms(1000);
+  char buf[65536];
+  long n;
+  try {
+    n = control_->read(buf, sizeof buf);
+  } catch (const NodeError& e) {
+    throw NodeError(step, e.what(), true);
+  }
+  if (n > 0) {
+    reader_.feed(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  if (n == 0) {
+    std::string why = first_line(control_->read_stderr());
+    int status = control_->close();
+    throw NodeError(step, "relay exited (" + control_->exit_reason(status) + ")" + (why.empty() ? "" : ": " + why), true);
+  }
+  return false;
 }
 
 }  // namespace treesync

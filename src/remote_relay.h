@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -45,16 +46,30 @@ class RemoteRelay {
   int open_receive(std::uint64_t size, const std::string& listen_ip, const std::string& token);
   // Tree mode: the relay streams what it receives on to these children.
   void forward(const std::vector<wire::Target>& children);
+
+  // Messages the relay sends on its own (progress, received, forwarded,
+  // child_failed, refused) go to this handler, on the owning thread.
+  void set_event_handler(std::function<void(const wire::Json&)> handler);
+  // Queues a message from any thread; the owning thread sends it the next
+  // time it waits on the relay (a libssh2 session has one user at a time).
+  void post(const wire::Json& msg);
+
   // Waits for docker load on the node; returns the image IDs it loaded.
-  // `received` is called with the bytes the node holds as they grow.
-  std::vector<std::string> wait_loaded(const std::function<void(std::uint64_t)>& received);
+  // `tick` runs about every second while waiting and may throw to give up.
+  std::vector<std::string> wait_loaded(const std::function<void()>& tick = nullptr);
+  // After the node's own work: keeps handling events and posts until done().
+  void serve_until(const std::function<bool()>& done);
   void tag(const std::string& id, const std::vector<std::string>& refs);
   // Closes the control channel: the relay removes its spool and exits.
   void stop();
 
  private:
   wire::Json request(const wire::Json& msg, const std::string& reply_type, int timeout_s);
-  wire::Json next_message(const std::string& step, int timeout_s);
+  // The next reply, dispatching events and sending posts on the way.
+  wire::Json next_message(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
+  // Reads once (up to a second); false on a timeout. Throws if the relay is gone.
+  bool read_some(const std::string& step);
+  void flush_posts();
 
   Node node_;
   SshConfig ssh_config_;
@@ -65,6 +80,9 @@ class RemoteRelay {
   std::unique_ptr<SshChannel> control_;
   wire::FrameReader reader_;
   bool uploaded_ = false;
+  std::function<void(const wire::Json&)> on_event_;
+  std::mutex posts_mu_;
+  std::vector<wire::Json> posts_;
 };
 
 }  // namespace treesync

@@ -123,7 +123,11 @@ SshSession::SshSession(const SshConfig& config) : config_(config) {
       throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " + last_error());
     verify_host_key();
     authenticate();
-    libssh2_keepalive_config(session_, 0, 15);
+    // No libssh2 keepalive: _libssh2_wait_socket() sends one from inside any
+    // blocking call once an interval is set, and that fails a channel write
+    // caught half-sent ("Unable to send keepalive message"). TCP keepalive
+    // and TCP_USER_TIMEOUT find dead peers; the relay's progress ticks find
+    // silent ones.
   } catch (...) {
     if (session_) libssh2_session_free(session_);
     if (sock_ >= 0) ::close(sock_);
@@ -302,11 +306,6 @@ std::unique_ptr<SshChannel> SshSession::exec(const std::string& command) {
 
 void SshSession::set_timeout_ms(long ms) { libssh2_session_set_timeout(session_, ms); }
 
-void SshSession::keepalive() {
-  int next = 0;
-  libssh2_keepalive_send(session_, &next);
-}
-
 std::string SshSession::last_error() const {
   char* msg = nullptr;
   int len = 0;
@@ -326,7 +325,7 @@ long SshChannel::read(char* buf, std::size_t n) {
   ssize_t got = libssh2_channel_read(channel_, buf, n);
   if (got >= 0) return static_cast<long>(got);
   if (got == LIBSSH2_ERROR_TIMEOUT) return -1;
-  throw NodeError("ssh", "connection lost: " + session_.last_error());
+  throw NodeError("ssh", "connection lost (libssh2 error " + std::to_string(got) + ": " + session_.last_error() + ")");
 }
 
 std::string SshChannel::read_stderr() {
@@ -342,8 +341,10 @@ std::string SshChannel::read_stderr() {
 void SshChannel::write_all(std::string_view bytes) {
   while (!bytes.empty()) {
     ssize_t n = libssh2_channel_write(channel_, bytes.data(), bytes.size());
-    if (n == LIBSSH2_ERROR_TIMEOUT) throw NodeError("send", "the node stopped accepting data (timed out)");
-    if (n < 0) throw NodeError("send", "connection lost: " + session_.last_error());
+    if (n == LIBSSH2_ERROR_TIMEOUT) throw NodeError("send", "the node stopped accepting data (timed out)", true);
+    if (n < 0)
+      throw NodeError("send", "connection lost (libssh2 error " + std::to_string(n) + ": " + session_.last_error() + ")",
+                      true);
     bytes.remove_prefix(static_cast<std::size_t>(n));
   }
 }
@@ -358,6 +359,17 @@ int SshChannel::close() {
   libssh2_channel_close(channel_);
   libssh2_channel_wait_closed(channel_);
   return libssh2_channel_get_exit_status(channel_);
+}
+
+std::string SshChannel::exit_reason(int status) {
+  char* signal = nullptr;
+  size_t len = 0;
+  if (libssh2_channel_get_exit_signal(channel_, &signal, &len, nullptr, nullptr, nullptr, nullptr) == 0 && signal) {
+    std::string name(signal, len);
+    libssh2_free(session_.raw(), signal);
+    return "killed by signal " + name;
+  }
+  return "status " + std::to_string(status);
 }
 
 int ssh_run(SshSession& session, const std::string& command, std::string_view input, std::string* out,

@@ -42,7 +42,6 @@ class SshSession {
 
   // Timeout of each blocking libssh2 call; a read that times out returns.
   void set_timeout_ms(long ms);
-  void keepalive();
   std::string last_error() const;
   LIBSSH2_SESSION* raw() { return session_; }
 
@@ -69,6 +68,8 @@ class SshChannel {
   void send_eof();
   // Closes the channel and returns the command's exit status (-1 if unknown).
   int close();
+  // "status N" or "killed by signal KILL", after close().
+  std::string exit_reason(int status);
   bool eof();
 
  private:

@@ -137,3 +137,86 @@ TEST_CASE("auto mode: flat for a handful of nodes, tree beyond one level") {
   CHECK(choose_mode(5, 4) == Mode::Tree);
   CHECK(choose_mode(2, 1) == Mode::Tree);
 }
+
+TEST_CASE("re-parenting after failures keeps every live node once, the fan-out and the depth") {
+  std::uint32_t seed = 12345;
+  auto rnd = [&seed](std::uint32_t n) {
+    seed = seed * 1103515245u + 12345u;
+    return (seed >> 8) % n;
+  };
+  for (int k : {1, 2, 3, 4}) {
+    for (std::size_t n : {2, 3, 5, 9, 17, 40, 101, 250}) {
+      Plan plan = tree_plan(make_nodes(n), k);
+      const int depth = plan.depth();
+      // Bytes held: a parent is always at least as far along as its child.
+      std::vector<std::uint64_t> have(n);
+      for (std::size_t i = 0; i < n; ++i) {
+        int d = 0;
+        for (int p = plan.parent[i]; p != kSource; p = plan.parent[static_cast<std::size_t>(p)]) ++d;
+        have[i] = 1000 - 50 * static_cast<std::uint64_t>(d) - rnd(40);
+      }
+      std::vector<bool> alive(n, true);
+      for (std::size_t failures = 0; failures < std::min<std::size_t>(n - 1, 12); ++failures) {
+        int failed;
+        do failed = static_cast<int>(rnd(static_cast<std::uint32_t>(n)));
+        while (!alive[static_cast<std::size_t>(failed)]);
+        std::vector<int> orphans = plan.children[static_cast<std::size_t>(failed)];
+        std::size_t source_before = plan.source_children.size();
+        alive[static_cast<std::size_t>(failed)] = false;
+        std::vector<int> parents = reparent(plan, failed, have, alive);
+        INFO("k=" << k << " n=" << n << " failed=" << failed);
+        REQUIRE(parents.size() == orphans.size());
+        REQUIRE(plan.parent[static_cast<std::size_t>(failed)] == kDetached);
+        REQUIRE(plan.children[static_cast<std::size_t>(failed)].empty());
+        for (std::size_t i = 0; i < orphans.size(); ++i) {
+          int c = orphans[i], p = parents[i];
+          REQUIRE(plan.parent[static_cast<std::size_t>(c)] == p);
+          if (p != kSource) {
+            REQUIRE(alive[static_cast<std::size_t>(p)]);
+            REQUIRE(have[static_cast<std::size_t>(p)] >= have[static_cast<std::size_t>(c)]);
+            REQUIRE(plan.children[static_cast<std::size_t>(p)].size() <= static_cast<std::size_t>(k));
+          }
+        }
+        // The source takes on at most the orphans it was given plus what it had.
+        REQUIRE(plan.source_children.size() <= source_before + orphans.size());
+        // Every live node is reachable exactly once; no subtree got deeper.
+        std::vector<int> seen(n, 0);
+        std::vector<int> stack(plan.source_children.begin(), plan.source_children.end());
+        while (!stack.empty()) {
+          int at = stack.back();
+          stack.pop_back();
+          REQUIRE(alive[static_cast<std::size_t>(at)]);
+          REQUIRE(++seen[static_cast<std::size_t>(at)] == 1);
+          for (int c : plan.children[static_cast<std::size_t>(at)]) stack.push_back(c);
+        }
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(seen[i] == (alive[i] ? 1 : 0));
+        REQUIRE(plan.depth() <= depth);
+        for (std::size_t i = 0; i < n; ++i)
+          if (alive[i]) REQUIRE(plan.children[i].size() <= static_cast<std::size_t>(k));
+      }
+    }
+  }
+}
+
+TEST_CASE("an orphan goes to the live node furthest ahead, else to the source") {
+  // source -> 0 -> {1, 2}; source -> 3 -> {4, 5}; fan-out 2.
+  Plan plan = tree_plan(make_nodes(6), 2);
+  REQUIRE(plan.children[0] == std::vector<int>{1, 2});
+  std::vector<bool> alive(6, true);
+  alive[0] = false;
+  // Node 3 is above the orphans but has no room, so node 1 goes to the
+  // source; node 1 is then above node 2, ahead of it and has room.
+  std::vector<std::uint64_t> have = {50, 40, 30, 100, 90, 80};
+  CHECK(reparent(plan, 0, have, alive) == std::vector<int>{kSource, 1});
+
+  Plan wide = tree_plan(make_nodes(6), 3);  // source -> 0 -> {1}, 2 -> {3}, 4 -> {5}
+  REQUIRE(wide.children[0] == std::vector<int>{1});
+  alive.assign(6, true);
+  alive[0] = false;
+  have = {50, 40, 70, 60, 90, 80};
+  CHECK(reparent(wide, 0, have, alive) == std::vector<int>{4});  // the furthest ahead with room
+  alive[4] = false;
+  have[5] = 95;  // nobody holds as much as node 5: the source takes it, then node 1 goes under it
+  CHECK(wide.children[4] == std::vector<int>{5, 1});
+  CHECK(reparent(wide, 4, have, alive) == std::vector<int>{kSource, 5});
+}

@@ -26,15 +26,37 @@ void build(Plan& plan, const std::vector<int>& order, std::size_t begin, std::si
   }
 }
 
+int node_depth(const Plan& plan, int node) {
+  int d = 1;
+  for (int p = plan.parent[static_cast<std::size_t>(node)]; p >= 0; p = plan.parent[static_cast<std::size_t>(p)]) ++d;
+  return d;
+}
+
+// Still connected to the source (not under a failed or orphaned node).
+bool attached(const Plan& plan, int node) {
+  int p = node;
+  while (p >= 0) p = plan.parent[static_cast<std::size_t>(p)];
+  return p == kSource;
+}
+
+bool in_subtree(const Plan& plan, int node, int root) {
+  for (int p = node; p >= 0; p = plan.parent[static_cast<std::size_t>(p)])
+    if (p == root) return true;
+  return false;
+}
+
+void detach(Plan& plan, int node) {
+  int p = plan.parent[static_cast<std::size_t>(node)];
+  auto& siblings = p == kSource ? plan.source_children : plan.children[static_cast<std::size_t>(p)];
+  siblings.erase(std::remove(siblings.begin(), siblings.end(), node), siblings.end());
+}
+
 }  // namespace
 
 int Plan::depth() const {
   int deepest = 0;
-  for (std::size_t i = 0; i < parent.size(); ++i) {
-    int d = 1;
-    for (int p = parent[i]; p != kSource; p = parent[static_cast<std::size_t>(p)]) ++d;
-    deepest = std::max(deepest, d);
-  }
+  for (std::size_t i = 0; i < parent.size(); ++i)
+    if (parent[i] != kDetached) deepest = std::max(deepest, node_depth(*this, static_cast<int>(i)));
   return deepest;
 }
 
@@ -66,6 +88,37 @@ Plan tree_plan(const std::vector<Node>& nodes, int fanout) {
 
 Mode choose_mode(std::size_t node_count, int fanout) {
   return node_count <= static_cast<std::size_t>(std::max(fanout, 1)) ? Mode::Flat : Mode::Tree;
+}
+
+std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
+                          const std::vector<bool>& alive) {
+  const auto f = static_cast<std::size_t>(failed);
+  if (plan.parent[f] == kDetached) return {};
+  const int old_depth = node_depth(plan, failed) + 1;  // the orphans' depth
+  detach(plan, failed);
+  plan.parent[f] = kDetached;
+  std::vector<int> orphans;
+  orphans.swap(plan.children[f]);
+
+  std::vector<int> chosen;
+  for (int c : orphans) {
+    const auto ci = static_cast<std::size_t>(c);
+    plan.parent[ci] = kDetached;  // while choosing, c's subtree is unreachable
+    int best = kSource;
+    for (std::size_t p = 0; p < plan.size(); ++p) {
+      const int pi = static_cast<int>(p);
+      if (!alive[p] || !attached(plan, pi) || in_subtree(plan, pi, c)) continue;
+      if (plan.children[p].size() >= static_cast<std::size_t>(plan.fanout) || have[p] < have[ci]) continue;
+      if (node_depth(plan, pi) >= old_depth) continue;
+      if (best == kSource || have[p] > have[static_cast<std::size_t>(best)] ||
+          (have[p] == have[static_cast<std::size_t>(best)] && node_depth(plan, pi) < node_depth(plan, best)))
+        best = pi;
+    }
+    plan.parent[ci] = best;
+    (best == kSource ? plan.source_children : plan.children[static_cast<std::size_t>(best)]).push_back(c);
+    chosen.push_back(best);
+  }
+  return chosen;
 }
 
 }  // namespace topology

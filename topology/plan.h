@@ -2,12 +2,14 @@
 // so every property is tested exhaustively (tests/topology_test.cpp).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace topology {
 
 constexpr int kSource = -1;
+constexpr int kDetached = -2;  // a failed node, no longer in the tree
 
 enum class Mode { Flat, Tree };
 
@@ -38,5 +40,15 @@ Plan tree_plan(const std::vector<Node>& nodes, int fanout);
 
 // Auto mode: flat when there are no more nodes than one tree level holds.
 Mode choose_mode(std::size_t node_count, int fanout);
+
+// Takes `failed` out of the tree and gives each of its children a new parent:
+// a live node outside the child's subtree that holds at least as many bytes
+// as the child (so the child resumes at once), has room under the fan-out,
+// and sits above the child's old depth (so no subtree gets deeper); among
+// those the one holding the most bytes, then the shallowest. Failing that,
+// the source, which holds everything. `have[i]` is what node i holds, `alive[i]`
+// whether it can still send. Returns the new parent of each child, in order.
+std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
+                          const std::vector<bool>& alive);
 
 }  // namespace topology
