@@ -86,6 +86,7 @@ void Forwarder::stream() {
       if (n == 0) throw Error("archive ended early at offset " + std::to_string(offset));
       std::string_view bytes(buf.data(), n);
       std::string header = encode_data_header(offset, bytes);
+      test_corrupt(offset, buf.data(), n);
       if (!sock_.write_all(header.data(), header.size()) || !sock_.write_all(bytes.data(), bytes.size()))
         throw Error("lost connection to " + where + " at offset " + std::to_string(offset));
       offset += n;

@@ -29,7 +29,7 @@ void install_signals() {
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: treesync-relay serve --hash HEX [--spool-dir DIR]\n");
+  std::fprintf(stderr, "usage: treesync-relay serve|cleanup --hash HEX [--spool-dir DIR]\n");
   return 2;
 }
 
@@ -70,7 +70,9 @@ int main(int argc, char** argv) {
     std::puts("treesync-relay protocol 1");
     return 0;
   }
-  if (argc < 2 || std::strcmp(argv[1], "serve") != 0) return usage();
+  // cleanup: what a relay killed with SIGKILL left behind, then exit.
+  const bool cleanup_only = argc >= 2 && std::strcmp(argv[1], "cleanup") == 0;
+  if (argc < 2 || (!cleanup_only && std::strcmp(argv[1], "serve") != 0)) return usage();
   std::string expected_hash, spool_dir = default_spool_dir();
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--hash") == 0)
@@ -94,6 +96,7 @@ int main(int argc, char** argv) {
   install_signals();
   ::mkdir(spool_dir.c_str(), 0700);
   remove_stale_runs(spool_dir);
+  if (cleanup_only) return 0;
   std::string workdir = spool_dir + "/run-" + std::to_string(::getpid()) + "-XXXXXX";
   if (!mkdtemp(workdir.data())) {
     std::fprintf(stderr, "treesync-relay: cannot create %s: %s\n", workdir.c_str(), std::strerror(errno));

@@ -1,5 +1,7 @@
 #include "relay/protocol.h"
 
+#include <atomic>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <vector>
@@ -33,6 +35,14 @@ Json Frame::json() const {
 }
 
 std::uint64_t chunk_hash(std::string_view bytes) { return XXH3_64bits(bytes.data(), bytes.size()); }
+
+void test_corrupt(std::uint64_t offset, char* bytes, std::size_t n) {
+  static const char* at_text = std::getenv("TREESYNC_TEST_CORRUPT_AT");
+  static std::atomic<bool> fired{false};
+  if (!at_text) return;
+  std::uint64_t at = std::strtoull(at_text, nullptr, 10);
+  if (at >= offset && at < offset + n && !fired.exchange(true)) bytes[at - offset] ^= 0x5a;
+}
 
 std::string file_hash_hex(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

@@ -92,6 +92,7 @@ void RelaySession::start_receive(const wire::Json& msg) {
   shutdown_network();
   closing_ = false;
   discarding_ = false;
+  wire_bytes_ = 0;
   receiver_ = std::make_unique<Receiver>(workdir_, msg.at("size").get<std::uint64_t>());
   start_ticker();
   if (!msg.contains("listen")) {
@@ -126,6 +127,7 @@ void RelaySession::start_forwarding(const wire::Json& msg) {
 
 void RelaySession::handle_chunk(const wire::Frame& frame) {
   std::lock_guard<std::mutex> lock(rx_mu_);
+  wire_bytes_ += frame.body.size();
   if (discarding_) return;
   if (!receiver_) {
     send_error("receive", "data arrived before a receive request");
@@ -179,10 +181,10 @@ void RelaySession::serve_upstream(wire::Socket sock) {
     std::lock_guard<std::mutex> lock(rx_mu_);
     if (upstream_ != &sock) return;  // replaced by a newer parent
     if (!frame) continue;
+    if (frame->kind == wire::Kind::Data) wire_bytes_ += frame->body.size();
     if (frame->kind != wire::Kind::Data || frame->offset != receiver_->received()) continue;  // stale after a resume
     if (!frame->intact()) {
-      std::fprintf(stderr, "treesync-relay: chunk at %llu from %s failed its XXH3 check; asking again\n",
-                   static_cast<unsigned long long>(frame->offset), peer.c_str());
+      send({{"type", "corrupt"}, {"offset", frame->offset}, {"peer", peer}});
       sock.send_message({{"type", "resume"}, {"offset", receiver_->received()}});
       continue;
     }
@@ -216,7 +218,7 @@ void RelaySession::finish_receive() {
     tick_cv_.notify_all();
     if (closing_) return;
     if (result.ok)
-      send({{"type", "loaded"}, {"ids", result.ids}, {"received", r->received()}});
+      send({{"type", "loaded"}, {"ids", result.ids}, {"received", r->received()}, {"wire_bytes", wire_bytes_.load()}});
     else
       send_error("load", result.error);
   });

@@ -66,6 +66,7 @@ class RelaySession {
   std::vector<std::unique_ptr<wire::Forwarder>> forwarders_;
   std::thread loader_;  // waits for docker load, then reports
   std::atomic<bool> closing_{false};
+  std::atomic<std::uint64_t> wire_bytes_{0};  // chunk bytes that arrived, resends and stale ones included
 };
 
 }  // namespace relay

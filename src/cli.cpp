@@ -80,7 +80,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("connect-timeout", "Seconds to wait for a node's SSH connection", cxxopts::value<int>()->default_value("10"),
        "S")
       ("stall-timeout", "Seconds without progress before a node is failed",
-       cxxopts::value<int>()->default_value("120"), "S");
+       cxxopts::value<int>()->default_value("120"), "S")
+      ("retries", "Retry a node whose transfer failed, N more times, with backoff",
+       cxxopts::value<int>()->default_value("0"), "N");
   spec.add_options("Other")
       ("relay", "treesync-relay binary to ship (default: beside treesync)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
@@ -138,6 +140,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.accept_new_host_keys = r["accept-new-host-keys"].as<bool>();
   o.connect_timeout = r["connect-timeout"].as<int>();
   o.stall_timeout = r["stall-timeout"].as<int>();
+  o.retries = r["retries"].as<int>();
   o.relay_path = r["relay"].as<std::string>();
   o.cache_dir = r["cache-dir"].as<std::string>();
   if (o.cache_dir.empty()) o.cache_dir = home_path("/.cache/treesync");
@@ -149,6 +152,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     throw UsageError("--max-workers must be 1..1000, got " + std::to_string(o.max_workers));
   if (o.connect_timeout < 1) throw UsageError("--connect-timeout must be at least 1 second");
   if (o.stall_timeout < 1) throw UsageError("--stall-timeout must be at least 1 second");
+  if (o.retries < 0 || o.retries > 20) throw UsageError("--retries must be 0..20, got " + std::to_string(o.retries));
   return cmd;
 }
 

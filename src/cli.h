@@ -21,6 +21,7 @@ struct Options {
   bool accept_new_host_keys = false;
   int connect_timeout = 10;         // seconds
   int stall_timeout = 120;          // seconds without progress before a node fails
+  int retries = 0;                  // further attempts for a node that failed in transfer
   std::string relay_path;           // default: treesync-relay beside treesync
   std::string cache_dir;            // default ~/.cache/treesync
 };

@@ -32,11 +32,16 @@ std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in) 
     if (!run.loads()) return finish_without_load(run, in.wanted);
     spdlog::info("{}: sending {}", run.node.name, human_bytes(in.archive.size));
     run.relay->set_event_handler([&run](const wire::Json& e) {
-      if (e.value("type", "") == "received") spdlog::info("{}: received every byte; docker load finishing", run.node.name);
+      if (e.value("type", "") != "received") return;
+      run.status->stage = Stage::Loading;
+      spdlog::info("{}: received every byte; docker load finishing", run.node.name);
     });
+    run.status->total = in.archive.size;
+    run.status->stage = Stage::Receiving;
     std::uint64_t before = 0;
     run.relay->send_archive(in.archive.path, in.archive.size, [&](std::uint64_t n) {
       run.result.bytes = n;
+      run.status->bytes = n;
       source_bytes += n - before;
       before = n;
     });

@@ -6,6 +6,23 @@
 
 namespace treesync {
 
+// Text from the user, fit to quote in a one-line message: control
+// characters are shown escaped ("\n", "\x1b").
+inline std::string printable(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (c == '\n') out += "\\n";
+    else if (c == '\t') out += "\\t";
+    else if (c < 0x20 || c == 0x7f) {
+      const char* hex = "0123456789abcdef";
+      out += "\\x";
+      out += hex[c >> 4];
+      out += hex[c & 15];
+    } else out += static_cast<char>(c);
+  }
+  return out;
+}
+
 // Bad input, found before any connection: exit status 2.
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;

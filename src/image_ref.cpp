@@ -18,7 +18,7 @@ const std::string kTag = "[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}";
 
 std::string normalize_image_ref(const std::string& text) {
   auto bad = [&](const std::string& why) {
-    return UsageError("image reference '" + text + "' " + why);
+    return UsageError("image reference '" + printable(text) + "' " + why);
   };
   if (text.empty()) throw bad("is empty");
   if (text.find('@') != std::string::npos)

@@ -35,7 +35,7 @@ class Reader {
   std::string text(const YAML::Node& v, const std::string& field, const std::regex& re, const char* form) const {
     if (!v.IsScalar()) throw error(v, "'" + field + "' must be a single value");
     std::string s = v.Scalar();
-    if (!std::regex_match(s, re)) throw error(v, "'" + field + "' value '" + s + "' is not " + form);
+    if (!std::regex_match(s, re)) throw error(v, "'" + field + "' value '" + printable(s) + "' is not " + form);
     return s;
   }
 
@@ -68,7 +68,7 @@ class Reader {
       const std::string key = kv.first.Scalar();
       const YAML::Node& v = kv.second;
       if (!common.count(key) && (defaults || !own.count(key))) {
-        throw error(kv.first, "unknown field '" + key + "'" +
+        throw error(kv.first, "unknown field '" + printable(key) + "'" +
                                   (defaults ? " in defaults (allowed: port, user, identity, type, groups, zone)"
                                             : " (allowed: name, host, port, user, identity, type, groups, zone, index)"));
       }
@@ -125,7 +125,7 @@ Inventory parse_inventory(const std::string& yaml_text, const std::string& path)
   for (const auto& kv : root) {
     std::string key = kv.first.Scalar();
     if (key != "defaults" && key != "nodes")
-      throw r.error(kv.first, "unknown top-level field '" + key + "' (allowed: defaults, nodes)");
+      throw r.error(kv.first, "unknown top-level field '" + printable(key) + "' (allowed: defaults, nodes)");
   }
   if (root["defaults"]) {
     if (!root["defaults"].IsMap()) throw r.error(root["defaults"], "'defaults' must be a map");

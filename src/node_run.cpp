@@ -13,6 +13,7 @@ std::vector<std::string> ids_of(const std::vector<WantedImage>& wanted) {
 
 void NodeRun::finish(Outcome outcome) {
   result.outcome = outcome;
+  status->stage = outcome == Outcome::Failed ? Stage::Failed : Stage::Done;
   result.seconds = std::chrono::duration<double>(Clock::now() - started).count();
 }
 
@@ -26,8 +27,10 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary) {
   SshConfig ssh{run.node.host, run.node.port, run.node.user, run.node.identity,
                 o.known_hosts, o.accept_new_host_keys, o.connect_timeout};
+  run.status->stage = Stage::Connecting;
   run.relay = std::make_unique<RemoteRelay>(run.node, ssh, binary, o.stall_timeout, shutdown_flag());
   run.relay->start();
+  run.status->stage = Stage::Probing;
   wire::Json p = run.relay->probe(ids_of(wanted));
   if (p.value("store", "") == "containerd")
     throw NodeError("probe", "Docker " + p.value("docker_version", "") +
@@ -37,13 +40,29 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   for (const auto& [id, state] : p.at("images").items())
     on_node[id] = {state.value("present", false), state.value("tags", std::vector<std::string>{})};
   run.decision = decide(wanted, on_node, o.force);
+  run.probe = p;
+  run.status->stage = Stage::Waiting;
   spdlog::info("{}: Docker {}, {}", run.node.name, p.value("docker_version", "?"), action_name(run.decision.action));
+}
+
+void check_space(NodeRun& run, std::uint64_t archive_size) {
+  if (!run.loads()) return;
+  std::uint64_t spool_free = run.probe.value("spool_free", std::uint64_t{0});
+  std::uint64_t root_free = run.probe.value("root_free", std::uint64_t{0});
+  if (spool_free < archive_size)
+    run.fail("space", "needs " + human_bytes(archive_size) + " free in ~/.cache/treesync for the spool, has " +
+                          human_bytes(spool_free) + "; free some space on the node");
+  else if (root_free < 2 * archive_size)
+    run.fail("space", "Docker's data root " + run.probe.value("root_dir", std::string("?")) + " has " +
+                          human_bytes(root_free) + " free; docker load needs about " + human_bytes(2 * archive_size) +
+                          " (docker image prune, or free disk space)");
 }
 
 // Verify, then tag: the images docker load reported must be exactly the
 // source's IDs (an image ID is the digest of its config, and docker load
 // checked every layer against it), and only then do references move.
 void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded) {
+  run.status->stage = Stage::Verifying;
   if (loaded) {
     for (const auto& w : wanted) {
       if (std::find(loaded->begin(), loaded->end(), w.id) != loaded->end()) continue;

@@ -14,6 +14,7 @@
 #include "src/errors.h"
 #include "src/inventory.h"
 #include "src/node_action.h"
+#include "src/progress.h"
 #include "src/remote_relay.h"
 #include "src/report.h"
 #include "src/shutdown.h"
@@ -27,6 +28,8 @@ struct NodeRun {
   std::unique_ptr<RemoteRelay> relay;
   Decision decision;
   NodeResult result;
+  wire::Json probe;  // what the node reported: Docker version, free space, images
+  std::shared_ptr<NodeStatus> status = std::make_shared<NodeStatus>();  // for the live display
   Clock::time_point started;
 
   bool failed() const { return result.outcome == Outcome::Failed; }
@@ -37,6 +40,11 @@ struct NodeRun {
 
 // Connects, starts the relay, asks what the node has, decides what it needs.
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary);
+
+// A loading node must have room for the spool (the archive's size, in
+// ~/.cache/treesync) and for docker load (about twice that under Docker's
+// data root: it unpacks the archive before applying layers). Fails it if not.
+void check_space(NodeRun& run, std::uint64_t archive_size);
 
 // After a load (`loaded`: the IDs docker load reported) or alone (tag only):
 // check the IDs, apply the tags, confirm every reference on the node.

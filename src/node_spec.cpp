@@ -12,7 +12,7 @@ std::vector<NodeSpecItem> parse_node_spec(const std::string& spec) {
   static const std::regex range_re("([0-9]{1,6})-([0-9]{1,6})");
   static const std::regex name_re("[A-Za-z][A-Za-z0-9._-]*");
   auto bad = [&](const std::string& why) {
-    return UsageError("--nodes '" + spec + "': " + why + " (expected e.g. 0-10, 0,1,2,5 or node names)");
+    return UsageError("--nodes '" + printable(spec) + "': " + why + " (expected e.g. 0-10, 0,1,2,5 or node names)");
   };
   std::vector<NodeSpecItem> items;
   std::stringstream in(spec);
@@ -30,7 +30,7 @@ std::vector<NodeSpecItem> parse_node_spec(const std::string& spec) {
       item.is_name = true;
       item.name = part;
     } else {
-      throw bad(part.empty() ? "empty item" : "'" + part + "' is neither an index, a range nor a node name");
+      throw bad(part.empty() ? "empty item" : "'" + printable(part) + "' is neither an index, a range nor a node name");
     }
     items.push_back(item);
   }

@@ -17,7 +17,7 @@ constexpr int kReplyTimeoutS = 60;
 
 bool is_event(const std::string& type) {
   return type == "progress" || type == "received" || type == "forwarded" || type == "forwarding" ||
-         type == "child_failed" || type == "refused";
+         type == "child_failed" || type == "refused" || type == "corrupt";
 }
 
 // Remote commands are fixed text plus the relay's hash, which is hex we
@@ -95,6 +95,7 @@ void RemoteRelay::send_archive(const std::string& path, std::uint64_t size,
       if (n == 0) throw NodeError("send", "archive " + path + " is shorter than " + std::to_string(size) + " bytes");
       std::string_view bytes(chunk.data(), n);
       control_->write_all(wire::encode_data_header(offset, bytes));
+      wire::test_corrupt(offset, chunk.data(), n);
       control_->write_all(bytes);
       offset += n;
       sent(offset);
@@ -141,6 +142,7 @@ void RemoteRelay::flush_posts() {
 std::vector<std::string> RemoteRelay::wait_loaded(const std::function<void()>& tick) {
   wire::Json msg = next_message("load", stall_timeout_s_, tick);
   if (msg.value("type", "") != "loaded") throw NodeError("load", "unexpected message " + msg.dump());
+  wire_bytes_ = msg.value("wire_bytes", std::uint64_t{0});
   return msg.at("ids").get<std::vector<std::string>>();
 }
 
@@ -163,8 +165,12 @@ void RemoteRelay::stop() {
   if (!control_) return;
   try {
     session_->set_timeout_ms(5000);
-    control_->send_eof();
+    bool died = control_->eof();
+    if (!died) control_->send_eof();
     control_->close();
+    control_.reset();
+    // A relay that was killed could not remove its spool; a fresh one can.
+    if (died) ssh_run(*session_, "exec " + relay_file(binary_.hash) + " cleanup --hash " + binary_.hash, "", nullptr, nullptr);
   } catch (const std::exception& e) {
     spdlog::debug("{}: closing relay: {}", node_.name, e.what());
   }

@@ -57,6 +57,8 @@ class RemoteRelay {
   // Waits for docker load on the node; returns the image IDs it loaded.
   // `tick` runs about every second while waiting and may throw to give up.
   std::vector<std::string> wait_loaded(const std::function<void()>& tick = nullptr);
+  // Chunk bytes the relay took in for the last load, resends included.
+  std::uint64_t wire_bytes() const { return wire_bytes_; }
   // After the node's own work: keeps handling events and posts until done().
   void serve_until(const std::function<bool()>& done);
   void tag(const std::string& id, const std::vector<std::string>& refs);
@@ -80,6 +82,7 @@ class RemoteRelay {
   std::unique_ptr<SshChannel> control_;
   wire::FrameReader reader_;
   bool uploaded_ = false;
+  std::uint64_t wire_bytes_ = 0;
   std::function<void(const wire::Json&)> on_event_;
   std::mutex posts_mu_;
   std::vector<wire::Json> posts_;

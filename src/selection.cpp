@@ -37,7 +37,7 @@ std::vector<Node> select_nodes(const Inventory& inv, const std::string& node_typ
   for (const auto& n : inv.nodes)
     if (has_type(n, node_type)) of_type.push_back(&n);
   if (of_type.empty())
-    throw UsageError("--node-type '" + node_type + "' matches no node in " + inv.path +
+    throw UsageError("--node-type '" + printable(node_type) + "' matches no node in " + inv.path +
                      " (types and groups there: " + known_types(inv) + ")");
   if (node_spec.empty()) {
     std::vector<Node> out;

@@ -86,6 +86,8 @@ void TreeDelivery::open_receivers() {
     std::size_t i = static_cast<std::size_t>(&run - runs_.data());
     address[i] = numeric_address(run.node.host);
     port[i] = run.relay->open_receive(in_.archive.size, address[i], token_);
+    run.status->total = in_.archive.size;
+    run.status->stage = Stage::Receiving;
     spdlog::debug("{}: listening on {}:{}", run.node.name, address[i], port[i]);
   });
   for (std::size_t i = 0; i < runs_.size(); ++i) {
@@ -140,7 +142,7 @@ void TreeDelivery::watch(std::size_t m) {
     std::vector<std::string> loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
     verify_and_tag(run, in_.wanted, &loaded);
     run.finish(Outcome::Loaded);
-    spdlog::info("{}: loaded and verified", run.node.name);
+    spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, run.relay->wire_bytes());
   } catch (const NodeError& e) {
     run.fail(e.step, e.what());
     relay_ok = !e.relay_lost;
@@ -165,9 +167,16 @@ void TreeDelivery::on_event(std::size_t m, const wire::Json& e) {
     if (bytes > have_[m]) grew_[m] = Clock::now();
     have_[m] = std::max(have_[m], bytes);
     run_of(m).result.bytes = have_[m];
-    if (type == "received") spdlog::info("{}: received every byte; docker load finishing", run_of(m).node.name);
+    run_of(m).status->bytes = have_[m];
+    if (type == "received") {
+      run_of(m).status->stage = Stage::Loading;
+      spdlog::info("{}: received every byte; docker load finishing", run_of(m).node.name);
+    }
   } else if (type == "child_failed") {
     spdlog::warn("{}: forwarding to {} failed: {}", run_of(m).node.name, e.value("child", "?"), e.value("message", ""));
+  } else if (type == "corrupt") {
+    spdlog::warn("{}: the chunk at byte {} from {} failed its XXH3 check; asked for it again", run_of(m).node.name,
+                 e.value("offset", std::uint64_t{0}), e.value("peer", "?"));
   } else if (type == "refused") {
     spdlog::warn("{}: refused a connection from {}: {}", run_of(m).node.name, e.value("peer", "?"),
                  e.value("reason", ""));

@@ -98,3 +98,8 @@ TEST_CASE("--help lists every flag with examples") {
     CHECK(c.output.find(flag) != std::string::npos);
   }
 }
+
+TEST_CASE("user text in messages stays on one line") {
+  CHECK(printable("a\nb\tc\x1b[2J") == "a\\nb\\tc\\x1b[2J");
+  CHECK_THROWS_WITH(normalize_image_ref("app\n1"), Catch::Contains("'app\\n1'") && !Catch::Contains("\n"));
+}

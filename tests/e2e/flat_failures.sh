@@ -47,4 +47,16 @@ check "a missing image exits 2" rc_is 2
 check "it names the image and how to get it" out_has "image no-such:1 is not in the local Docker"
 check "it stops before connecting (no 20 s timeout)" [ $(($(date +%s) - start)) -lt 10 ]
 check "it says nothing of connecting" bash -c "! grep -q connect <<<\"\$1\"" _ "$OUT"
+
+# A host that does not answer at all fails within --connect-timeout.
+start=$(date +%s)
+set +e
+OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/far.yaml --image app:1 --connect-timeout 2 2>&1)
+RC=$?
+set -e
+printf '%s\n' "$OUT" | sed 's/^/  | /'
+check "an unreachable host exits 1" rc_is 1
+check "it fails at connect, naming the timeout" grep -qE '^far .* failed .*connect: .*timed out after 2 s' <<<"$OUT"
+check "within the timeout (under 6 s in all)" [ $(($(date +%s) - start)) -lt 6 ]
+rm -f "$SRC_HOME/far.yaml"
 done_testing

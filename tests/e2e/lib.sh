@@ -13,6 +13,7 @@ for d in "$TREESYNC_LAB_DIR"/hosts/node*; do [ -d "$d" ] && NODES+=("$(basename 
 [ "${#NODES[@]}" -gt 0 ] || { echo "FAIL: no lab at $TREESYNC_LAB_DIR (the e2e_lab_up fixture sets it up)" >&2; exit 1; }
 
 CHECKS=0
+TS_ENV=()  # VAR=VALUE pairs for treesync's environment
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
 # check DESCRIPTION COMMAND...: the command must succeed.
@@ -22,7 +23,7 @@ done_testing() { echo "$CHECKS checks passed"; }
 # Runs treesync on the source host; sets OUT (stdout+stderr) and RC.
 run_ts() {
   set +e
-  OUT=$("$LAB" exec source "$BUILD/treesync" --inventory "$INV" "$@" 2>&1)
+  OUT=$("$LAB" exec source env "${TS_ENV[@]}" "$BUILD/treesync" --inventory "$INV" "$@" 2>&1)
   RC=$?
   set -e
   printf '%s\n' "$OUT" | sed 's/^/  | /'
@@ -43,6 +44,21 @@ all_nodes_have() {
   for n in "${NODES[@]}"; do
     [ "$(node_id "$n" "$ref")" = "$want" ] || { echo "  $n: $ref is $(node_id "$n" "$ref"), want $want"; return 1; }
   done
+}
+
+# The PID of HOST's relay (each host has its own network namespace).
+relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net -f 'treesync-relay-[0-9a-f]{32} serve' | head -1; }
+spool_bytes() { stat -c %s "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool 2>/dev/null | head -1 || echo 0; }
+# Starts treesync in the background (output in $TREESYNC_LAB_DIR/bg.out); JOB is its pid.
+start_ts() {
+  "$LAB" exec source env "${TS_ENV[@]}" "$BUILD/treesync" --inventory "$INV" "$@" >"$TREESYNC_LAB_DIR/bg.out" 2>&1 &
+  JOB=$!
+}
+wait_ts() { set +e; wait "$JOB"; RC=$?; set -e; OUT=$(cat "$TREESYNC_LAB_DIR/bg.out"); printf '%s\n' "$OUT" | sed 's/^/  | /'; }
+# Waits until HOST's spool holds at least BYTES.
+wait_spool() {
+  local i; for i in $(seq 600); do [ "$(spool_bytes "$1")" -ge "$2" ] && return 0; sleep 0.05; done
+  fail "$1's spool never reached $2 bytes"
 }
 
 ensure_image() {  # REF MB [BASE]: build it in the source's Docker once

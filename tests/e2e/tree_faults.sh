@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Faults during a tree transfer on 6 nodes, fanout 2 (source -> node1 ->
+# node2, node3; source -> node4 -> node5, node6), links shaped so the stream
+# lasts several seconds: an interior relay killed, a leaf killed, an interior
+# node's network cut, a corrupted chunk, a connection without the token.
+. "$(dirname "$0")/lib.sh"
+[ "${#NODES[@]}" -ge 6 ] || fail "needs a lab of 6 nodes"
+ensure_image app:1 40
+"$LAB" shape 100mbit
+trap '"$LAB" shape off; "$LAB" exec node4 ip link set eth0 up 2>/dev/null || true' EXIT
+SIZE=$(( $("$LAB" exec source sh -c 'stat -c %s "$(ls -t /root/.cache/treesync/archives/*.tar | head -1)"' 2>/dev/null || echo 0) ))
+run_ts --image app:1 --mode tree --fanout 2 --dry-run >/dev/null   # relays shipped before timing anything
+
+echo "# an interior relay (node1) is killed mid-stream"
+reset_nodes
+start_ts --image app:1 --mode tree --fanout 2 -v
+wait_spool node2 $((8 << 20))
+kill -KILL "$(relay_pid node1)"
+wait_ts
+SIZE=$(stat -c %s "$(ls -t "$SRC_HOME"/.cache/treesync/archives/*.tar | head -1)")
+check "exit status 1" rc_is 1
+check "node1 failed: its relay was killed" grep -qE '^node1 .* failed .*relay exited \(killed by signal KILL\)' <<<"$OUT"
+for n in node2 node3 node4 node5 node6; do check "$n has app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]; done
+for n in node2 node3; do
+  at=$(grep -oE "$n: lost its parent node1; resuming from [a-z0-9 ]+ at byte [0-9]+" <<<"$OUT" | grep -oE '[0-9]+$' || echo 0)
+  check "$n resumed at byte $at, not from zero" [ "$at" -gt 0 ]
+  wire=$(grep -oE "$n: loaded and verified \([0-9]+ bytes over the wire\)" <<<"$OUT" | grep -oE '\([0-9]+' | tr -d '(')
+  echo "  $n took in $wire bytes over the wire for a $SIZE-byte archive"
+  check "$n received well under two copies in all (< 1.2 x)" [ "$wire" -lt $((SIZE * 12 / 10)) ]
+done
+assert_clean
+
+echo "# a leaf relay (node6) is killed: nobody else is affected"
+reset_nodes
+start_ts --image app:1 --mode tree --fanout 2
+wait_spool node6 $((8 << 20))
+kill -KILL "$(relay_pid node6)"
+wait_ts
+check "exit status 1" rc_is 1
+check "node6 failed" grep -qE '^node6 .* failed ' <<<"$OUT"
+check "the other five loaded" out_has "6 node(s): 5 loaded, 0 tagged, 0 skipped, 1 failed"
+check "nobody was re-parented" bash -c '! grep -q "lost its parent" <<<"$1"' _ "$OUT"
+assert_clean
+
+echo "# node4's network is cut mid-stream: a stall, then its children move"
+reset_nodes
+start_ts --image app:1 --mode tree --fanout 2 --stall-timeout 4
+wait_spool node5 $((8 << 20))
+"$LAB" exec node4 ip link set eth0 down
+wait_ts
+"$LAB" exec node4 ip link set eth0 up
+check "exit status 1" rc_is 1
+check "node4 failed for silence, naming the timeout" grep -qE '^node4 .* failed .*no word from the relay for 4 s' <<<"$OUT"
+check "node5 and node6 were re-parented" [ "$(grep -c 'lost its parent node4' <<<"$OUT")" = 2 ]
+for n in node1 node2 node3 node5 node6; do check "$n has app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]; done
+sleep 3  # node4's sshd notices the dead connection once the link is back
+assert_clean
+
+echo "# a chunk corrupted in transit is caught by its XXH3 and sent again"
+reset_nodes
+TS_ENV=(TREESYNC_TEST_CORRUPT_AT=3000000)
+run_ts --image app:1 --mode tree --fanout 2
+TS_ENV=()
+check "exit status 0" rc_is 0
+check "the receiver caught it" grep -qE 'chunk at byte [0-9]+ from 198.18.0.10 failed its XXH3 check; asked for it again' <<<"$OUT"
+check "every node shows app:1" all_nodes_have app:1
+assert_clean
+
+echo "# a connection without the session token is refused and logged"
+reset_nodes
+start_ts --image app:1 --mode tree --fanout 2 -v
+for i in $(seq 200); do grep -q 'node1: listening on' "$TREESYNC_LAB_DIR/bg.out" && break; sleep 0.05; done
+endpoint=$(grep -oE 'node1: listening on [0-9.]+:[0-9]+' "$TREESYNC_LAB_DIR/bg.out" | awk '{print $4}')
+if "$LAB" exec source python3 - "${endpoint%:*}" "${endpoint#*:}" <<'PY'
+import json, socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
+body = json.dumps({"type": "hello", "token": "0" * 32}).encode()
+s.sendall(b"M" + struct.pack(">I", len(body)) + body)
+s.settimeout(5)
+assert s.recv(100) == b"", "the relay answered a connection with a wrong token"
+PY
+then ok "the intruder's connection was closed without an answer"; else fail "the relay answered a wrong token"; fi
+wait_ts
+check "exit status 0" rc_is 0
+check "treesync logged the refusal" grep -qE 'node1: refused a connection from 198.18.0.10: no valid session token' <<<"$OUT"
+check "every node shows app:1" all_nodes_have app:1
+assert_clean
+done_testing
