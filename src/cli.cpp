@@ -14,6 +14,10 @@ namespace treesync {
 namespace {
 
 const char* kExamples = R"(
+Commands:
+  treesync [sync] ...     put the images on the selected nodes (the default)
+  treesync status ...     show which selected nodes have the images; send nothing
+
 Examples:
   treesync --image iarnet:latest                      all docker nodes
   treesync --image iarnet:latest --node-type all      docker and iarnet nodes
@@ -21,6 +25,8 @@ Examples:
   treesync --image iarnet:latest --nodes 0,1,2,5 --force
   treesync --image iarnet:latest --fanout 4           tree rollout to a large cluster
   treesync --image iarnet:latest --mode flat --max-workers 20
+  treesync status --images app:1 web:2 --node-type all
+  treesync --image iarnet:latest --json report.json --quiet
 )";
 
 // cxxopts takes one value per flag occurrence; the seed's `--images a b c`
@@ -83,15 +89,21 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        cxxopts::value<int>()->default_value("120"), "S")
       ("retries", "Retry a node whose transfer failed, N more times, with backoff",
        cxxopts::value<int>()->default_value("0"), "N");
+  spec.add_options("Output")
+      ("quiet", "Print only the summary and errors", cxxopts::value<bool>()->default_value("false"))
+      ("json", "Write a machine-readable report to FILE (- for stdout)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("log-file", "Also write the debug log to FILE", cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"));
   spec.add_options("Other")
       ("relay", "treesync-relay binary to ship (default: beside treesync)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
       ("cache-dir", "Where saved archives are kept (default ~/.cache/treesync)",
        cxxopts::value<std::string>()->default_value(""), "DIR")
-      ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"))
       ("version", "Print the version")
       ("h,help", "Print this help");
 
+  ParsedCommand cmd;
   std::vector<std::string> args = spread_images(argc, argv);
   std::vector<const char*> cargs;
   for (const auto& a : args) cargs.push_back(a.c_str());
@@ -102,10 +114,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     throw UsageError(std::string(e.what()) + " (see treesync --help)");
   }
 
-  ParsedCommand cmd;
   if (r.count("help")) {
     cmd.exit_now = true;
-    cmd.output = spec.help({"Images", "Nodes", "Distribution", "SSH", "Other"}) + kExamples;
+    cmd.output = spec.help({"Images", "Nodes", "Distribution", "SSH", "Output", "Other"}) + kExamples;
     return cmd;
   }
   if (r.count("version")) {
@@ -113,7 +124,13 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     cmd.output = std::string("treesync ") + TREESYNC_VERSION + "\n";
     return cmd;
   }
-  if (!r.unmatched().empty()) throw UsageError("unexpected argument '" + r.unmatched()[0] + "' (see treesync --help)");
+  // The command word may stand anywhere among the options.
+  std::vector<std::string> words = r.unmatched();
+  if (!words.empty() && (words[0] == "status" || words[0] == "sync")) {
+    cmd.command = words[0];
+    words.erase(words.begin());
+  }
+  if (!words.empty()) throw UsageError("unexpected argument '" + printable(words[0]) + "' (see treesync --help)");
 
   Options& o = cmd.options;
   std::vector<std::string> raw;
@@ -135,6 +152,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.fanout = r["fanout"].as<int>();
   o.dry_run = r["dry-run"].as<bool>();
   o.verbose = r["verbose"].as<bool>();
+  o.quiet = r["quiet"].as<bool>();
+  o.json_path = r["json"].as<std::string>();
+  o.log_file = r["log-file"].as<std::string>();
+  if (o.quiet && o.verbose) throw UsageError("--quiet and --verbose contradict each other; pick one");
   o.known_hosts = r["known-hosts"].as<std::string>();
   if (o.known_hosts.empty()) o.known_hosts = home_path("/.ssh/known_hosts");
   o.accept_new_host_keys = r["accept-new-host-keys"].as<bool>();

@@ -17,6 +17,9 @@ struct Options {
   int fanout = 4;
   bool dry_run = false;
   bool verbose = false;
+  bool quiet = false;               // only the summary and errors
+  std::string json_path;            // --json FILE, "-" for stdout
+  std::string log_file;
   std::string known_hosts;          // default ~/.ssh/known_hosts
   bool accept_new_host_keys = false;
   int connect_timeout = 10;         // seconds
@@ -27,6 +30,7 @@ struct Options {
 };
 
 struct ParsedCommand {
+  std::string command = "sync";  // or "status"
   bool exit_now = false;  // --help or --version was printed
   std::string output;     // what to print when exit_now
   Options options;

@@ -38,6 +38,7 @@ std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in) 
     });
     run.status->total = in.archive.size;
     run.status->stage = Stage::Receiving;
+    run.result.parent = "source";
     std::uint64_t before = 0;
     run.relay->send_archive(in.archive.path, in.archive.size, [&](std::uint64_t n) {
       run.result.bytes = n;

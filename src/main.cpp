@@ -1,28 +1,31 @@
-#include <iostream>
+#include <unistd.h>
 
-#include <spdlog/sinks/stdout_color_sinks.h>
-#include <spdlog/spdlog.h>
+#include <iostream>
 
 #include "src/cli.h"
 #include "src/errors.h"
+#include "src/logging.h"
+#include "src/progress.h"
 #include "src/shutdown.h"
 #include "src/ssh.h"
+#include "src/status.h"
 #include "src/sync.h"
 
 int main(int argc, char** argv) {
   using namespace treesync;
   install_shutdown_watcher();
-  spdlog::set_default_logger(spdlog::stderr_color_mt("treesync"));
-  spdlog::set_pattern("%H:%M:%S.%e %^%l%$ %v");
+  setup_logging(false, false, false, "");
   try {
     ParsedCommand cmd = parse_command_line(argc, argv);
     if (cmd.exit_now) {
       std::cout << cmd.output;
       return 0;
     }
-    spdlog::set_level(cmd.options.verbose ? spdlog::level::debug : spdlog::level::info);
+    const Options& o = cmd.options;
+    setup_logging(o.verbose, o.quiet, Progress::style_for(STDERR_FILENO, o.quiet) == Progress::Style::Live,
+                  o.log_file);
     ssh_global_init();
-    return run_sync(cmd.options);
+    return cmd.command == "status" ? run_status(o) : run_sync(o);
   } catch (const UsageError& e) {
     std::cerr << "treesync: " << e.what() << "\n";
     return 2;

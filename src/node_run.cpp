@@ -41,6 +41,7 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
     on_node[id] = {state.value("present", false), state.value("tags", std::vector<std::string>{})};
   run.decision = decide(wanted, on_node, o.force);
   run.probe = p;
+  run.result.action = action_name(run.decision.action);
   run.status->stage = Stage::Waiting;
   spdlog::info("{}: Docker {}, {}", run.node.name, p.value("docker_version", "?"), action_name(run.decision.action));
 }

@@ -95,7 +95,8 @@ void Progress::loop() {
   std::unique_lock<std::mutex> lock(mu_);
   auto every = style_ == Style::Live ? std::chrono::duration_cast<std::chrono::milliseconds>(kLiveEvery)
                                      : std::chrono::duration_cast<std::chrono::milliseconds>(kPlainEvery);
-  while (!wake_.wait_for(lock, every, [this] { return !running_; })) render(false);
+  do render(false);
+  while (!wake_.wait_for(lock, every, [this] { return !running_; }));
 }
 
 // mu_ held.

@@ -18,6 +18,8 @@ struct NodeResult {
   double seconds = 0;
   std::string step;    // failures: where ("connect", "load", ...)
   std::string reason;  // failures: why, one line
+  std::string action;  // what the probe decided: load, tag, skip ("" if it never got that far)
+  std::string parent;  // who sent it the archive: "source" or a node ("" if nobody)
 };
 
 const char* outcome_name(Outcome o);

@@ -121,6 +121,8 @@ wire::Target TreeDelivery::target(int member) const {
 }
 
 void TreeDelivery::attach(int parent, int child) {
+  run_of(static_cast<std::size_t>(child)).result.parent =
+      parent == topology::kSource ? "source" : run_of(static_cast<std::size_t>(parent)).node.name;
   if (parent != topology::kSource) {
     run_of(static_cast<std::size_t>(parent)).relay->forward({target(child)});
     return;

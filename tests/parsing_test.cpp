@@ -1,5 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <fstream>
+#include <regex>
+#include <sstream>
+
 #include "src/cli.h"
 #include "src/errors.h"
 #include "src/image_ref.h"
@@ -72,6 +76,17 @@ TEST_CASE("the seed's flags parse as the seed script took them") {
   CHECK_FALSE(d.force);
 }
 
+TEST_CASE("the status command may stand anywhere among the options") {
+  for (std::vector<const char*> args : {std::vector<const char*>{"treesync", "status", "--image", "a"},
+                                         std::vector<const char*>{"treesync", "--inventory", "i.yaml", "status", "--image", "a"}}) {
+    ParsedCommand c = parse_command_line(static_cast<int>(args.size()), args.data());
+    CHECK(c.command == "status");
+    CHECK(c.options.images == std::vector<std::string>{"a:latest"});
+  }
+  const char* plain[] = {"treesync", "--image", "a"};
+  CHECK(parse_command_line(3, plain).command == "sync");
+}
+
 TEST_CASE("--image and --images combine without repeats") {
   Options o = parse({"--image", "a:1", "--images", "a", "a:1", "b:2"});
   CHECK(o.images == std::vector<std::string>{"a:1", "a:latest", "b:2"});
@@ -102,4 +117,20 @@ TEST_CASE("--help lists every flag with examples") {
 TEST_CASE("user text in messages stays on one line") {
   CHECK(printable("a\nb\tc\x1b[2J") == "a\\nb\\tc\\x1b[2J");
   CHECK_THROWS_WITH(normalize_image_ref("app\n1"), Catch::Contains("'app\\n1'") && !Catch::Contains("\n"));
+}
+
+TEST_CASE("every flag in --help is in the English user guide") {
+  const char* argv[] = {"treesync", "--help"};
+  std::string help = parse_command_line(2, argv).output;
+  std::ifstream in(std::string(TREESYNC_SOURCE_DIR) + "/docs/guide.en.md");
+  REQUIRE(in);
+  std::stringstream guide;
+  guide << in.rdbuf();
+  std::regex flag("--[a-z][a-z-]+");
+  std::size_t flags = 0;
+  for (auto it = std::sregex_iterator(help.begin(), help.end(), flag); it != std::sregex_iterator(); ++it, ++flags) {
+    INFO(it->str());
+    CHECK(guide.str().find("`" + it->str()) != std::string::npos);
+  }
+  CHECK(flags >= 20);
 }
