@@ -11,13 +11,21 @@
 namespace treesync {
 namespace {
 
-// auto: flat when the nodes that load fit in one level of the tree.
-std::string pick_mode(const Options& o, std::size_t loaders) {
-  if (o.mode != "auto") return o.mode;
-  bool flat = topology::choose_mode(loaders, o.fanout) == topology::Mode::Flat;
-  spdlog::info("mode: {} ({} node(s) to load {} fanout {})", flat ? "flat" : "tree", loaders, flat ? "<=" : ">",
-               o.fanout);
-  return flat ? "flat" : "tree";
+// auto: flat when the nodes that load fit in one level of the tree. Sets
+// `why` to the line the summary shows.
+std::string pick_mode(const Options& o, std::size_t loaders, std::string* why) {
+  std::string mode = o.mode;
+  if (mode == "auto") {
+    bool flat = topology::choose_mode(loaders, o.fanout) == topology::Mode::Flat;
+    mode = flat ? "flat" : "tree";
+    *why = "mode: " + mode + ", chosen by --mode auto: " + std::to_string(loaders) + " node(s) to load " +
+           (flat ? "<=" : ">") + " fanout " + std::to_string(o.fanout);
+  } else {
+    *why = "mode: " + mode + " (--mode " + mode + ")";
+  }
+  if (mode == "tree") *why += ", fanout " + std::to_string(o.fanout);
+  spdlog::info("{}", *why);
+  return mode;
 }
 
 // Failures that another attempt cannot fix without the operator.
@@ -66,7 +74,8 @@ int run_sync(const Options& o) {
   std::unique_ptr<RunSetup> s = setup_and_probe(o);
   std::size_t loaders =
       static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
-  std::string mode = pick_mode(o, loaders);
+  std::string why_mode;
+  std::string mode = pick_mode(o, loaders, &why_mode);
   Archive archive;
   std::uint64_t source_bytes = 0;
   if (!o.dry_run) {
@@ -87,6 +96,7 @@ int run_sync(const Options& o) {
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
     print_summary(out, results, source_bytes, archive.size);
+    out << why_mode << "\n";
     status = all_succeeded(results) ? 0 : 1;
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();

@@ -34,6 +34,24 @@ run_ts --image app:1 --mode flat --force
 check "the recorded key is then trusted without the option" rc_is 0
 mv -f "$KH.orig" "$KH"; cp "$KH" "$KH.orig"
 
+# ssh-agent: no key file anywhere treesync looks, the key only in the agent.
+mv "$SRC_HOME/.ssh/id_ed25519" "$SRC_HOME/agent_key"
+printf 'nodes:\n  - {name: node1, host: %s}\n' "$node1_ip" >"$SRC_HOME/agent.yaml"
+set +e
+OUT=$("$LAB" exec source bash -c 'eval "$(ssh-agent -s)" >/dev/null && ssh-add -q /root/agent_key &&
+  "$1" --inventory /root/agent.yaml --image app:1 --force; rc=$?; ssh-agent -k >/dev/null; exit $rc' _ "$BUILD/treesync" 2>&1)
+RC=$?
+set -e
+mv "$SRC_HOME/agent_key" "$SRC_HOME/.ssh/id_ed25519"
+printf '%s\n' "$OUT" | sed 's/^/  | /'
+check "authenticates with the key held by ssh-agent" rc_is 0
+check "and loads node1" grep -qE '^node1 .* loaded ' <<<"$OUT"
+set +e
+OUT=$("$LAB" exec source env -u SSH_AUTH_SOCK HOME=/nonexistent "$BUILD/treesync" --inventory /root/agent.yaml --known-hosts /root/.ssh/known_hosts --image app:1 --force 2>&1); RC=$?
+set -e
+check "with no agent and no key, it says so" grep -qE '^node1 .*auth: no usable SSH key for root@' <<<"$OUT"
+rm -f "$SRC_HOME/agent.yaml"
+
 # Keys the node does not accept.
 ssh-keygen -q -t ed25519 -N '' -f "$SRC_HOME/stranger" <<<y >/dev/null
 ssh-keygen -q -t rsa -b 2048 -N '' -f "$SRC_HOME/old_rsa" <<<y >/dev/null

@@ -1,0 +1,67 @@
+#include <catch2/catch.hpp>
+
+#include <cstdio>
+#include <string>
+
+#include "src/progress.h"
+
+using namespace treesync;
+
+namespace {
+std::string read_all(std::FILE* f) {
+  std::rewind(f);
+  std::string out;
+  char buf[4096];
+  std::size_t n;
+  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("the live display stays readable at 100 nodes") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  {
+    Progress p(Progress::Style::Live, out);
+    for (int i = 0; i < 100; ++i) {
+      auto s = p.add("node" + std::to_string(i));
+      s->total = 1000;
+      s->bytes = i < 60 ? 1000 : 900 - static_cast<std::uint64_t>(i);
+      s->stage = i < 60 ? Stage::Done : Stage::Receiving;
+    }
+    p.start();
+    p.stop();
+  }
+  std::string text = read_all(out);
+  std::fclose(out);
+  // The last redraw starts at the last cursor-up over the previous one.
+  std::size_t up = text.rfind("A\x1b[2K");
+  REQUIRE(up != std::string::npos);
+  std::string final_block = text.substr(up);
+  std::size_t lines = 0;
+  for (char c : final_block) lines += c == '\n';
+  CHECK(lines <= 12);  // 10 slowest, "... more", total
+  CHECK(final_block.find("node99 ") != std::string::npos);  // the furthest behind is shown
+  CHECK(final_block.find("node0 ") == std::string::npos);   // finished ones are collapsed
+  CHECK(final_block.find("30 more in progress") != std::string::npos);
+  CHECK(final_block.find("total: 60/100 done, 0 failed, 40 active") != std::string::npos);
+}
+
+TEST_CASE("without a terminal, progress lines carry no escape codes") {
+  std::FILE* out = std::tmpfile();
+  {
+    Progress p(Progress::Style::Plain, out);
+    auto s = p.add("node1");
+    s->total = 100;
+    s->bytes = 50;
+    s->stage = Stage::Receiving;
+    p.start();
+    p.log_line("12:00:00.000 warning node1: something");
+    p.stop();
+  }
+  std::string text = read_all(out);
+  std::fclose(out);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find("progress: 0/1 done, 0 failed, 50 B / 100 B received") != std::string::npos);
+  CHECK(text.find("warning node1: something\n") != std::string::npos);
+}
