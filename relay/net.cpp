@@ -11,6 +11,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "relay/subprocess.h"
+
 namespace wire {
 namespace {
 
@@ -60,18 +62,7 @@ void Socket::shutdown() {
   if (fd_ >= 0) ::shutdown(fd_, SHUT_RDWR);
 }
 
-bool Socket::write_all(const char* data, std::size_t n) {
-  while (n > 0) {
-    ssize_t w = ::send(fd_, data, n, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    data += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
+bool Socket::write_all(const char* data, std::size_t n) { return write_fully(fd_, data, n); }
 
 bool Socket::send_message(const Json& msg) {
   std::string bytes = encode_message(msg);

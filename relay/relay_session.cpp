@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "relay/docker_cli.h"
+#include "relay/subprocess.h"
 
 namespace relay {
 namespace {
@@ -236,15 +237,7 @@ void RelaySession::start_ticker() {
 void RelaySession::send(const wire::Json& msg) {
   std::string bytes = wire::encode_message(msg);
   std::lock_guard<std::mutex> lock(out_mu_);
-  const char* p = bytes.data();
-  std::size_t left = bytes.size();
-  while (left > 0) {
-    ssize_t n = ::write(out_fd_, p, left);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    p += n;
-    left -= static_cast<std::size_t>(n);
-  }
+  wire::write_fully(out_fd_, bytes.data(), bytes.size());
 }
 
 void RelaySession::send_error(const std::string& step, const std::string& message) {

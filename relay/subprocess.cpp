@@ -133,9 +133,9 @@ Child::~Child() {
   close_fd(stdin_fd_);
 }
 
-bool Child::write_all(const char* data, std::size_t n) {
+bool write_fully(int fd, const char* data, std::size_t n) {
   while (n > 0) {
-    ssize_t w = ::write(stdin_fd_, data, n);
+    ssize_t w = ::write(fd, data, n);
     if (w < 0) {
       if (errno == EINTR) continue;
       return false;
@@ -145,6 +145,8 @@ bool Child::write_all(const char* data, std::size_t n) {
   }
   return true;
 }
+
+bool Child::write_all(const char* data, std::size_t n) { return write_fully(stdin_fd_, data, n); }
 
 void Child::close_stdin() { close_fd(stdin_fd_); }
 

@@ -42,4 +42,8 @@ class Child {
 
 int decode_wait_status(int raw);
 
+// Writes all n bytes to a pipe or socket, retrying after signals; false on
+// any other error. Both binaries ignore SIGPIPE, so a closed peer is an error.
+bool write_fully(int fd, const char* data, std::size_t n);
+
 }  // namespace wire

@@ -8,9 +8,7 @@ ensure_image web:1 10
 
 echo "# a corrupted chunk: caught, the node retried, then right"
 reset_nodes
-TS_ENV=(TREESYNC_TEST_CORRUPT_AT=2000000)
-run_ts --image app:1 --mode flat --retries 2
-TS_ENV=()
+run_ts_corrupting 2000000 --image app:1 --mode flat --retries 2
 check "exit status 0 after the retry" rc_is 0
 check "the relay caught the bad chunk" grep -qE 'receive: chunk at offset [0-9]+ failed its XXH3 check' <<<"$OUT"
 check "one node was retried" out_has "retrying 1 node(s)"

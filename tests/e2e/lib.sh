@@ -28,6 +28,8 @@ run_ts() {
   set -e
   printf '%s\n' "$OUT" | sed 's/^/  | /'
 }
+# run_ts with the test hook that flips a byte of the chunk holding OFFSET.
+run_ts_corrupting() { local at=$1; shift; TS_ENV=("TREESYNC_TEST_CORRUPT_AT=$at"); run_ts "$@"; TS_ENV=(); }
 out_has() { grep -qF -- "$1" <<<"$OUT"; }
 rc_is() { [ "$RC" = "$1" ]; }
 

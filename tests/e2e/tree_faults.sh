@@ -58,9 +58,7 @@ assert_clean
 
 echo "# a chunk corrupted in transit is caught by its XXH3 and sent again"
 reset_nodes
-TS_ENV=(TREESYNC_TEST_CORRUPT_AT=3000000)
-run_ts --image app:1 --mode tree --fanout 2
-TS_ENV=()
+run_ts_corrupting 3000000 --image app:1 --mode tree --fanout 2
 check "exit status 0" rc_is 0
 check "the receiver caught it" grep -qE 'chunk at byte [0-9]+ from 198.18.0.10 failed its XXH3 check; asked for it again' <<<"$OUT"
 check "every node shows app:1" all_nodes_have app:1
