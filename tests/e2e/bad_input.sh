@@ -14,7 +14,7 @@ refused() {  # DESCRIPTION EXPECTED_TEXT INVENTORY_TEXT_OR_- ARGS...
   if [ "$inv" != - ]; then printf '%s' "$inv" >"$SRC_HOME/bad.yaml"; path=/root/bad.yaml; fi
   local start; start=$(date +%s)
   set +e
-  OUT=$("$LAB" exec source "$BUILD/treesync" --inventory "$path" --connect-timeout 20 "$@" 2>&1); RC=$?
+  OUT=$("$LAB" exec source "$TS" --inventory "$path" --connect-timeout 20 "$@" 2>&1); RC=$?
   set -e
   echo "  | $OUT"
   [ "$RC" = 2 ] || fail "$d: exit status $RC, want 2"

@@ -39,7 +39,7 @@ nodes:
 YAML
 start=$(date +%s)
 set +e
-OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/far.yaml --image no-such:1 --connect-timeout 20 2>&1)
+OUT=$("$LAB" exec source "$TS" --inventory /root/far.yaml --image no-such:1 --connect-timeout 20 2>&1)
 RC=$?
 set -e
 echo "  | $OUT"
@@ -51,7 +51,7 @@ check "it says nothing of connecting" bash -c "! grep -q connect <<<\"\$1\"" _ "
 # A host that does not answer at all fails within --connect-timeout.
 start=$(date +%s)
 set +e
-OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/far.yaml --image app:1 --connect-timeout 2 2>&1)
+OUT=$("$LAB" exec source "$TS" --inventory /root/far.yaml --image app:1 --connect-timeout 2 2>&1)
 RC=$?
 set -e
 printf '%s\n' "$OUT" | sed 's/^/  | /'

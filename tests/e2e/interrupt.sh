@@ -9,7 +9,7 @@ trap '"$LAB" shape off' EXIT
 
 interrupt_with() {  # SIGNAL EXPECTED_STATUS MODE
   reset_nodes
-  "$LAB" exec source "$BUILD/treesync" --inventory "$INV" --image big:1 --mode "$3" --fanout 2 >"$TREESYNC_LAB_DIR/int.out" 2>&1 &
+  "$LAB" exec source "$TS" --inventory "$INV" --image big:1 --mode "$3" --fanout 2 >"$TREESYNC_LAB_DIR/int.out" 2>&1 &
   local job=$! pid="" i
   # Wait until bytes are flowing to the nodes, then interrupt.
   for i in $(seq 100); do
@@ -17,7 +17,7 @@ interrupt_with() {  # SIGNAL EXPECTED_STATUS MODE
     sleep 0.1
   done
   sleep 1
-  pid=$(pgrep -f "^$BUILD/treesync --inventory" | head -1)
+  pid=$(pgrep -f "^$TS --inventory" | head -1)
   [ -n "$pid" ] || fail "treesync was not running"
   kill -"$1" "$pid"
   set +e; wait "$job"; RC=$?; set -e

@@ -12,6 +12,8 @@ NODES=()
 for d in "$TREESYNC_LAB_DIR"/hosts/node*; do [ -d "$d" ] && NODES+=("$(basename "$d")"); done
 [ "${#NODES[@]}" -gt 0 ] || { echo "FAIL: no lab at $TREESYNC_LAB_DIR (the e2e_lab_up fixture sets it up)" >&2; exit 1; }
 
+# The build may live where lab hosts cannot see it (/tmp, /root): run a copy.
+TS=$("$LAB" bin "$BUILD")
 CHECKS=0
 TS_ENV=()  # VAR=VALUE pairs for treesync's environment
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -23,7 +25,7 @@ done_testing() { echo "$CHECKS checks passed"; }
 # Runs treesync on the source host; sets OUT (stdout+stderr) and RC.
 run_ts() {
   set +e
-  OUT=$("$LAB" exec source env "${TS_ENV[@]}" "$BUILD/treesync" --inventory "$INV" "$@" 2>&1)
+  OUT=$("$LAB" exec source env "${TS_ENV[@]}" "$TS" --inventory "$INV" "$@" 2>&1)
   RC=$?
   set -e
   printf '%s\n' "$OUT" | sed 's/^/  | /'
@@ -53,7 +55,7 @@ relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net 
 spool_bytes() { stat -c %s "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool 2>/dev/null | head -1 || echo 0; }
 # Starts treesync in the background (output in $TREESYNC_LAB_DIR/bg.out); JOB is its pid.
 start_ts() {
-  "$LAB" exec source env "${TS_ENV[@]}" "$BUILD/treesync" --inventory "$INV" "$@" >"$TREESYNC_LAB_DIR/bg.out" 2>&1 &
+  "$LAB" exec source env "${TS_ENV[@]}" "$TS" --inventory "$INV" "$@" >"$TREESYNC_LAB_DIR/bg.out" 2>&1 &
   JOB=$!
 }
 wait_ts() { set +e; wait "$JOB"; RC=$?; set -e; OUT=$(cat "$TREESYNC_LAB_DIR/bg.out"); printf '%s\n' "$OUT" | sed 's/^/  | /'; }

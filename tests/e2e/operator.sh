@@ -16,7 +16,7 @@ jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))'
 trap '"$LAB" shape off' EXIT
 
 echo "# under a terminal: a live block redrawn in place, then the summary"
-"$LAB" exec source script -qfec "$BUILD/treesync --inventory $INV --image app:1 --nodes 0-1 --mode flat" /dev/null \
+"$LAB" exec source script -qfec "$TS --inventory $INV --image app:1 --nodes 0-1 --mode flat" /dev/null \
   >"$TREESYNC_LAB_DIR/tty.out" 2>&1 || true
 tr -d '\r' <"$TREESYNC_LAB_DIR/tty.out" >"$TREESYNC_LAB_DIR/tty.txt"
 check "the display moves the cursor up to redraw" grep -q $'\x1b\\[[0-9]*A' "$TREESYNC_LAB_DIR/tty.txt"
@@ -55,7 +55,7 @@ check "the log file holds the debug log" grep -q ' debug ' "$SRC_HOME/debug.log"
 
 run_ts --image app:1 --json - --quiet
 check "--json - exits 0" rc_is 0
-"$LAB" exec source "$BUILD/treesync" --inventory "$INV" --image app:1 --json - --quiet 2>/dev/null >"$SRC_HOME/stdout.json"
+"$LAB" exec source "$TS" --inventory "$INV" --image app:1 --json - --quiet 2>/dev/null >"$SRC_HOME/stdout.json"
 check "--json - leaves stdout pure JSON" valid_report "$SRC_HOME/stdout.json"
 
 echo "# status: a node without the image, another without a tag"

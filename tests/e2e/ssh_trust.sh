@@ -39,7 +39,7 @@ mv "$SRC_HOME/.ssh/id_ed25519" "$SRC_HOME/agent_key"
 printf 'nodes:\n  - {name: node1, host: %s}\n' "$node1_ip" >"$SRC_HOME/agent.yaml"
 set +e
 OUT=$("$LAB" exec source bash -c 'eval "$(ssh-agent -s)" >/dev/null && ssh-add -q /root/agent_key &&
-  "$1" --inventory /root/agent.yaml --image app:1 --force; rc=$?; ssh-agent -k >/dev/null; exit $rc' _ "$BUILD/treesync" 2>&1)
+  "$1" --inventory /root/agent.yaml --image app:1 --force; rc=$?; ssh-agent -k >/dev/null; exit $rc' _ "$TS" 2>&1)
 RC=$?
 set -e
 mv "$SRC_HOME/agent_key" "$SRC_HOME/.ssh/id_ed25519"
@@ -47,7 +47,7 @@ printf '%s\n' "$OUT" | sed 's/^/  | /'
 check "authenticates with the key held by ssh-agent" rc_is 0
 check "and loads node1" grep -qE '^node1 .* loaded ' <<<"$OUT"
 set +e
-OUT=$("$LAB" exec source env -u SSH_AUTH_SOCK HOME=/nonexistent "$BUILD/treesync" --inventory /root/agent.yaml --known-hosts /root/.ssh/known_hosts --image app:1 --force 2>&1); RC=$?
+OUT=$("$LAB" exec source env -u SSH_AUTH_SOCK HOME=/nonexistent "$TS" --inventory /root/agent.yaml --known-hosts /root/.ssh/known_hosts --image app:1 --force 2>&1); RC=$?
 set -e
 check "with no agent and no key, it says so" grep -qE '^node1 .*auth: no usable SSH key for root@' <<<"$OUT"
 rm -f "$SRC_HOME/agent.yaml"
@@ -62,7 +62,7 @@ nodes:
   - {name: node1rsa, host: $node1_ip, identity: /root/old_rsa}
 YAML
 set +e
-OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/keys.yaml --image app:1 --force 2>&1); RC=$?
+OUT=$("$LAB" exec source "$TS" --inventory /root/keys.yaml --image app:1 --force 2>&1); RC=$?
 set -e
 printf '%s\n' "$OUT" | sed 's/^/  | /'
 check "refused keys: exit status 1" rc_is 1
@@ -73,7 +73,7 @@ check "an RSA key refused by OpenSSH 8.8+ says to use ed25519" \
 
 chmod 644 "$SRC_HOME/stranger"
 set +e
-OUT=$("$LAB" exec source "$BUILD/treesync" --inventory /root/keys.yaml --image app:1 2>&1); RC=$?
+OUT=$("$LAB" exec source "$TS" --inventory /root/keys.yaml --image app:1 2>&1); RC=$?
 set -e
 echo "  | $OUT"
 check "a world-readable identity file is refused up front (exit 2)" rc_is 2

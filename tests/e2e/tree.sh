@@ -52,7 +52,7 @@ FRZ=/sys/fs/cgroup/freezer/treesync-e2e-node1
 mkdir -p "$FRZ"
 thaw() { echo THAWED >"$FRZ/freezer.state"; for p in $(cat "$FRZ/cgroup.procs"); do echo "$p" >/sys/fs/cgroup/freezer/cgroup.procs; done; rmdir "$FRZ"; }
 trap 'thaw 2>/dev/null || true' EXIT
-"$LAB" exec source "$BUILD/treesync" --inventory "$INV" --image app:1 --mode tree --fanout 2 >"$TREESYNC_LAB_DIR/tree.out" 2>&1 &
+"$LAB" exec source "$TS" --inventory "$INV" --image app:1 --mode tree --fanout 2 >"$TREESYNC_LAB_DIR/tree.out" 2>&1 &
 job=$!
 for i in $(seq 300); do
   ls "$TREESYNC_LAB_DIR"/hosts/node1/root/.cache/treesync/run-*/archive.spool >/dev/null 2>&1 && break
