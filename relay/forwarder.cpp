@@ -75,7 +75,6 @@ void Forwarder::stream() {
   if (!reply || reply->kind != Kind::Message || reply->json().value("type", "") != "resume")
     throw Error(where + " did not accept the connection");
   std::uint64_t offset = reply->json().value("offset", std::uint64_t{0});
-  resume_offset_ = offset;
 
   std::vector<char> buf(kChunkSize);
   for (;;) {

@@ -46,7 +46,6 @@ class Forwarder {
   bool ok() const { return finished_ && error_.empty(); }
   std::string error() const;
   std::uint64_t sent() const { return sent_; }  // payload bytes written, resends included
-  std::uint64_t resume_offset() const { return resume_offset_; }
 
  private:
   void run();
@@ -61,7 +60,7 @@ class Forwarder {
   std::mutex mu_;
   Socket sock_;
   std::atomic<bool> cancelled_{false}, finished_{false};
-  std::atomic<std::uint64_t> sent_{0}, resume_offset_{0};
+  std::atomic<std::uint64_t> sent_{0};
   std::string error_;
 };
 

@@ -28,7 +28,6 @@ class Spool {
 
   std::uint64_t written() const;
   std::uint64_t size() const { return size_; }
-  const std::string& path() const { return path_; }
 
  private:
   std::string path_;

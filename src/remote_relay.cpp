@@ -69,7 +69,6 @@ void RemoteRelay::start() {
     spdlog::debug("{}: uploading relay ({} bytes)", node_.name, binary_.bytes.size());
     if (ssh_run(*session_, install_command(binary_.hash), binary_.bytes, nullptr, &err) != 0)
       throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
-    uploaded_ = true;
   }
   control_ = session_->exec("exec " + relay_file(binary_.hash) + " serve --hash " + binary_.hash);
   next_message("start relay", kReplyTimeoutS);  // hello

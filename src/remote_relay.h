@@ -35,7 +35,6 @@ class RemoteRelay {
 
   // Connects, uploads the relay if the node lacks it, starts it.
   void start();
-  bool uploaded() const { return uploaded_; }
 
   wire::Json probe(const std::vector<std::string>& ids);
   // Streams the archive over the control channel (flat mode). `sent` is
@@ -81,7 +80,6 @@ class RemoteRelay {
   std::unique_ptr<SshSession> session_;
   std::unique_ptr<SshChannel> control_;
   wire::FrameReader reader_;
-  bool uploaded_ = false;
   std::uint64_t wire_bytes_ = 0;
   std::function<void(const wire::Json&)> on_event_;
   std::mutex posts_mu_;

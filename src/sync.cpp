@@ -15,6 +15,10 @@ namespace {
 // `why` to the line the summary shows.
 std::string pick_mode(const Options& o, std::size_t loaders, std::string* why) {
   std::string mode = o.mode;
+  if (loaders == 0) {
+    *why = "mode: none, nothing to load";
+    return "flat";
+  }
   if (mode == "auto") {
     bool flat = topology::choose_mode(loaders, o.fanout) == topology::Mode::Flat;
     mode = flat ? "flat" : "tree";

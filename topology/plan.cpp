@@ -60,20 +60,8 @@ int Plan::depth() const {
   return deepest;
 }
 
-Plan flat_plan(std::size_t node_count) {
-  Plan plan;
-  plan.mode = Mode::Flat;
-  plan.fanout = static_cast<int>(node_count);
-  plan.parent.assign(node_count, kSource);
-  plan.children.assign(node_count, {});
-  plan.source_children.resize(node_count);
-  std::iota(plan.source_children.begin(), plan.source_children.end(), 0);
-  return plan;
-}
-
 Plan tree_plan(const std::vector<Node>& nodes, int fanout) {
   Plan plan;
-  plan.mode = Mode::Tree;
   plan.fanout = std::max(fanout, 1);
   plan.parent.assign(nodes.size(), kSource);
   plan.children.assign(nodes.size(), {});

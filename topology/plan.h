@@ -11,16 +11,16 @@ namespace topology {
 constexpr int kSource = -1;
 constexpr int kDetached = -2;  // a failed node, no longer in the tree
 
-enum class Mode { Flat, Tree };
+enum class Mode { Flat, Tree };  // flat: the source sends to each node itself
 
 struct Node {
   std::string name;
   std::string zone;  // nodes of one zone are kept in one subtree where possible
 };
 
+// A tree: the source at the root, nodes by index.
 struct Plan {
-  Mode mode = Mode::Flat;
-  int fanout = 0;                          // tree: most children of any sender
+  int fanout = 0;                          // most children of any sender
   std::vector<int> parent;                 // per node: the index it receives from, or kSource
   std::vector<std::vector<int>> children;  // per node: indexes it forwards to
   std::vector<int> source_children;        // nodes the source sends to itself
@@ -28,9 +28,6 @@ struct Plan {
   std::size_t size() const { return parent.size(); }
   int depth() const;  // hops from the source to the deepest node (0 if empty)
 };
-
-// Flat: the source sends to every node itself.
-Plan flat_plan(std::size_t node_count);
 
 // A tree in which the source and every node have at most `fanout` children,
 // balanced, deterministic, with each zone's nodes in as few subtrees as the
