@@ -149,8 +149,14 @@ void RemoteRelay::serve_until(const std::function<bool()>& done) {
   while (!done() && !stop_) {
     flush_posts();
     while (auto frame = reader_.next()) {
-      wire::Json msg = frame->json();
-      if (on_event_ && is_event(msg.value("type", ""))) on_event_(msg);
+      // The node's own work is done: a failed request now (a late forward)
+      // is worth a warning, not a failed node.
+      try {
+        take_reply(*frame, "forward");
+      } catch (const NodeError& e) {
+        if (e.relay_lost) throw;
+        spdlog::warn("{}: {}: {}", node_.name, e.step, e.what());
+      }
     }
     read_some("forward");
   }
@@ -191,19 +197,29 @@ wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s, con
   for (;;) {
     flush_posts();
     while (auto frame = reader_.next()) {
-      if (frame->kind != wire::Kind::Message) throw NodeError(step, "relay sent data on the control channel");
-      wire::Json msg = frame->json();
-      std::string type = msg.value("type", "");
       deadline = Clock::now() + std::chrono::seconds(timeout_s);  // any message is a sign of life
-      if (type == "error") throw NodeError(msg.value("step", step), msg.value("message", "relay error"));
-      if (!is_event(type)) return msg;
-      if (on_event_) on_event_(msg);
+      if (auto reply = take_reply(*frame, step)) return *reply;
     }
     if (stop_) throw NodeError(step, "interrupted");
     if (tick) tick();
     if (!read_some(step) && Clock::now() > deadline)
       throw NodeError(step, "no word from the relay for " + std::to_string(timeout_s) + " s", true);
   }
+}
+
+std::optional<wire::Json> RemoteRelay::take_reply(const wire::Frame& frame, const std::string& step) {
+  if (frame.kind != wire::Kind::Message) throw NodeError(step, "relay sent data on the control channel", true);
+  wire::Json msg;
+  try {
+    msg = frame.json();
+  } catch (const wire::Error& e) {
+    throw NodeError(step, std::string("relay sent a malformed message: ") + e.what(), true);
+  }
+  std::string type = msg.value("type", "");
+  if (type == "error") throw NodeError(msg.value("step", step), msg.value("message", "relay error"));
+  if (!is_event(type)) return msg;
+  if (on_event_) on_event_(msg);
+  return std::nullopt;
 }
 
 bool RemoteRelay::read_some(const std::string& step) {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -66,6 +67,9 @@ class RemoteRelay {
 
  private:
   wire::Json request(const wire::Json& msg, const std::string& reply_type, int timeout_s);
+  // One frame: an event goes to the handler (nullopt), a reply is returned,
+  // a relay error or a malformed frame is thrown.
+  std::optional<wire::Json> take_reply(const wire::Frame& frame, const std::string& step);
   // The next reply, dispatching events and sending posts on the way.
   wire::Json next_message(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
   // Reads once (up to a second); false on a timeout. Throws if the relay is gone.

@@ -58,12 +58,13 @@ std::uint64_t TreeDelivery::run() {
   if (archive_fd_ < 0) throw std::runtime_error("cannot read archive " + in_.archive.path);
   open_receivers();
   start_tree();
+  std::vector<int> member_of(runs_.size(), -1);
+  for (std::size_t m = 0; m < members_.size(); ++m) member_of[members_[m]] = static_cast<int>(m);
   std::size_t watchers = std::min(runs_.size(), kMaxWatchers);
   for_each_node(runs_, watchers, [&](NodeRun& run) {
-    auto it = std::find_if(members_.begin(), members_.end(),
-                           [&](std::size_t i) { return &runs_[i] == &run; });
-    if (it == members_.end()) return finish_without_load(run, in_.wanted);
-    watch(static_cast<std::size_t>(it - members_.begin()));
+    int m = member_of[static_cast<std::size_t>(&run - runs_.data())];
+    if (m < 0) return finish_without_load(run, in_.wanted);
+    watch(static_cast<std::size_t>(m));
   });
 
   std::uint64_t sent = 0;
@@ -148,13 +149,16 @@ void TreeDelivery::watch(std::size_t m) {
   } catch (const NodeError& e) {
     run.fail(e.step, e.what());
     relay_ok = !e.relay_lost;
+  } catch (const std::exception& e) {
+    run.fail("", e.what());
+    relay_ok = false;
   }
-  ++settled_;
+  ++settled_;  // always: the other watchers serve until every member settles
   // A finished node keeps forwarding to its subtree (and may adopt orphans)
   // until every node has settled.
   try {
     if (relay_ok) run.relay->serve_until([this] { return settled_ == members_.size(); });
-  } catch (const NodeError& e) {
+  } catch (const std::exception& e) {
     spdlog::warn("{}: relay lost after its own load: {}", run.node.name, e.what());
     relay_ok = false;
   }
