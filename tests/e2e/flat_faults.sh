@@ -30,10 +30,11 @@ mv -f "$archive.good" "$archive"; trap - EXIT
 assert_clean
 
 echo "# no room for the spool on node3"
+ensure_image space:1 20   # its own image: the expected size does not depend on test order
 reset_nodes
 "$LAB" exec node3 mount -t tmpfs -o size=8m,mode=700 tmpfs /root/.cache/treesync
 trap '"$LAB" exec node3 umount /root/.cache/treesync' EXIT
-run_ts --image app:1 --mode flat
+run_ts --image space:1 --mode flat
 check "exit status 1" rc_is 1
 check "node3 failed on space, naming what it needs and has" \
   grep -qE '^node3 .* failed .*space: needs 21\.[0-9] MiB free in ~/.cache/treesync for the spool, has [0-9.]+ MiB' <<<"$OUT"
