@@ -3,6 +3,7 @@
 #include <sys/statvfs.h>
 
 #include <regex>
+#include <set>
 #include <sstream>
 #include <stdexcept>
 
@@ -15,6 +16,30 @@ std::uint64_t free_bytes(const std::string& path) {
   struct statvfs st;
   if (::statvfs(path.c_str(), &st) != 0) return 0;
   return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+// The layer lists (.RootFS.Layers, diff IDs) of every image on the node:
+// treesync derives from them the layer chains the node already has.
+wire::Json local_layers() {
+  wire::ProcessResult ls = wire::run_capture({"docker", "image", "ls", "--all", "--quiet", "--no-trunc"});
+  if (!ls.ok()) throw std::runtime_error("docker image ls failed: " + ls.last_line());
+  std::vector<std::string> argv = {"docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}"};
+  std::istringstream ids(ls.out);
+  std::string id;
+  std::set<std::string> seen;  // an image with several tags is listed once per tag
+  while (ids >> id)
+    if (is_image_id(id) && seen.insert(id).second) argv.push_back(id);
+  wire::Json out = wire::Json::array();
+  if (argv.size() == 5) return out;
+  wire::ProcessResult r = wire::run_capture(argv);
+  if (!r.ok()) throw std::runtime_error("docker image inspect failed: " + r.last_line());
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    wire::Json layers = wire::Json::parse(line, nullptr, false);
+    if (layers.is_array()) out.push_back(layers);
+  }
+  return out;
 }
 
 }  // namespace
@@ -59,7 +84,8 @@ wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& 
                     {"root_dir", j.value("DockerRootDir", "")},
                     {"root_free", free_bytes(j.value("DockerRootDir", "/"))},
                     {"spool_free", free_bytes(spool_dir)},
-                    {"images", wire::Json::object()}};
+                    {"images", wire::Json::object()},
+                    {"layers", local_layers()}};
   for (const auto& id : ids) {
     if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
     wire::ProcessResult r = wire::run_capture({"docker", "image", "inspect", "--format", "{{json .RepoTags}}", id});

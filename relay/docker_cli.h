@@ -18,8 +18,9 @@ wire::Json docker_info();
 // "containerd" when Docker keeps images in containerd, else "classic".
 std::string image_store(const wire::Json& docker_info);
 
-// Docker's version, image store, data root and free space, and for each
-// image ID whether it is present and with which tags.
+// Docker's version, image store, data root and free space, for each image
+// ID whether it is present and with which tags, and the layer lists of all
+// local images.
 wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir);
 
 // Applies ref to id; throws with Docker's message on failure.

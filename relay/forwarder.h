@@ -14,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "relay/bundle.h"
 #include "relay/net.h"
 
 namespace wire {
@@ -28,7 +29,7 @@ class Forwarder {
  public:
   // Copies up to n bytes at offset into buf, waiting for them if need be;
   // returns 0 only at the end. May throw to abort.
-  using Reader = std::function<std::size_t(std::uint64_t offset, char* buf, std::size_t n)>;
+  using Reader = ByteReader;
   // Called once, from the forwarder's thread, when it ends.
   using Done = std::function<void(const Forwarder&)>;
 

@@ -67,7 +67,7 @@ std::string default_spool_dir() {
 
 int main(int argc, char** argv) {
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::puts("treesync-relay protocol 1");
+    std::puts("treesync-relay protocol 2");
     return 0;
   }
   // cleanup: what a relay killed with SIGKILL left behind, then exit.

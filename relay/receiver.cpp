@@ -1,15 +1,21 @@
 #include "relay/receiver.h"
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include "relay/docker_cli.h"
+#include "relay/tar.h"
+#include "relay/zstd_decoder.h"
 
 namespace relay {
 
-Receiver::Receiver(const std::string& workdir, std::uint64_t size)
-    : output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", size) {
+Receiver::Receiver(const std::string& workdir, std::vector<wire::Part> parts, std::vector<std::size_t> load)
+    : parts_(std::move(parts)), load_parts_(std::move(load)), output_path_(workdir + "/load.out"),
+      spool_(workdir + "/archive.spool", wire::total_size(parts_)) {
+  for (std::size_t i : load_parts_)
+    if (i >= parts_.size()) throw std::runtime_error("load part " + std::to_string(i) + " out of range");
   load_ = std::make_unique<wire::Child>(load_command(), output_path_);
   feeder_ = std::thread([this] { feed(); });
 }
@@ -34,20 +40,47 @@ void Receiver::accept(const wire::Frame& chunk) {
   spool_.append(chunk.body);
 }
 
+void Receiver::emit(const char* data, std::size_t n) {
+  if (!load_->write_all(data, n)) throw std::runtime_error("docker load closed its input");
+}
+
+// The archive docker load reads: each loaded part as a tar member, in
+// stream order, so the feeder never waits for bytes it has passed.
 void Receiver::feed() {
-  std::string buf(wire::kChunkSize, '\0');
-  std::uint64_t offset = 0;
   try {
-    while (offset < spool_.size()) {
-      std::size_t n = spool_.read(offset, buf.data(), buf.size());
-      if (!load_->write_all(buf.data(), n)) throw std::runtime_error("docker load closed its input");
-      offset += n;
+    std::vector<std::uint64_t> starts = wire::part_offsets(parts_);
+    for (std::size_t i : load_parts_) {
+      const wire::Part& p = parts_[i];
+      std::size_t slash = p.name.find('/');
+      if (slash != std::string::npos) emit(wire::tar_header(p.name.substr(0, slash + 1), 0, true).data(), wire::kTarBlock);
+      emit(wire::tar_header(p.name, p.raw).data(), wire::kTarBlock);
+      feed_part(p, starts[i]);
+      static const char zeros[wire::kTarBlock] = {};
+      emit(zeros, wire::tar_padding(p.raw));
     }
+    std::string end = wire::tar_trailer();
+    emit(end.data(), end.size());
   } catch (const std::exception& e) {
     feed_error_ = e.what();
     feed_failed_ = true;
   }
   load_->close_stdin();
+}
+
+void Receiver::feed_part(const wire::Part& p, std::uint64_t offset) {
+  std::string in(wire::kChunkSize, '\0');
+  const std::uint64_t end = offset + p.size;
+  std::optional<wire::ZstdDecoder> decoder;
+  if (p.codec == wire::Codec::Zstd) decoder.emplace(p.name, p.raw);
+  while (offset < end) {
+    std::size_t n = spool_.read(offset, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - offset)));
+    offset += n;
+    if (decoder)
+      decoder->feed(in.data(), n, [this](const char* data, std::size_t len) { emit(data, len); });
+    else
+      emit(in.data(), n);
+  }
+  if (decoder) decoder->finish();
 }
 
 LoadResult Receiver::finish() {

@@ -1,5 +1,6 @@
-// Receives one archive: verified chunks go to the spool, and a feeder thread
-// streams the spool into `docker load` at the same time.
+// Receives one stream of parts: verified chunks go to the spool, and a
+// feeder thread turns the parts this node loads into a tar for `docker
+// load` (decompressing layers) as the bytes arrive.
 #pragma once
 
 #include <atomic>
@@ -9,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay/bundle.h"
 #include "relay/protocol.h"
 #include "relay/spool.h"
 #include "relay/subprocess.h"
@@ -23,7 +25,9 @@ struct LoadResult {
 
 class Receiver {
  public:
-  Receiver(const std::string& workdir, std::uint64_t size);
+  // `parts`: the whole stream; `load`: the indexes of those docker load gets
+  // (the others are only for the subtree).
+  Receiver(const std::string& workdir, std::vector<wire::Part> parts, std::vector<std::size_t> load);
   ~Receiver();
 
   // Takes the next data frame; throws if it is out of order, corrupt or
@@ -39,7 +43,11 @@ class Receiver {
 
  private:
   void feed();
+  void feed_part(const wire::Part& part, std::uint64_t offset);
+  void emit(const char* data, std::size_t n);
 
+  std::vector<wire::Part> parts_;
+  std::vector<std::size_t> load_parts_;
   std::string output_path_;
   Spool spool_;
   std::unique_ptr<wire::Child> load_;

@@ -87,14 +87,16 @@ void RelaySession::handle_message(const wire::Json& msg) {
   }
 }
 
-// "receive" {size} takes the archive as data frames on this channel (flat);
-// with {listen, token} it takes it from whoever connects with the token.
+// "receive" {parts, load} takes the stream as data frames on this channel
+// (flat); with {listen, token} it takes it from whoever connects with the
+// token.
 void RelaySession::start_receive(const wire::Json& msg) {
   shutdown_network();
   closing_ = false;
   discarding_ = false;
   wire_bytes_ = 0;
-  receiver_ = std::make_unique<Receiver>(workdir_, msg.at("size").get<std::uint64_t>());
+  parts_ = wire::parts_from_json(msg.at("parts"));
+  receiver_ = std::make_unique<Receiver>(workdir_, parts_, msg.at("load").get<std::vector<std::size_t>>());
   start_ticker();
   if (!msg.contains("listen")) {
     if (receiver_->complete()) finish_receive();
@@ -112,7 +114,11 @@ void RelaySession::start_forwarding(const wire::Json& msg) {
   Spool& spool = receiver_->spool();
   for (const auto& child : msg.at("children")) {
     wire::Target t{child.at("name"), child.at("address"), child.at("port")};
-    auto reader = [&spool](std::uint64_t offset, char* buf, std::size_t n) { return spool.read(offset, buf, n); };
+    // The child gets only the parts its subtree needs, in our stream's order.
+    auto selected = child.at("parts").get<std::vector<std::size_t>>();
+    auto reader = wire::view_reader(parts_, selected, [&spool](std::uint64_t offset, char* buf, std::size_t n) {
+      return spool.read(offset, buf, n);
+    });
     auto done = [this](const wire::Forwarder& f) {
       if (closing_) return;
       if (f.ok())
@@ -120,7 +126,7 @@ void RelaySession::start_forwarding(const wire::Json& msg) {
       else
         send({{"type", "child_failed"}, {"child", f.target().name}, {"message", f.error()}});
     };
-    forwarders_.push_back(std::make_unique<wire::Forwarder>(t, token_, spool.size(), reader, done));
+    forwarders_.push_back(std::make_unique<wire::Forwarder>(t, token_, wire::PartView(parts_, selected).size(), reader, done));
     forwarders_.back()->start();
   }
   send({{"type", "forwarding"}, {"children", forwarders_.size()}});

@@ -49,6 +49,7 @@ class RelaySession {
   std::mutex out_mu_;
 
   std::mutex rx_mu_;  // guards receiver_ chunk intake and upstream_
+  std::vector<wire::Part> parts_;  // of the stream we receive
   std::unique_ptr<Receiver> receiver_;
   bool discarding_ = false;  // flat mode, after a failed receive
   std::thread ticker_;

@@ -54,7 +54,7 @@ std::string ProcessResult::last_line() const {
   return "exit status " + std::to_string(status);
 }
 
-ProcessResult run_capture(const std::vector<std::string>& argv) {
+ProcessResult run_capture(const std::vector<std::string>& argv, const OutputSink& on_out) {
   int out_pipe[2], err_pipe[2];
   if (pipe2(out_pipe, O_CLOEXEC) != 0 || pipe2(err_pipe, O_CLOEXEC) != 0)
     throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
@@ -88,7 +88,18 @@ ProcessResult run_capture(const std::vector<std::string>& argv) {
     for (int i = 0; i < 2; ++i) {
       if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
       ssize_t n = ::read(fds[i].fd, buf, sizeof buf);
-      if (n > 0) {
+      if (n > 0 && i == 0 && on_out) {
+        try {
+          on_out(buf, static_cast<std::size_t>(n));
+        } catch (...) {
+          ::kill(pid, SIGTERM);
+          for (auto& f : fds)
+            if (f.fd >= 0) ::close(f.fd);
+          while (waitpid(pid, nullptr, 0) < 0 && errno == EINTR) {
+          }
+          throw;
+        }
+      } else if (n > 0) {
         sinks[i]->append(buf, static_cast<std::size_t>(n));
       } else if (n == 0 || errno != EINTR) {
         ::close(fds[i].fd);

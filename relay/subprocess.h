@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,11 @@ struct ProcessResult {
   std::string last_line() const;
 };
 
-// Runs argv to completion, capturing stdout and stderr.
-ProcessResult run_capture(const std::vector<std::string>& argv);
+// Runs argv to completion, capturing stdout and stderr. With `on_out`,
+// stdout goes to it as it arrives instead; if it throws, the child is
+// killed and the exception passed on.
+using OutputSink = std::function<void(const char* data, std::size_t n)>;
+ProcessResult run_capture(const std::vector<std::string>& argv, const OutputSink& on_out = nullptr);
 
 // A child whose stdin we write to; its stdout and stderr go to a file.
 class Child {

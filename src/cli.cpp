@@ -77,6 +77,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        cxxopts::value<std::string>()->default_value("auto"), "MODE")
       ("fanout", "Tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
       ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
+      ("compress", "Layers travel as zstd: auto (where it saves 10% or more), zstd or none",
+       cxxopts::value<std::string>()->default_value("auto"), "HOW")
       ("dry-run", "Probe the nodes and print the plan; send nothing", cxxopts::value<bool>()->default_value("false"));
   spec.add_options("SSH")
       ("known-hosts", "known_hosts file (default ~/.ssh/known_hosts)", cxxopts::value<std::string>()->default_value(""),
@@ -98,7 +100,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Other")
       ("relay", "treesync-relay binary to ship (default: beside treesync)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
-      ("cache-dir", "Where saved archives are kept (default ~/.cache/treesync)",
+      ("cache-dir", "Where the layer cache is kept (default ~/.cache/treesync)",
        cxxopts::value<std::string>()->default_value(""), "DIR")
       ("version", "Print the version")
       ("h,help", "Print this help");
@@ -150,6 +152,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.max_workers = r["max-workers"].as<int>();
   o.mode = r["mode"].as<std::string>();
   o.fanout = r["fanout"].as<int>();
+  o.compress = r["compress"].as<std::string>();
   o.dry_run = r["dry-run"].as<bool>();
   o.verbose = r["verbose"].as<bool>();
   o.quiet = r["quiet"].as<bool>();
@@ -168,6 +171,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
 
   if (o.mode != "auto" && o.mode != "flat" && o.mode != "tree")
     throw UsageError("--mode '" + o.mode + "' is not one of auto, flat, tree");
+  if (o.compress != "auto" && o.compress != "zstd" && o.compress != "none")
+    throw UsageError("--compress '" + printable(o.compress) + "' is not one of auto, zstd, none");
   if (o.fanout < 1 || o.fanout > 64) throw UsageError("--fanout must be 1..64 (1 is a pipeline), got " + std::to_string(o.fanout));
   if (o.max_workers < 1 || o.max_workers > 1000)
     throw UsageError("--max-workers must be 1..1000, got " + std::to_string(o.max_workers));

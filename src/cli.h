@@ -15,6 +15,7 @@ struct Options {
   int max_workers = 10;
   std::string mode = "auto";        // auto | flat | tree
   int fanout = 4;
+  std::string compress = "auto";    // auto | zstd | none: how layers travel
   bool dry_run = false;
   bool verbose = false;
   bool quiet = false;               // only the summary and errors

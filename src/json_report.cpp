@@ -25,7 +25,7 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                     {"outcome", outcome_name(n.outcome)},
                     {"action", or_null(n.action)},
                     {"parent", or_null(n.parent)},
-                    {"bytes", n.bytes},     {"seconds", n.seconds},
+                    {"bytes", n.bytes},     {"layers", n.layers},   {"seconds", n.seconds},
                     {"step", or_null(n.step)}, {"error", or_null(n.reason)}};
     if (i < extra.size()) j.update(extra[i]);
     list.push_back(j);
@@ -39,9 +39,10 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
           {"started", run.started},
           {"seconds", run.seconds},
           {"images", images},
-          {"archive", run.archive && run.archive->size ? wire::Json{{"bytes", run.archive->size},
-                                                                    {"reused", run.archive->reused}}
-                                                       : wire::Json(nullptr)},
+          {"archive", run.bundle ? wire::Json{{"bytes", run.bundle->bundle.size()},
+                                              {"reused", !run.bundle->saved},
+                                              {"compression", run.bundle->compression}}
+                                 : wire::Json(nullptr)},
           {"source_bytes", run.source_bytes},
           {"exit_status", run.exit_status},
           {"nodes", list}};

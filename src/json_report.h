@@ -6,7 +6,7 @@
 #include <vector>
 
 #include "relay/protocol.h"
-#include "src/local_images.h"
+#include "src/layer_cache.h"
 #include "src/report.h"
 
 namespace treesync {
@@ -19,7 +19,7 @@ struct RunSummary {
   std::string started;  // UTC, ISO 8601
   double seconds = 0;
   std::vector<std::pair<std::string, std::string>> images;  // reference, ID
-  const Archive* archive = nullptr;                          // null when nothing was saved
+  const PreparedBundle* bundle = nullptr;                    // null when nothing was to load
   std::uint64_t source_bytes = 0;
   int exit_status = 0;
 };

@@ -10,6 +10,7 @@ namespace treesync {
 struct WantedImage {
   std::string id;                 // sha256:… of the image config, on the source
   std::vector<std::string> refs;  // normalized references to apply
+  std::vector<std::string> diff_ids;  // its layers (.RootFS.Layers), bottom first
 };
 
 struct NodeImage {

@@ -46,16 +46,16 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   spdlog::info("{}: Docker {}, {}", run.node.name, p.value("docker_version", "?"), action_name(run.decision.action));
 }
 
-void check_space(NodeRun& run, std::uint64_t archive_size) {
+void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes) {
   if (!run.loads()) return;
   std::uint64_t spool_free = run.probe.value("spool_free", std::uint64_t{0});
   std::uint64_t root_free = run.probe.value("root_free", std::uint64_t{0});
-  if (spool_free < archive_size)
-    run.fail("space", "needs " + human_bytes(archive_size) + " free in ~/.cache/treesync for the spool, has " +
+  if (spool_free < spool_bytes)
+    run.fail("space", "needs " + human_bytes(spool_bytes) + " free in ~/.cache/treesync for the spool, has " +
                           human_bytes(spool_free) + "; free some space on the node");
-  else if (root_free < 2 * archive_size)
+  else if (root_free < 2 * load_bytes)
     run.fail("space", "Docker's data root " + run.probe.value("root_dir", std::string("?")) + " has " +
-                          human_bytes(root_free) + " free; docker load needs about " + human_bytes(2 * archive_size) +
+                          human_bytes(root_free) + " free; docker load needs about " + human_bytes(2 * load_bytes) +
                           " (docker image prune, or free disk space)");
 }
 

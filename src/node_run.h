@@ -10,6 +10,7 @@
 #include <asio/thread_pool.hpp>
 #include <spdlog/spdlog.h>
 
+#include "src/bundle_plan.h"
 #include "src/cli.h"
 #include "src/errors.h"
 #include "src/inventory.h"
@@ -28,7 +29,8 @@ struct NodeRun {
   std::unique_ptr<RemoteRelay> relay;
   Decision decision;
   NodeResult result;
-  wire::Json probe;  // what the node reported: Docker version, free space, images
+  wire::Json probe;  // what the node reported: Docker version, free space, images, layers
+  PartList need;     // loading nodes: the bundle's parts they lack
   std::shared_ptr<NodeStatus> status = std::make_shared<NodeStatus>();  // for the live display
   Clock::time_point started;
 
@@ -41,10 +43,11 @@ struct NodeRun {
 // Connects, starts the relay, asks what the node has, decides what it needs.
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary);
 
-// A loading node must have room for the spool (the archive's size, in
-// ~/.cache/treesync) and for docker load (about twice that under Docker's
-// data root: it unpacks the archive before applying layers). Fails it if not.
-void check_space(NodeRun& run, std::uint64_t archive_size);
+// A loading node must have room for its spool (its stream, in
+// ~/.cache/treesync) and for docker load (about twice the layers it loads,
+// uncompressed, under Docker's data root: it unpacks the archive before
+// applying them). Fails it if not.
+void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes);
 
 // After a load (`loaded`: the IDs docker load reported) or alone (tag only):
 // check the IDs, apply the tags, confirm every reference on the node.

@@ -78,20 +78,18 @@ wire::Json RemoteRelay::probe(const std::vector<std::string>& ids) {
   return request({{"type", "probe"}, {"images", ids}}, "probe", kReplyTimeoutS);
 }
 
-void RemoteRelay::send_archive(const std::string& path, std::uint64_t size,
-                               const std::function<void(std::uint64_t)>& sent) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw NodeError("send", "cannot read archive " + path);
-  control_->write_all(wire::encode_message({{"type", "receive"}, {"size", size}}));
+void RemoteRelay::send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                              const wire::ByteReader& read, const std::function<void(std::uint64_t)>& sent) {
+  const std::uint64_t size = wire::total_size(parts);
+  control_->write_all(wire::encode_message({{"type", "receive"}, {"parts", wire::parts_to_json(parts)}, {"load", load}}));
   std::string chunk(wire::kChunkSize, '\0');
   std::uint64_t offset = 0;
   session_->set_timeout_ms(stall_timeout_s_ * 1000L);  // a write that waits this long is a stall
   try {
     while (offset < size) {
       if (stop_) throw NodeError("send", "interrupted");
-      in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
-      auto n = static_cast<std::size_t>(in.gcount());
-      if (n == 0) throw NodeError("send", "archive " + path + " is shorter than " + std::to_string(size) + " bytes");
+      std::size_t n = read(offset, chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - offset)));
+      if (n == 0) throw NodeError("send", "the stream ended at byte " + std::to_string(offset) + " of " + std::to_string(size));
       std::string_view bytes(chunk.data(), n);
       control_->write_all(wire::encode_data_header(offset, bytes));
       wire::test_corrupt(offset, chunk.data(), n);
@@ -110,16 +108,20 @@ void RemoteRelay::send_archive(const std::string& path, std::uint64_t size,
   }
 }
 
-int RemoteRelay::open_receive(std::uint64_t size, const std::string& listen_ip, const std::string& token) {
-  wire::Json reply =
-      request({{"type", "receive"}, {"size", size}, {"listen", listen_ip}, {"token", token}}, "listening", kReplyTimeoutS);
+int RemoteRelay::open_receive(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                              const std::string& listen_ip, const std::string& token) {
+  wire::Json reply = request({{"type", "receive"},
+                              {"parts", wire::parts_to_json(parts)},
+                              {"load", load},
+                              {"listen", listen_ip},
+                              {"token", token}},
+                             "listening", kReplyTimeoutS);
   return reply.at("port").get<int>();
 }
 
-void RemoteRelay::forward(const std::vector<wire::Target>& children) {
-  wire::Json list = wire::Json::array();
-  for (const auto& c : children) list.push_back({{"name", c.name}, {"address", c.address}, {"port", c.port}});
-  post({{"type", "forward"}, {"children", list}});
+void RemoteRelay::forward(const wire::Target& child, const std::vector<std::size_t>& parts) {
+  wire::Json c = {{"name", child.name}, {"address", child.address}, {"port", child.port}, {"parts", parts}};
+  post({{"type", "forward"}, {"children", wire::Json::array({c})}});
 }
 
 void RemoteRelay::set_event_handler(std::function<void(const wire::Json&)> handler) { on_event_ = std::move(handler); }

@@ -38,14 +38,18 @@ class RemoteRelay {
   void start();
 
   wire::Json probe(const std::vector<std::string>& ids);
-  // Streams the archive over the control channel (flat mode). `sent` is
-  // called after each chunk with the bytes sent so far.
-  void send_archive(const std::string& path, std::uint64_t size, const std::function<void(std::uint64_t)>& sent);
-  // Tree mode: the relay takes the archive from whoever connects to
-  // listen_ip with the token; returns the port it listens on.
-  int open_receive(std::uint64_t size, const std::string& listen_ip, const std::string& token);
-  // Tree mode: the relay streams what it receives on to these children.
-  void forward(const std::vector<wire::Target>& children);
+  // Flat mode: streams `parts` (read through `read`) over the control
+  // channel; the node loads those at `load`. `sent` is called after each
+  // chunk with the bytes sent so far.
+  void send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                   const wire::ByteReader& read, const std::function<void(std::uint64_t)>& sent);
+  // Tree mode: the relay takes its stream of `parts` from whoever connects
+  // to listen_ip with the token; returns the port it listens on.
+  int open_receive(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                   const std::string& listen_ip, const std::string& token);
+  // Tree mode: the relay streams to this child the parts of its stream at
+  // these positions.
+  void forward(const wire::Target& child, const std::vector<std::size_t>& parts);
 
   // Messages the relay sends on its own (progress, received, forwarded,
   // child_failed, refused) go to this handler, on the owning thread.

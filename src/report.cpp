@@ -31,7 +31,7 @@ std::string human_bytes(std::uint64_t bytes) {
 }
 
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
-                   std::uint64_t archive_size) {
+                   std::uint64_t bundle_size) {
   std::size_t name_w = 4, host_w = 4;
   for (const auto& r : results) {
     name_w = std::max(name_w, r.node.size());
@@ -55,11 +55,11 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
       << " tagged, " << counts[Outcome::Skipped] << " skipped, " << counts[Outcome::Failed] << " failed";
   if (counts[Outcome::Pending]) out << ", " << counts[Outcome::Pending] << " not done";
   out << "\n";
-  if (archive_size > 0) {
+  if (bundle_size > 0) {
     char ratio[32];
-    std::snprintf(ratio, sizeof ratio, "%.2f", static_cast<double>(source_bytes) / static_cast<double>(archive_size));
-    out << "source sent " << human_bytes(source_bytes) << " (" << ratio << " x the " << human_bytes(archive_size)
-        << " archive)\n";
+    std::snprintf(ratio, sizeof ratio, "%.2f", static_cast<double>(source_bytes) / static_cast<double>(bundle_size));
+    out << "source sent " << human_bytes(source_bytes) << " (" << ratio << " x the " << human_bytes(bundle_size)
+        << " of every layer, as sent)\n";
   }
 }
 

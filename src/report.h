@@ -14,19 +14,21 @@ struct NodeResult {
   std::string node;
   std::string host;
   Outcome outcome = Outcome::Pending;
-  std::uint64_t bytes = 0;  // archive bytes this node received
+  std::uint64_t bytes = 0;  // stream bytes this node received
+  std::size_t layers = 0;   // layers its stream carried for its own load
   double seconds = 0;
   std::string step;    // failures: where ("connect", "load", ...)
   std::string reason;  // failures: why, one line
   std::string action;  // what the probe decided: load, tag, skip ("" if it never got that far)
-  std::string parent;  // who sent it the archive: "source" or a node ("" if nobody)
+  std::string parent;  // who sent it its stream: "source" or a node ("" if nobody)
 };
 
 const char* outcome_name(Outcome o);
 std::string human_bytes(std::uint64_t bytes);
-// source_bytes: what the source itself sent, shown against the archive size.
+// source_bytes: what the source itself sent, shown against the bundle's
+// size (every layer, compressed as sent: what one empty node needs).
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
-                   std::uint64_t archive_size);
+                   std::uint64_t bundle_size);
 // True only if every node ended with every image.
 bool all_succeeded(const std::vector<NodeResult>& results);
 

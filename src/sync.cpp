@@ -38,9 +38,34 @@ bool retryable(const NodeRun& run) {
   return run.failed() && !final_steps.count(run.result.step);
 }
 
+Compress compress_mode(const std::string& name) {
+  return name == "zstd" ? Compress::Zstd : name == "none" ? Compress::None : Compress::Auto;
+}
+
+// The bundle and its reader, prepared (saved into the cache if need be) the
+// first time some node loads.
+struct Payload {
+  PreparedBundle prepared;
+  std::unique_ptr<BundleReader> reader = std::make_unique<BundleReader>(prepared);
+  bool ready = false;
+
+  void prepare_for(std::vector<NodeRun>& runs, const std::vector<WantedImage>& wanted, const Options& o) {
+    if (!ready && std::any_of(runs.begin(), runs.end(), [](const NodeRun& r) { return r.loads(); })) {
+      reader.reset();
+      prepared = prepare_bundle(wanted, o.cache_dir, compress_mode(o.compress));
+      reader = std::make_unique<BundleReader>(prepared);
+      ready = true;
+    }
+    if (ready) assign_needs(runs, prepared.bundle);
+  }
+  DeliveryInput input(const std::vector<WantedImage>& wanted, const Options& o) const {
+    return DeliveryInput{wanted, prepared, *reader, o};
+  }
+};
+
 // Waits 1, 2, 4, ... (at most 30) seconds, then tries the retryable failed
 // nodes again from the start (connect, probe, flat delivery).
-std::uint64_t retry_failed(RunSetup& s, const Options& o, Archive& archive) {
+std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
   std::uint64_t sent = 0;
   for (int attempt = 1; attempt <= o.retries && !shutdown_flag(); ++attempt) {
     std::vector<NodeRun> again;
@@ -63,10 +88,8 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Archive& archive) {
     }
     for_each_node(again, static_cast<std::size_t>(o.max_workers),
                   [&](NodeRun& run) { probe_node(run, s.wanted, o, s.binary); });
-    bool loads = std::any_of(again.begin(), again.end(), [](const NodeRun& r) { return r.loads(); });
-    if (loads && archive.size == 0) archive = ensure_archive(s.wanted, o.cache_dir);
-    for (auto& run : again) check_space(run, archive.size);
-    sent += deliver_flat(again, DeliveryInput{s.wanted, archive, o});
+    payload.prepare_for(again, s.wanted, o);
+    sent += deliver_flat(again, payload.input(s.wanted, o));
     for (std::size_t k = 0; k < where.size(); ++k) s.runs[where[k]] = std::move(again[k]);
   }
   return sent;
@@ -80,14 +103,13 @@ int run_sync(const Options& o) {
       static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
   std::string why_mode;
   std::string mode = pick_mode(o, loaders, &why_mode);
-  Archive archive;
+  Payload payload;
   std::uint64_t source_bytes = 0;
+  if (!shutdown_flag()) payload.prepare_for(s->runs, s->wanted, o);  // a dry run too: the plan shows sizes
   if (!o.dry_run) {
-    if (loaders > 0 && !shutdown_flag()) archive = ensure_archive(s->wanted, o.cache_dir);
-    for (auto& run : s->runs) check_space(run, archive.size);
-    DeliveryInput in{s->wanted, archive, o};
+    DeliveryInput in = payload.input(s->wanted, o);
     source_bytes = mode == "tree" ? deliver_tree(s->runs, in) : deliver_flat(s->runs, in);
-    source_bytes += retry_failed(*s, o, archive);
+    source_bytes += retry_failed(*s, o, payload);
   }
   s->close_relays(static_cast<std::size_t>(o.max_workers));
 
@@ -96,18 +118,19 @@ int run_sync(const Options& o) {
   std::vector<NodeResult> results = s->results();
   int status;
   if (o.dry_run) {
-    print_plan(out, s->runs, mode, o.fanout);
+    print_plan(out, s->runs, mode, o.fanout, payload.ready ? &payload.prepared : nullptr);
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
-    print_summary(out, results, source_bytes, archive.size);
+    print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
     out << why_mode << "\n";
+    if (payload.ready) out << payload.prepared.compression << (payload.prepared.saved ? "" : "; no docker save: every layer was cached") << "\n";
     status = all_succeeded(results) ? 0 : 1;
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();
   if (!o.json_path.empty()) {
     RunSummary summary{"sync", mode, o.fanout, o.dry_run, s->started,
                        std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o),
-                       archive.size ? &archive : nullptr, source_bytes, status};
+                       payload.ready ? &payload.prepared : nullptr, source_bytes, status};
     write_report(o.json_path, make_report(summary, results, {}));
   }
   return status;

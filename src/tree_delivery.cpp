@@ -1,9 +1,7 @@
 #include "src/tree_delivery.h"
 
-#include <fcntl.h>
 #include <netdb.h>
 #include <sys/socket.h>
-#include <unistd.h>
 
 #include <fstream>
 
@@ -42,21 +40,17 @@ std::string numeric_address(const std::string& host) {
 }  // namespace
 
 TreeDelivery::TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in)
-    : runs_(runs), in_(in), token_(random_token()) {
-  address_.resize(runs.size());
-  port_.resize(runs.size());
-}
+    : runs_(runs), in_(in), token_(random_token()) {}
 
 TreeDelivery::~TreeDelivery() {
   for (auto& f : sources_) f->cancel();
   sources_.clear();
-  if (archive_fd_ >= 0) ::close(archive_fd_);
 }
 
 std::uint64_t TreeDelivery::run() {
-  archive_fd_ = ::open(in_.archive.path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (archive_fd_ < 0) throw std::runtime_error("cannot read archive " + in_.archive.path);
+  make_plan();
   open_receivers();
+  drop_unopened();
   start_tree();
   std::vector<int> member_of(runs_.size(), -1);
   for (std::size_t m = 0; m < members_.size(); ++m) member_of[members_[m]] = static_cast<int>(m);
@@ -78,38 +72,72 @@ std::uint64_t TreeDelivery::run() {
   return sent;
 }
 
-// Every loading node opens its listener, with the session token.
-void TreeDelivery::open_receivers() {
-  std::vector<std::string> address(runs_.size());
-  std::vector<int> port(runs_.size(), 0);
-  for_each_node(runs_, static_cast<std::size_t>(in_.options.max_workers), [&](NodeRun& run) {
-    if (!run.loads()) return;
-    std::size_t i = static_cast<std::size_t>(&run - runs_.data());
-    address[i] = numeric_address(run.node.host);
-    port[i] = run.relay->open_receive(in_.archive.size, address[i], token_);
-    run.status->total = in_.archive.size;
-    run.status->stage = Stage::Receiving;
-    spdlog::debug("{}: listening on {}:{}", run.node.name, address[i], port[i]);
-  });
+// The tree over every loading node, and what each one's stream carries.
+void TreeDelivery::make_plan() {
+  std::vector<const NodeRun*> loaders;
+  std::vector<PartList> needs;
   for (std::size_t i = 0; i < runs_.size(); ++i) {
     if (!runs_[i].loads()) continue;
     members_.push_back(i);
-    address_[members_.size() - 1] = address[i];
-    port_[members_.size() - 1] = port[i];
+    loaders.push_back(&runs_[i]);
+    needs.push_back(runs_[i].need);
   }
-}
-
-// The plan over the nodes that are listening; interior nodes are told their
-// children, and the source starts on its own.
-void TreeDelivery::start_tree() {
-  std::vector<const NodeRun*> loaders;
-  for (std::size_t i : members_) loaders.push_back(&runs_[i]);
-  std::lock_guard<std::mutex> lock(mu_);
   plan_ = plan_tree(loaders, in_.options.fanout);
+  const auto& parts = in_.prepared.bundle.parts;
+  for (auto& list : subtree_streams(plan_, needs))
+    streams_.push_back({list, in_.prepared.bundle.size_of(list), std::make_shared<wire::PartView>(parts, list)});
+  address_.resize(members_.size());
+  port_.assign(members_.size(), 0);
   have_.assign(members_.size(), 0);
   grew_.assign(members_.size(), Clock::now());
   alive_.assign(members_.size(), true);
+}
+
+// Every member checks its room and opens its listener, with the session token.
+void TreeDelivery::open_receivers() {
+  const Bundle& bundle = in_.prepared.bundle;
+  asio::thread_pool pool(static_cast<std::size_t>(in_.options.max_workers));
+  for (std::size_t m = 0; m < members_.size(); ++m)
+    asio::post(pool, [this, m, &bundle] {
+      NodeRun& run = run_of(m);
+      const Stream& s = streams_[m];
+      try {
+        check_space(run, s.size, bundle.raw_size_of(run.need));
+        if (run.failed()) return;
+        std::vector<wire::Part> parts;
+        for (std::size_t i : s.parts) parts.push_back(bundle.parts[i]);
+        address_[m] = numeric_address(run.node.host);
+        port_[m] = run.relay->open_receive(parts, positions_in(s.parts, run.need), address_[m], token_);
+      } catch (const NodeError& e) {
+        return run.fail(e.step, e.what());
+      } catch (const std::exception& e) {
+        return run.fail("receive", e.what());
+      }
+      run.status->total = s.size;
+      run.status->stage = Stage::Receiving;
+      spdlog::debug("{}: listening on {}:{} for {} layer(s), {}", run.node.name, address_[m], port_[m],
+                    bundle.layers_in(s.parts), human_bytes(s.size));
+    });
+  pool.join();
+}
+
+// Members that could not open (no room, no listener) leave the tree before
+// anything is sent; their children move as if they had failed later.
+void TreeDelivery::drop_unopened() {
+  std::lock_guard<std::mutex> lock(mu_);
   for (std::size_t m = 0; m < members_.size(); ++m) {
+    if (!run_of(m).failed()) continue;
+    alive_[m] = false;
+    ++settled_;
+    reparent(m);
+  }
+}
+
+// Interior nodes are told their children, and the source starts on its own.
+void TreeDelivery::start_tree() {
+  std::lock_guard<std::mutex> lock(mu_);
+  for (std::size_t m = 0; m < members_.size(); ++m) {
+    if (!alive_[m]) continue;
     run_of(m).relay->set_event_handler([this, m](const wire::Json& e) { on_event(m, e); });
     for (int c : plan_.children[m]) attach(static_cast<int>(m), c);
   }
@@ -122,20 +150,31 @@ wire::Target TreeDelivery::target(int member) const {
 }
 
 void TreeDelivery::attach(int parent, int child) {
-  run_of(static_cast<std::size_t>(child)).result.parent =
-      parent == topology::kSource ? "source" : run_of(static_cast<std::size_t>(parent)).node.name;
+  const auto c = static_cast<std::size_t>(child);
+  run_of(c).result.parent = parent == topology::kSource ? "source" : run_of(static_cast<std::size_t>(parent)).node.name;
   if (parent != topology::kSource) {
-    run_of(static_cast<std::size_t>(parent)).relay->forward({target(child)});
+    const auto p = static_cast<std::size_t>(parent);
+    run_of(p).relay->forward(target(child), positions_in(streams_[p].parts, streams_[c].parts));
     return;
   }
-  int fd = archive_fd_;
-  auto read_archive = [fd](std::uint64_t offset, char* buf, std::size_t n) {
-    ssize_t got = ::pread(fd, buf, n, static_cast<off_t>(offset));
-    if (got < 0) throw std::runtime_error("cannot read the archive");
-    return static_cast<std::size_t>(got);
-  };
-  sources_.push_back(std::make_unique<wire::Forwarder>(target(child), token_, in_.archive.size, read_archive));
+  sources_.push_back(std::make_unique<wire::Forwarder>(target(child), token_, streams_[c].size,
+                                                       in_.reader.stream(streams_[c].parts)));
   sources_.back()->start();
+}
+
+// How far into the whole bundle each member's bytes reach: streams differ,
+// but a parent's carries all of its child's, so positions compare.
+std::vector<std::uint64_t> TreeDelivery::bundle_positions() const {
+  std::vector<std::uint64_t> out;
+  for (std::size_t m = 0; m < members_.size(); ++m)
+    out.push_back(complete(m) ? in_.prepared.bundle.size() : streams_[m].view->locate(have_[m]).first);
+  return out;
+}
+
+std::vector<int> TreeDelivery::reparent(std::size_t m) {
+  return topology::reparent(plan_, static_cast<int>(m), bundle_positions(), alive_, [this](int p, int c) {
+    return contains_parts(streams_[static_cast<std::size_t>(p)].parts, streams_[static_cast<std::size_t>(c)].parts);
+  });
 }
 
 void TreeDelivery::watch(std::size_t m) {
@@ -196,12 +235,13 @@ void TreeDelivery::check_stall(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto stall = std::chrono::seconds(in_.options.stall_timeout);
   const auto now = Clock::now();
-  if (have_[m] >= in_.archive.size || now - grew_[m] < stall) return;
+  if (complete(m) || now - grew_[m] < stall) return;
   int p = plan_.parent[m];
   if (p >= 0) {
     auto pi = static_cast<std::size_t>(p);
-    bool parent_live = alive_[pi] && (have_[pi] >= in_.archive.size || now - grew_[pi] < stall);
-    if (!parent_live || have_[pi] <= have_[m]) return;
+    bool parent_live = alive_[pi] && (complete(pi) || now - grew_[pi] < stall);
+    std::vector<std::uint64_t> at = bundle_positions();
+    if (!parent_live || at[pi] <= at[m]) return;
   }
   throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
 }
@@ -210,10 +250,10 @@ void TreeDelivery::lost(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   alive_[m] = false;
   std::vector<int> orphans = plan_.children[m];
-  std::vector<int> parents = topology::reparent(plan_, static_cast<int>(m), have_, alive_);
+  std::vector<int> parents = reparent(m);
   for (std::size_t i = 0; i < orphans.size(); ++i) {
     auto c = static_cast<std::size_t>(orphans[i]);
-    if (have_[c] >= in_.archive.size) continue;  // it holds everything already
+    if (complete(c)) continue;  // it holds everything already
     spdlog::warn("{}: lost its parent {}; resuming from {} at byte {}", run_of(c).node.name, run_of(m).node.name,
                  parents[i] == topology::kSource ? "the source" : run_of(static_cast<std::size_t>(parents[i])).node.name,
                  have_[c]);

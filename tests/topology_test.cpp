@@ -210,3 +210,16 @@ TEST_CASE("an orphan goes to the live node furthest ahead, else to the source") 
   CHECK(wide.children[4] == std::vector<int>{5, 1});
   CHECK(reparent(wide, 4, have, alive) == std::vector<int>{kSource, 5});
 }
+
+TEST_CASE("an orphan never goes to a node whose stream lacks parts of its own") {
+  Plan wide = tree_plan(make_nodes(6), 3);  // source -> 0 -> {1}, 2 -> {3}, 4 -> {5}
+  std::vector<bool> alive(6, true);
+  alive[0] = false;
+  std::vector<std::uint64_t> have = {50, 40, 70, 60, 90, 80};
+  // Node 4 is furthest ahead, but its stream does not carry node 1's: node 2's does.
+  auto can_send = [](int p, int c) { return !(p == 4 && c == 1); };
+  CHECK(reparent(wide, 0, have, alive, can_send) == std::vector<int>{2});
+  Plan again = tree_plan(make_nodes(6), 3);
+  auto nobody = [](int, int) { return false; };
+  CHECK(reparent(again, 0, have, alive, nobody) == std::vector<int>{kSource});  // the source carries everything
+}

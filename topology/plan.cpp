@@ -79,7 +79,7 @@ Mode choose_mode(std::size_t node_count, int fanout) {
 }
 
 std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
-                          const std::vector<bool>& alive) {
+                          const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send) {
   const auto f = static_cast<std::size_t>(failed);
   if (plan.parent[f] == kDetached) return {};
   const int old_depth = node_depth(plan, failed) + 1;  // the orphans' depth
@@ -97,7 +97,7 @@ std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_
       const int pi = static_cast<int>(p);
       if (!alive[p] || !attached(plan, pi) || in_subtree(plan, pi, c)) continue;
       if (plan.children[p].size() >= static_cast<std::size_t>(plan.fanout) || have[p] < have[ci]) continue;
-      if (node_depth(plan, pi) >= old_depth) continue;
+      if (node_depth(plan, pi) >= old_depth || (can_send && !can_send(pi, c))) continue;
       if (best == kSource || have[p] > have[static_cast<std::size_t>(best)] ||
           (have[p] == have[static_cast<std::size_t>(best)] && node_depth(plan, pi) < node_depth(plan, best)))
         best = pi;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -44,8 +45,10 @@ Mode choose_mode(std::size_t node_count, int fanout);
 // and sits above the child's old depth (so no subtree gets deeper); among
 // those the one holding the most bytes, then the shallowest. Failing that,
 // the source, which holds everything. `have[i]` is what node i holds, `alive[i]`
-// whether it can still send. Returns the new parent of each child, in order.
+// whether it can still send; `can_send(p, c)`, if given, whether p's stream
+// carries everything c's does (streams differ by the layers subtrees lack).
+// Returns the new parent of each child, in order.
 std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
-                          const std::vector<bool>& alive);
+                          const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send = nullptr);
 
 }  // namespace topology

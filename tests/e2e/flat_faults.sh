@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Flat-mode faults: a corrupted chunk fails the node and --retries brings it
-# back; a tampered archive is loaded but never tagged; a node without room
+# back; a tampered layer or config in the source's cache is never tagged on
+# a node; a node without room
 # for the spool fails before any byte is sent.
 . "$(dirname "$0")/lib.sh"
 ensure_image app:1 20
@@ -15,18 +16,36 @@ check "one node was retried" out_has "retrying 1 node(s)"
 check "every node shows app:1" all_nodes_have app:1
 assert_clean
 
-echo "# a tampered archive: nothing is tagged"
+echo "# a tampered layer in the source's cache: nothing is tagged"
 reset_nodes
-archive=$(ls -t "$SRC_HOME"/.cache/treesync/archives/*.tar | head -1)
-cp "$archive" "$archive.good"
-trap 'mv -f "$archive.good" "$archive"' EXIT
-"$LAB" exec source sh -c "docker save -o '/root/.cache/treesync/archives/$(basename "$archive")' \$(docker image inspect -f '{{.Id}}' web:1)"
+run_ts --image web:1 --force --dry-run   # web:1's layers into the cache
+top=$("$LAB" exec source docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' app:1 | awk '{print $NF}')
+layer=$(ls "$SRC_HOME"/.cache/treesync/layers/"${top#sha256:}".tar*)
+other=$(ls "$SRC_HOME"/.cache/treesync/layers/"$("$LAB" exec source docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' web:1 | awk '{print $NF}' | cut -d: -f2)".tar*)
+cp "$layer" "$layer.good"
+trap 'mv -f "$layer.good" "$layer"' EXIT
+cp "$other" "$layer"   # a valid layer, of another image
+run_ts --image app:1 --mode flat
+check "exit status 1" rc_is 1
+check "every node's docker load refused the layer (diff ID mismatch); nothing was tagged" \
+  [ "$(grep -cE "^node[0-9]+ .* failed .*load: docker load failed: .*${top#sha256:}" <<<"$OUT")" = "${#NODES[@]}" ]
+for n in "${NODES[@]}"; do check "$n has no app:1 tag" [ "$(node_id "$n" app:1)" = none ]; done
+mv -f "$layer.good" "$layer"; trap - EXIT
+assert_clean
+
+echo "# a tampered config in the source's cache: the node loads another image, nothing is tagged"
+reset_nodes
+run_ts --image web:1 --mode flat --quiet   # the nodes hold web:1's layers: docker load skips them
+config="$SRC_HOME/.cache/treesync/configs/$(source_id app:1 | cut -d: -f2).json"
+cp "$config" "$config.good"
+trap 'mv -f "$config.good" "$config"' EXIT
+cp "$SRC_HOME/.cache/treesync/configs/$(source_id web:1 | cut -d: -f2).json" "$config"
 run_ts --image app:1 --mode flat
 check "exit status 1" rc_is 1
 check "every node failed verification, naming both IDs" \
   [ "$(grep -cE "^node[0-9]+ .* failed .*verify: docker load produced $(source_id web:1) instead of $(source_id app:1); nothing was tagged" <<<"$OUT")" = "${#NODES[@]}" ]
 for n in "${NODES[@]}"; do check "$n has no app:1 tag" [ "$(node_id "$n" app:1)" = none ]; done
-mv -f "$archive.good" "$archive"; trap - EXIT
+mv -f "$config.good" "$config"; trap - EXIT
 assert_clean
 
 echo "# no room for the spool on node3"

@@ -69,6 +69,13 @@ ensure_image() {  # REF MB [BASE]: build it in the source's Docker once
   "$LAB" exec source docker image inspect "$1" >/dev/null 2>&1 || "$LAB" image "$@" >/dev/null
 }
 
+# What a node with none of REF's layers receives: every layer, as sent
+# (compressed or not), with the manifest and config; from a report.
+bundle_bytes() {
+  "$LAB" exec source "$TS" --inventory "$INV" --image "$1" --force --dry-run --quiet --json - 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["archive"]["bytes"])'
+}
+
 reset_nodes() {
   local n
   for n in "${NODES[@]}"; do
@@ -88,6 +95,8 @@ assert_clean() {
     fi
     if ls -A "$TREESYNC_LAB_DIR/hosts/$n/tmp" | grep -q .; then fail "$n: leftovers in /tmp"; fi
   done
-  if ls -A "$SRC_HOME/.cache/treesync/archives" 2>/dev/null | grep -q '^\.saving-'; then fail "source: save temp file left"; fi
+  if ls -A "$SRC_HOME/.cache/treesync/layers" "$SRC_HOME/.cache/treesync/configs" 2>/dev/null | grep -q '^\.saving-'; then
+    fail "source: layer cache temp file left"
+  fi
   ok "no relay process, spool or temp file left on any host"
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Soak: 20 forced tree runs (every run transfers) alternating two versions of
-# one tag across all nodes,
+# Soak: 20 forced tree runs alternating two versions of one tag across all
+# nodes (each run first removes the version it sends, so its layer travels),
 # with a random node's relay killed mid-run in five of them. Afterwards every
 # node has the last version and no process, port, spool or temp file is left.
 . "$(dirname "$0")/lib.sh"
@@ -14,6 +14,7 @@ for i in $(seq 20); do
   v=$((i % 2 + 1))
   "$LAB" exec source docker tag "soak:$v" soak:live
   want=$(source_id soak:live)
+  for n in "${NODES[@]}"; do "$LAB" exec "$n" docker rmi -f "$want" >/dev/null 2>&1 || true; done
   if [ $((i % 4)) = 3 ]; then
     victim=${NODES[$((RANDOM % ${#NODES[@]}))]}
     start_ts --image soak:live --mode tree --fanout 2 --stall-timeout 10 --force

@@ -10,7 +10,6 @@ ensure_image app:1 40
 ensure_image app:2 40
 reset_nodes
 tx() { "$LAB" exec source cat /sys/class/net/eth0/statistics/tx_bytes; }
-archive_size() { stat -c %s "$(ls -t "$SRC_HOME"/.cache/treesync/archives/*.tar | head -1)"; }
 
 run_ts --image app:1 --mode tree --fanout 2 --dry-run   # ships relays; sends no image
 check "dry run exits 0" rc_is 0
@@ -22,9 +21,9 @@ run_ts --image app:1 --mode tree --fanout 2
 after=$(tx)
 check "tree run exits 0" rc_is 0
 check "every node shows app:1 with the source's ID" all_nodes_have app:1
-size=$(archive_size)
+size=$(bundle_bytes app:1)
 sent=$((after - before))
-echo "  source interface sent $sent bytes for a $size-byte archive ($(awk "BEGIN{printf \"%.2f\", $sent/$size}") copies)"
+echo "  source interface sent $sent bytes for a $size-byte bundle ($(awk "BEGIN{printf \"%.2f\", $sent/$size}") copies)"
 check "the source sent at most 2 copies (+2%) by its interface counters" [ "$sent" -le $((size * 2 * 102 / 100)) ]
 check "the summary agrees: 2.00 x the archive" out_has "(2.00 x the"
 run_ts --image app:1 --force --fanout 2 --quiet

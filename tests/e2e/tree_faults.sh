@@ -8,8 +8,8 @@
 ensure_image app:1 40
 "$LAB" shape 100mbit
 trap '"$LAB" shape off; "$LAB" exec node4 ip link set eth0 up 2>/dev/null || true' EXIT
-SIZE=$(( $("$LAB" exec source sh -c 'stat -c %s "$(ls -t /root/.cache/treesync/archives/*.tar | head -1)"' 2>/dev/null || echo 0) ))
-run_ts --image app:1 --mode tree --fanout 2 --dry-run >/dev/null   # relays shipped before timing anything
+run_ts --image app:1 --mode tree --fanout 2 --dry-run >/dev/null   # relays shipped, layers cached
+SIZE=$(bundle_bytes app:1)
 
 echo "# an interior relay (node1) is killed mid-stream"
 reset_nodes
@@ -17,7 +17,6 @@ start_ts --image app:1 --mode tree --fanout 2 -v
 wait_spool node2 $((8 << 20))
 kill -KILL "$(relay_pid node1)"
 wait_ts
-SIZE=$(stat -c %s "$(ls -t "$SRC_HOME"/.cache/treesync/archives/*.tar | head -1)")
 check "exit status 1" rc_is 1
 check "node1 failed: its relay was killed" grep -qE '^node1 .* failed .*relay exited \(killed by signal KILL\)' <<<"$OUT"
 for n in node2 node3 node4 node5 node6; do check "$n has app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]; done
@@ -25,7 +24,7 @@ for n in node2 node3; do
   at=$(grep -oE "$n: lost its parent node1; resuming from [a-z0-9 ]+ at byte [0-9]+" <<<"$OUT" | grep -oE '[0-9]+$' || echo 0)
   check "$n resumed at byte $at, not from zero" [ "$at" -gt 0 ]
   wire=$(grep -oE "$n: loaded and verified \([0-9]+ bytes over the wire\)" <<<"$OUT" | grep -oE '\([0-9]+' | tr -d '(')
-  echo "  $n took in $wire bytes over the wire for a $SIZE-byte archive"
+  echo "  $n took in $wire bytes over the wire for a $SIZE-byte stream"
   check "$n received well under two copies in all (< 1.2 x)" [ "$wire" -lt $((SIZE * 12 / 10)) ]
 done
 assert_clean
