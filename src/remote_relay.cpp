@@ -160,7 +160,7 @@ void RemoteRelay::serve_until(const std::function<bool()>& done) {
         spdlog::warn("{}: {}: {}", node_.name, e.step, e.what());
       }
     }
-    read_some("forward");
+    read_some("forward", 100);  // done() turns true without a word from this relay: look often
   }
 }
 
@@ -224,8 +224,8 @@ std::optional<wire::Json> RemoteRelay::take_reply(const wire::Frame& frame, cons
   return std::nullopt;
 }
 
-bool RemoteRelay::read_some(const std::string& step) {
-  session_->set_timeout_ms(1000);
+bool RemoteRelay::read_some(const std::string& step, long wait_ms) {
+  session_->set_timeout_ms(wait_ms);
   char buf[65536];
   long n;
   try {

@@ -76,8 +76,8 @@ class RemoteRelay {
   std::optional<wire::Json> take_reply(const wire::Frame& frame, const std::string& step);
   // The next reply, dispatching events and sending posts on the way.
   wire::Json next_message(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
-  // Reads once (up to a second); false on a timeout. Throws if the relay is gone.
-  bool read_some(const std::string& step);
+  // Reads once (up to wait_ms); false on a timeout. Throws if the relay is gone.
+  bool read_some(const std::string& step, long wait_ms = 1000);
   void flush_posts();
 
   Node node_;
