@@ -44,6 +44,16 @@ void test_corrupt(std::uint64_t offset, char* bytes, std::size_t n) {
   if (at >= offset && at < offset + n && !fired.exchange(true)) bytes[at - offset] ^= 0x5a;
 }
 
+std::string to_hex(const unsigned char* bytes, std::size_t n) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(digits[bytes[i] >> 4]);
+    out.push_back(digits[bytes[i] & 15]);
+  }
+  return out;
+}
+
 std::string file_hash_hex(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Error("cannot read " + path);

@@ -46,6 +46,8 @@ std::uint64_t chunk_hash(std::string_view bytes);
 // first chunk sent that holds that offset gets one byte flipped after its
 // hash was taken (once per process), so tests can show receivers catch it.
 void test_corrupt(std::uint64_t offset, char* bytes, std::size_t n);
+// Lowercase hex of n bytes.
+std::string to_hex(const unsigned char* bytes, std::size_t n);
 // XXH3-128 of a file as 32 hex digits: names the relay binary by content.
 std::string file_hash_hex(const std::string& path);
 

@@ -7,13 +7,7 @@ namespace treesync {
 std::string sha256_hex(const std::string& bytes) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size(), digest);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : digest) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
+  return wire::to_hex(digest, sizeof digest);
 }
 
 std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids) {

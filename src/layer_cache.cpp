@@ -118,13 +118,7 @@ class Sha256 {
     unsigned char md[EVP_MAX_MD_SIZE];
     unsigned len = 0;
     EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    static const char* hex = "0123456789abcdef";
-    std::string out = "sha256:";
-    for (unsigned i = 0; i < len; ++i) {
-      out.push_back(hex[md[i] >> 4]);
-      out.push_back(hex[md[i] & 15]);
-    }
-    return out;
+    return "sha256:" + wire::to_hex(md, len);
   }
 
  private:

@@ -15,13 +15,7 @@ std::string random_token() {
   unsigned char raw[16];
   std::ifstream urandom("/dev/urandom", std::ios::binary);
   if (!urandom.read(reinterpret_cast<char*>(raw), sizeof raw)) throw std::runtime_error("cannot read /dev/urandom");
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned char c : raw) {
-    out.push_back(hex[c >> 4]);
-    out.push_back(hex[c & 15]);
-  }
-  return out;
+  return wire::to_hex(raw, sizeof raw);
 }
 
 // Relays take numeric addresses only (no name lookups in a static binary).

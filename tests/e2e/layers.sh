@@ -67,9 +67,32 @@ check "the summary says so" out_has "no docker save: every layer was cached"
 check "the report says so" [ "$(report "$SRC_HOME/mixed.json" "r['archive']['reused']")" = True ]
 assert_clean
 
+echo "# a parent whose stream carries more than its children's is killed: they resume their own"
+reset_nodes
+run_ts --image upd:1 --nodes node5,node6 --mode flat --quiet   # node5, node6 lack only upd:2's top layer
+"$LAB" shape 100mbit
+trap '"$LAB" shape off; rm -rf "$SRC_HOME/wrap" "$SRC_HOME/docker-calls.log"' EXIT
+run_ts --image upd:2 --mode tree --fanout 2 --dry-run
+check "node4 (lacks everything) feeds node5 and node6 (lack one layer)" \
+  bash -c 'grep -qE "^    node4 .*lacks 3 of 3" <<<"$1" && grep -qE "^      node5 .*lacks 1 of 3" <<<"$1"' _ "$OUT"
+start_ts --image upd:2 --mode tree --fanout 2 -v
+wait_spool node4 $((8 << 20))   # node4 is inside upd:1's 30 MiB layer; its children's stream waits for the top one
+kill -KILL "$(relay_pid node4)"
+wait_ts
+"$LAB" shape off
+check "exit status 1: node4 failed" bash -c '[ "$1" = 1 ] && grep -qE "^node4 .* failed " <<<"$2"' _ "$RC" "$OUT"
+for n in node5 node6; do
+  # The first goes to the source; the second may then go under it (same stream, room, shallower).
+  check "$n resumed from the source or its sibling, past its manifest and config, not from zero" \
+    grep -qE "$n: lost its parent node4; resuming from (the source|node5|node6) at byte [1-9][0-9]*" <<<"$OUT"
+  check "$n has upd:2" [ "$(node_id "$n" upd:2)" = "$(source_id upd:2)" ]
+done
+for n in node1 node2 node3; do check "$n has upd:2" [ "$(node_id "$n" upd:2)" = "$(source_id upd:2)" ]; done
+assert_clean
+
 echo "# flat mode, mixed, and a forced run with nothing new"
-for n in node1 node2; do "$LAB" exec "$n" docker rmi upd:2 >/dev/null; done
-"$LAB" exec node2 sh -c 'docker image ls -aq | sort -u | xargs -r docker rmi -f' >/dev/null
+reset_nodes
+run_ts --image upd:1 --nodes node1 --mode flat --quiet
 run_ts --image upd:2 --nodes node1,node2 --mode flat --json /root/flat.json
 check "exit status 0" rc_is 0
 for n in node1 node2; do check "$n has upd:2" [ "$(node_id "$n" upd:2)" = "$(source_id upd:2)" ]; done
