@@ -23,10 +23,22 @@ std::vector<char*> c_argv(const std::vector<std::string>& argv) {
   return out;
 }
 
+// Children start with no signal blocked and SIGPIPE at its default, whatever
+// the caller set up for itself, so stopping them works as for any program.
 pid_t spawn(const std::vector<std::string>& argv, posix_spawn_file_actions_t* actions) {
   pid_t pid;
   auto args = c_argv(argv);
-  int rc = posix_spawnp(&pid, args[0], actions, nullptr, args.data(), environ);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, pipe;
+  sigemptyset(&none);
+  sigemptyset(&pipe);
+  sigaddset(&pipe, SIGPIPE);
+  posix_spawnattr_setsigmask(&attr, &none);
+  posix_spawnattr_setsigdefault(&attr, &pipe);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+  int rc = posix_spawnp(&pid, args[0], actions, &attr, args.data(), environ);
+  posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot run " + argv[0] + ": " + std::strerror(rc));
   return pid;
 }

@@ -26,6 +26,7 @@
 #include "relay/zstd_decoder.h"
 #include "src/chain_ids.h"
 #include "src/report.h"
+#include "src/shutdown.h"
 
 namespace fs = std::filesystem;
 
@@ -207,7 +208,10 @@ void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images,
       },
   });
   spdlog::info("saving {} image(s) into the layer cache {}", images.size(), d.root.string());
-  wire::ProcessResult r = wire::run_capture(argv, [&](const char* data, std::size_t n) { parser.feed(data, n); });
+  wire::ProcessResult r = wire::run_capture(argv, [&](const char* data, std::size_t n) {
+    if (shutdown_flag()) throw std::runtime_error("interrupted while saving images into the layer cache");
+    parser.feed(data, n);
+  });
   if (!r.ok()) throw std::runtime_error("docker save failed: " + r.last_line());
   if (!parser.done()) throw std::runtime_error("docker save ended early: its archive has no end");
   for (const auto& img : images)

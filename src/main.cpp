@@ -31,6 +31,6 @@ int main(int argc, char** argv) {
     return 2;
   } catch (const std::exception& e) {
     std::cerr << "treesync: " << e.what() << "\n";
-    return 1;
+    return shutdown_exit_code() ? shutdown_exit_code() : 1;
   }
 }

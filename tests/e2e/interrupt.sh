@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Ctrl-C (and SIGTERM) mid-transfer: every relay exits, no spool or temp file
-# remains on any node, no tag is applied, and treesync exits 130 (143).
+# Ctrl-C (and SIGTERM) mid-transfer, and during the save into the layer
+# cache: every relay exits, no spool or temp file remains on any node or in
+# the cache, no tag is applied, and treesync exits 130 (143).
 . "$(dirname "$0")/lib.sh"
 ensure_image big:1 120
 reset_nodes
@@ -32,4 +33,21 @@ interrupt_with() {  # SIGNAL EXPECTED_STATUS MODE
 interrupt_with INT 130 flat
 interrupt_with TERM 143 flat
 interrupt_with INT 130 tree
+
+echo "# interrupted while docker save fills the layer cache"
+reset_nodes
+rm -f "$SRC_HOME/.cache/treesync/configs/$(source_id big:1 | cut -d: -f2).json"   # so the run must save
+"$LAB" exec source "$TS" --inventory "$INV" --image big:1 --mode flat >"$TREESYNC_LAB_DIR/int.out" 2>&1 &
+job=$!
+for i in $(seq 200); do pgrep -f '^docker save sha256:' >/dev/null && break; sleep 0.05; done
+pgrep -f '^docker save sha256:' >/dev/null || fail "docker save never started"
+kill -INT "$(pgrep -f "^$TS --inventory" | head -1)"
+set +e; wait "$job"; RC=$?; set -e
+OUT=$(cat "$TREESYNC_LAB_DIR/int.out"); printf '%s\n' "$OUT" | sed 's/^/  | /'
+check "exit status 130" rc_is 130
+check "it says the save was interrupted" out_has "interrupted while saving images into the layer cache"
+check "no docker save left running" bash -c '! pgrep -f "^docker save sha256:"'
+check "big:1 is not half in the cache" [ ! -e "$SRC_HOME/.cache/treesync/configs/$(source_id big:1 | cut -d: -f2).json" ]
+for n in "${NODES[@]}"; do check "$n has no big:1 tag" [ "$(node_id "$n" big:1)" = none ]; done
+assert_clean
 done_testing
