@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Flat-mode faults: a corrupted chunk fails the node and --retries brings it
 # back; a tampered layer or config in the source's cache is never tagged on
-# a node; a node without room
-# for the spool fails before any byte is sent.
+# a node; a node without room for the spool fails before any byte is sent;
+# a source without room for its layer cache stops with one clear line.
 . "$(dirname "$0")/lib.sh"
 ensure_image app:1 20
 ensure_image web:1 10
@@ -61,5 +61,17 @@ check "node3 received nothing" grep -qE '^node3 .* failed +0 B ' <<<"$OUT"
 check "the others loaded" out_has "$((${#NODES[@]} - 1)) loaded"
 check "node3's small disk holds no spool" "$LAB" exec node3 sh -c '! ls -A /root/.cache/treesync | grep -q run-'
 "$LAB" exec node3 umount /root/.cache/treesync; trap - EXIT
+assert_clean
+echo "# no room for the layer cache on the source"
+reset_nodes
+"$LAB" exec source sh -c 'mkdir -p /root/small && mount -t tmpfs -o size=8m,mode=700 tmpfs /root/small'
+trap '"$LAB" exec source umount /root/small' EXIT
+run_ts --image space:1 --mode flat --cache-dir /root/small
+check "exit status 1" rc_is 1
+check "one line names the cache, the errno and the fix" \
+  grep -qE '^treesync: cannot write the layer cache at /root/small/layers/.*: No space left on device \(free space there, or point --cache-dir elsewhere\)$' <<<"$OUT"
+check "no temp file is left in the cache" [ -z "$("$LAB" exec source sh -c 'ls -A /root/small/layers; ls -A /root/small/configs')" ]
+for n in "${NODES[@]}"; do check "$n received nothing" [ "$(node_id "$n" space:1)" = none ]; done
+"$LAB" exec source umount /root/small; trap - EXIT
 assert_clean
 done_testing
