@@ -79,7 +79,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
       ("compress", "Layers travel as zstd: auto (where it saves 10% or more), zstd or none",
        cxxopts::value<std::string>()->default_value("auto"), "HOW")
-      ("dry-run", "Probe the nodes and print the plan; send nothing", cxxopts::value<bool>()->default_value("false"));
+      ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
+       cxxopts::value<bool>()->default_value("false"));
   spec.add_options("SSH")
       ("known-hosts", "known_hosts file (default ~/.ssh/known_hosts)", cxxopts::value<std::string>()->default_value(""),
        "FILE")
