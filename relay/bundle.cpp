@@ -74,8 +74,7 @@ std::pair<std::uint64_t, std::uint64_t> PartView::locate(std::uint64_t offset) c
   return {it->whole_start + into, it->length - into};
 }
 
-ByteReader view_reader(const std::vector<Part>& whole, const std::vector<std::size_t>& selected, ByteReader read_whole) {
-  auto view = std::make_shared<PartView>(whole, selected);
+ByteReader view_reader(std::shared_ptr<const PartView> view, ByteReader read_whole) {
   return [view, read_whole = std::move(read_whole)](std::uint64_t offset, char* buf, std::size_t n) -> std::size_t {
     auto [at, run] = view->locate(offset);
     return run == 0 ? 0 : read_whole(at, buf, static_cast<std::size_t>(std::min<std::uint64_t>(n, run)));

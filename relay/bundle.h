@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
@@ -53,7 +54,7 @@ class PartView {
 // Copies up to n bytes at offset into buf; 0 only at the end.
 using ByteReader = std::function<std::size_t(std::uint64_t offset, char* buf, std::size_t n)>;
 // Reads the view's stream through a reader of the whole one.
-ByteReader view_reader(const std::vector<Part>& whole, const std::vector<std::size_t>& selected, ByteReader read_whole);
+ByteReader view_reader(std::shared_ptr<const PartView> view, ByteReader read_whole);
 
 // Where each part starts in a stream of all of them.
 std::vector<std::uint64_t> part_offsets(const std::vector<Part>& parts);

@@ -76,7 +76,7 @@ wire::Json docker_info() {
   return j;
 }
 
-wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir) {
+wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir, bool layers) {
   wire::Json j = docker_info();
   wire::Json out = {{"type", "probe"},
                     {"docker_version", j.value("ServerVersion", "")},
@@ -84,8 +84,8 @@ wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& 
                     {"root_dir", j.value("DockerRootDir", "")},
                     {"root_free", free_bytes(j.value("DockerRootDir", "/"))},
                     {"spool_free", free_bytes(spool_dir)},
-                    {"images", wire::Json::object()},
-                    {"layers", local_layers()}};
+                    {"images", wire::Json::object()}};
+  if (layers) out["layers"] = local_layers();
   for (const auto& id : ids) {
     if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
     wire::ProcessResult r = wire::run_capture({"docker", "image", "inspect", "--format", "{{json .RepoTags}}", id});

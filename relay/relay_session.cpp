@@ -70,7 +70,7 @@ void RelaySession::handle_message(const wire::Json& msg) {
   std::string type = msg.value("type", "");
   try {
     if (type == "probe") {
-      send(probe_docker(msg.at("images").get<std::vector<std::string>>(), spool_dir_));
+      send(probe_docker(msg.at("images").get<std::vector<std::string>>(), spool_dir_, msg.value("layers", false)));
     } else if (type == "receive") {
       start_receive(msg);
     } else if (type == "forward") {
@@ -115,8 +115,8 @@ void RelaySession::start_forwarding(const wire::Json& msg) {
   for (const auto& child : msg.at("children")) {
     wire::Target t{child.at("name"), child.at("address"), child.at("port")};
     // The child gets only the parts its subtree needs, in our stream's order.
-    auto selected = child.at("parts").get<std::vector<std::size_t>>();
-    auto reader = wire::view_reader(parts_, selected, [&spool](std::uint64_t offset, char* buf, std::size_t n) {
+    auto view = std::make_shared<const wire::PartView>(parts_, child.at("parts").get<std::vector<std::size_t>>());
+    auto reader = wire::view_reader(view, [&spool](std::uint64_t offset, char* buf, std::size_t n) {
       return spool.read(offset, buf, n);
     });
     auto done = [this](const wire::Forwarder& f) {
@@ -126,7 +126,7 @@ void RelaySession::start_forwarding(const wire::Json& msg) {
       else
         send({{"type", "child_failed"}, {"child", f.target().name}, {"message", f.error()}});
     };
-    forwarders_.push_back(std::make_unique<wire::Forwarder>(t, token_, wire::PartView(parts_, selected).size(), reader, done));
+    forwarders_.push_back(std::make_unique<wire::Forwarder>(t, token_, view->size(), reader, done));
     forwarders_.back()->start();
   }
   send({{"type", "forwarding"}, {"children", forwarders_.size()}});

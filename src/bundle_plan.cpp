@@ -28,6 +28,16 @@ std::size_t Bundle::layers_in(const PartList& list) const {
   return static_cast<std::size_t>(std::count_if(list.begin(), list.end(), [&](std::size_t i) { return !layer[i].empty(); }));
 }
 
+std::size_t Bundle::layer_count() const {
+  return static_cast<std::size_t>(std::count_if(layer.begin(), layer.end(), [](const std::string& d) { return !d.empty(); }));
+}
+
+std::vector<wire::Part> Bundle::parts_of(const PartList& list) const {
+  std::vector<wire::Part> out;
+  for (std::size_t i : list) out.push_back(parts[i]);
+  return out;
+}
+
 std::string layer_part_name(const std::string& diff_id) { return hex_of(diff_id) + "/layer.tar"; }
 std::string config_part_name(const std::string& image_id) { return hex_of(image_id) + ".json"; }
 

@@ -27,6 +27,8 @@ struct Bundle {
   std::uint64_t size_of(const PartList& list) const;
   std::uint64_t raw_size_of(const PartList& list) const;
   std::size_t layers_in(const PartList& list) const;
+  std::size_t layer_count() const;
+  std::vector<wire::Part> parts_of(const PartList& list) const;  // a stream's part list, for its relay
 };
 
 std::string layer_part_name(const std::string& diff_id);   // <hex>/layer.tar

@@ -51,7 +51,7 @@ std::size_t BundleReader::read(std::uint64_t offset, char* buf, std::size_t n) c
 }
 
 wire::Forwarder::Reader BundleReader::stream(const PartList& parts) const {
-  return wire::view_reader(prepared_.bundle.parts, parts,
+  return wire::view_reader(std::make_shared<const wire::PartView>(prepared_.bundle.parts, parts),
                            [this](std::uint64_t offset, char* buf, std::size_t n) { return read(offset, buf, n); });
 }
 

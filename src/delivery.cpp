@@ -42,12 +42,7 @@ std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in) 
     if (!run.loads()) return finish_without_load(run, in.wanted);
     check_space(run, bundle.size_of(run.need), bundle.raw_size_of(run.need));
     if (run.failed()) return;
-    std::vector<wire::Part> parts;
-    std::vector<std::size_t> load;
-    for (std::size_t i : run.need) {
-      load.push_back(parts.size());
-      parts.push_back(bundle.parts[i]);
-    }
+    std::vector<wire::Part> parts = bundle.parts_of(run.need);
     const std::uint64_t size = wire::total_size(parts);
     spdlog::info("{}: sending {} layer(s), {}", run.node.name, run.result.layers, human_bytes(size));
     run.relay->set_event_handler([&run](const wire::Json& e) {
@@ -59,7 +54,8 @@ std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in) 
     run.status->stage = Stage::Receiving;
     run.result.parent = "source";
     std::uint64_t before = 0;
-    run.relay->send_stream(parts, load, in.reader.stream(run.need), [&](std::uint64_t n) {
+    // A flat node loads every part of its stream.
+    run.relay->send_stream(parts, positions_in(run.need, run.need), in.reader.stream(run.need), [&](std::uint64_t n) {
       run.result.bytes = n;
       run.status->bytes = n;
       source_bytes += n - before;
@@ -90,7 +86,7 @@ namespace {
 std::string lacks(const NodeRun& r, const PreparedBundle* prepared) {
   if (!prepared) return "";
   const Bundle& b = prepared->bundle;
-  return ", lacks " + std::to_string(b.layers_in(r.need)) + " of " + std::to_string(b.layers_in(needed_parts(b, {}))) +
+  return ", lacks " + std::to_string(b.layers_in(r.need)) + " of " + std::to_string(b.layer_count()) +
          " layer(s), " + human_bytes(b.size_of(r.need));
 }
 

@@ -275,8 +275,9 @@ wire::Part layer_part(const CacheDirs& d, const std::string& diff, Compress mode
 std::string describe(const Bundle& b, Compress mode) {
   std::size_t zstd = 0, plain = 0;
   std::uint64_t raw = 0, sent = 0;
-  for (const auto& p : b.parts) {
-    if (p.name.find('/') == std::string::npos) continue;
+  for (std::size_t i = 0; i < b.parts.size(); ++i) {
+    if (b.layer[i].empty()) continue;
+    const wire::Part& p = b.parts[i];
     (p.codec == wire::Codec::Zstd ? zstd : plain)++;
     raw += p.raw;
     sent += p.size;

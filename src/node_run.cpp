@@ -31,7 +31,7 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.relay = std::make_unique<RemoteRelay>(run.node, ssh, binary, o.stall_timeout, shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
-  wire::Json p = run.relay->probe(ids_of(wanted));
+  wire::Json p = run.relay->probe(ids_of(wanted), true);
   if (p.value("store", "") == "containerd")
     throw NodeError("probe", "Docker " + p.value("docker_version", "") +
                                  " on this node keeps images in the containerd image store, where image IDs are "
@@ -74,7 +74,7 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
     }
   }
   for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs);
-  wire::Json p = run.relay->probe(ids_of(wanted));
+  wire::Json p = run.relay->probe(ids_of(wanted), false);
   for (const auto& w : wanted) {
     const auto& state = p.at("images").at(w.id);
     if (!state.value("present", false)) throw NodeError("verify", "image " + w.id + " is not on the node after the load");

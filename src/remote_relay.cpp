@@ -74,8 +74,8 @@ void RemoteRelay::start() {
   next_message("start relay", kReplyTimeoutS);  // hello
 }
 
-wire::Json RemoteRelay::probe(const std::vector<std::string>& ids) {
-  return request({{"type", "probe"}, {"images", ids}}, "probe", kReplyTimeoutS);
+wire::Json RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
+  return request({{"type", "probe"}, {"images", ids}, {"layers", layers}}, "probe", kReplyTimeoutS);
 }
 
 void RemoteRelay::send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,

@@ -37,7 +37,9 @@ class RemoteRelay {
   // Connects, uploads the relay if the node lacks it, starts it.
   void start();
 
-  wire::Json probe(const std::vector<std::string>& ids);
+  // With `layers`, also the layer lists of every image on the node (costly
+  // on a node with many images: only the first probe asks).
+  wire::Json probe(const std::vector<std::string>& ids, bool layers);
   // Flat mode: streams `parts` (read through `read`) over the control
   // channel; the node loads those at `load`. `sent` is called after each
   // chunk with the bytes sent so far.

@@ -46,11 +46,9 @@ std::uint64_t TreeDelivery::run() {
   open_receivers();
   drop_unopened();
   start_tree();
-  std::vector<int> member_of(runs_.size(), -1);
-  for (std::size_t m = 0; m < members_.size(); ++m) member_of[members_[m]] = static_cast<int>(m);
   std::size_t watchers = std::min(runs_.size(), kMaxWatchers);
   for_each_node(runs_, watchers, [&](NodeRun& run) {
-    int m = member_of[static_cast<std::size_t>(&run - runs_.data())];
+    int m = member_of(run);
     if (m < 0) return finish_without_load(run, in_.wanted);
     watch(static_cast<std::size_t>(m));
   });
@@ -76,6 +74,8 @@ void TreeDelivery::make_plan() {
     loaders.push_back(&runs_[i]);
     needs.push_back(runs_[i].need);
   }
+  member_of_.assign(runs_.size(), -1);
+  for (std::size_t m = 0; m < members_.size(); ++m) member_of_[members_[m]] = static_cast<int>(m);
   plan_ = plan_tree(loaders, in_.options.fanout);
   const auto& parts = in_.prepared.bundle.parts;
   for (auto& list : subtree_streams(plan_, needs))
@@ -90,29 +90,20 @@ void TreeDelivery::make_plan() {
 // Every member checks its room and opens its listener, with the session token.
 void TreeDelivery::open_receivers() {
   const Bundle& bundle = in_.prepared.bundle;
-  asio::thread_pool pool(static_cast<std::size_t>(in_.options.max_workers));
-  for (std::size_t m = 0; m < members_.size(); ++m)
-    asio::post(pool, [this, m, &bundle] {
-      NodeRun& run = run_of(m);
-      const Stream& s = streams_[m];
-      try {
-        check_space(run, s.size, bundle.raw_size_of(run.need));
-        if (run.failed()) return;
-        std::vector<wire::Part> parts;
-        for (std::size_t i : s.parts) parts.push_back(bundle.parts[i]);
-        address_[m] = numeric_address(run.node.host);
-        port_[m] = run.relay->open_receive(parts, positions_in(s.parts, run.need), address_[m], token_);
-      } catch (const NodeError& e) {
-        return run.fail(e.step, e.what());
-      } catch (const std::exception& e) {
-        return run.fail("receive", e.what());
-      }
-      run.status->total = s.size;
-      run.status->stage = Stage::Receiving;
-      spdlog::debug("{}: listening on {}:{} for {} layer(s), {}", run.node.name, address_[m], port_[m],
-                    bundle.layers_in(s.parts), human_bytes(s.size));
-    });
-  pool.join();
+  for_each_node(runs_, static_cast<std::size_t>(in_.options.max_workers), [&](NodeRun& run) {
+    int member = member_of(run);
+    if (member < 0) return;
+    const auto m = static_cast<std::size_t>(member);
+    const Stream& s = streams_[m];
+    check_space(run, s.size, bundle.raw_size_of(run.need));
+    if (run.failed()) return;
+    address_[m] = numeric_address(run.node.host);
+    port_[m] = run.relay->open_receive(bundle.parts_of(s.parts), positions_in(s.parts, run.need), address_[m], token_);
+    run.status->total = s.size;
+    run.status->stage = Stage::Receiving;
+    spdlog::debug("{}: listening on {}:{} for {} layer(s), {}", run.node.name, address_[m], port_[m],
+                  bundle.layers_in(s.parts), human_bytes(s.size));
+  });
 }
 
 // Members that could not open (no room, no listener) leave the tree before
@@ -156,12 +147,15 @@ void TreeDelivery::attach(int parent, int child) {
   sources_.back()->start();
 }
 
-// How far into the whole bundle each member's bytes reach: streams differ,
-// but a parent's carries all of its child's, so positions compare.
+// How far into the whole bundle a member's bytes reach: streams differ, but
+// a parent's carries all of its child's, so positions compare.
+std::uint64_t TreeDelivery::bundle_position(std::size_t m) const {
+  return complete(m) ? in_.prepared.bundle.size() : streams_[m].view->locate(have_[m]).first;
+}
+
 std::vector<std::uint64_t> TreeDelivery::bundle_positions() const {
   std::vector<std::uint64_t> out;
-  for (std::size_t m = 0; m < members_.size(); ++m)
-    out.push_back(complete(m) ? in_.prepared.bundle.size() : streams_[m].view->locate(have_[m]).first);
+  for (std::size_t m = 0; m < members_.size(); ++m) out.push_back(bundle_position(m));
   return out;
 }
 
@@ -234,8 +228,7 @@ void TreeDelivery::check_stall(std::size_t m) {
   if (p >= 0) {
     auto pi = static_cast<std::size_t>(p);
     bool parent_live = alive_[pi] && (complete(pi) || now - grew_[pi] < stall);
-    std::vector<std::uint64_t> at = bundle_positions();
-    if (!parent_live || at[pi] <= at[m]) return;
+    if (!parent_live || bundle_position(pi) <= bundle_position(m)) return;
   }
   throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
 }

@@ -35,9 +35,11 @@ class TreeDelivery {
   std::vector<int> reparent(std::size_t m);  // mu_ held
   void attach(int parent, int child);  // mu_ held
   bool complete(std::size_t m) const { return have_[m] >= streams_[m].size; }
+  std::uint64_t bundle_position(std::size_t m) const;  // mu_ held
   std::vector<std::uint64_t> bundle_positions() const;  // mu_ held
   wire::Target target(int member) const;
   NodeRun& run_of(std::size_t m) { return runs_[members_[m]]; }
+  int member_of(const NodeRun& run) const { return member_of_[static_cast<std::size_t>(&run - runs_.data())]; }
 
   std::vector<NodeRun>& runs_;
   const DeliveryInput& in_;
@@ -48,6 +50,7 @@ class TreeDelivery {
     std::shared_ptr<wire::PartView> view;  // its bytes within the whole bundle
   };
   std::vector<std::size_t> members_;  // loading nodes in the tree: index into runs_
+  std::vector<int> member_of_;        // per run: its member index, or -1
   std::vector<Stream> streams_;       // per member
   std::vector<std::string> address_;  // per member
   std::vector<int> port_;

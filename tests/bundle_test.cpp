@@ -125,7 +125,7 @@ TEST_CASE("a view reader returns the selected parts' bytes in order") {
     std::memcpy(buf, whole.data() + off, n);
     return n;
   };
-  auto read = wire::view_reader(parts, {0, 2}, read_whole);
+  auto read = wire::view_reader(std::make_shared<const wire::PartView>(parts, std::vector<std::size_t>{0, 2}), read_whole);
   std::string got;
   char buf[2];
   for (std::uint64_t off = 0;;) {
