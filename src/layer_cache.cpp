@@ -11,6 +11,7 @@
 #include <fstream>
 #include <algorithm>
 #include <atomic>
+#include <map>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -178,12 +179,14 @@ bool image_cached(const CacheDirs& d, const WantedImage& img) {
 }
 
 // One docker save of `images`, by ID, streamed into the cache: no archive
-// is ever written whole.
+// is ever written whole. Configs are written last, once the save is whole,
+// so a failed save leaves no image looking cached.
 void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images, Compress mode) {
   std::vector<std::string> argv = {"docker", "save"};
   for (const auto& img : images) argv.push_back(img.id);
   std::unique_ptr<LayerWriter> layer;
   std::string config_name, config;
+  std::map<std::string, std::string> configs;  // file name -> verified content
   static const std::regex config_re("[0-9a-f]{64}\\.json");
   wire::TarParser parser({
       [&](const wire::TarEntry& e) {
@@ -199,12 +202,7 @@ void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images,
       [&] {
         if (layer) layer->finish();
         layer.reset();
-        if (config_name.empty() || sha256_hex(config) + ".json" != config_name) return;
-        fs::path tmp = temp_path(d.configs, "json");
-        File f = open_write(tmp);
-        write_or_throw(f.get(), config.data(), config.size(), tmp);
-        close_or_throw(f, tmp);
-        fs::rename(tmp, d.configs / config_name);
+        if (!config_name.empty() && sha256_hex(config) + ".json" == config_name) configs[config_name] = config;
       },
   });
   spdlog::info("saving {} image(s) into the layer cache {}", images.size(), d.root.string());
@@ -214,6 +212,19 @@ void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images,
   });
   if (!r.ok()) throw std::runtime_error("docker save failed: " + r.last_line());
   if (!parser.done()) throw std::runtime_error("docker save ended early: its archive has no end");
+  for (const auto& [name, content] : configs) {
+    fs::path tmp = temp_path(d.configs, "json");
+    File f = open_write(tmp);
+    try {
+      write_or_throw(f.get(), content.data(), content.size(), tmp);
+      close_or_throw(f, tmp);
+    } catch (...) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw;
+    }
+    fs::rename(tmp, d.configs / name);
+  }
   for (const auto& img : images)
     if (!image_cached(d, img))
       throw std::runtime_error("docker save of " + img.id + " did not yield its config and every layer (" +
