@@ -12,7 +12,7 @@
 #include <cstring>
 #include <string>
 
-#include "relay/protocol.h"
+#include "src/wire/protocol.h"
 #include "relay/relay_session.h"
 
 namespace {

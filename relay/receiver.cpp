@@ -5,9 +5,9 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "relay/docker_cli.h"
-#include "relay/tar.h"
-#include "relay/zstd_decoder.h"
+#include "src/runtime/docker.h"
+#include "src/wire/tar.h"
+#include "src/wire/zstd_decoder.h"
 
 namespace relay {
 
@@ -16,7 +16,7 @@ Receiver::Receiver(const std::string& workdir, std::vector<wire::Part> parts, st
       spool_(workdir + "/archive.spool", wire::total_size(parts_)) {
   for (std::size_t i : load_parts_)
     if (i >= parts_.size()) throw std::runtime_error("load part " + std::to_string(i) + " out of range");
-  load_ = std::make_unique<wire::Child>(load_command(), output_path_);
+  load_ = std::make_unique<runtime::Child>(runtime::load_command(), output_path_);
   feeder_ = std::thread([this] { feed(); });
 }
 
@@ -90,9 +90,9 @@ LoadResult Receiver::finish() {
   std::stringstream text;
   text << in.rdbuf();
   LoadResult r;
-  r.ids = parse_loaded_ids(text.str());
+  r.ids = runtime::parse_loaded_ids(text.str());
   if (status != 0) {
-    wire::ProcessResult shown{status, text.str(), ""};
+    runtime::ProcessResult shown{status, text.str(), ""};
     r.error = "docker load failed: " + shown.last_line();
   } else if (feed_failed_) {
     r.error = feed_error_;

@@ -10,10 +10,10 @@
 #include <thread>
 #include <vector>
 
-#include "relay/bundle.h"
-#include "relay/protocol.h"
+#include "src/wire/bundle.h"
+#include "src/wire/protocol.h"
 #include "relay/spool.h"
-#include "relay/subprocess.h"
+#include "src/runtime/subprocess.h"
 
 namespace relay {
 
@@ -50,7 +50,7 @@ class Receiver {
   std::vector<std::size_t> load_parts_;
   std::string output_path_;
   Spool spool_;
-  std::unique_ptr<wire::Child> load_;
+  std::unique_ptr<runtime::Child> load_;
   std::thread feeder_;
   std::atomic<bool> feed_failed_{false};
   std::string feed_error_;

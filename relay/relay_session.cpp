@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "relay/docker_cli.h"
-#include "relay/subprocess.h"
+#include "src/runtime/docker.h"
+#include "src/runtime/subprocess.h"
 
 namespace relay {
 namespace {
@@ -70,14 +70,14 @@ void RelaySession::handle_message(const wire::Json& msg) {
   std::string type = msg.value("type", "");
   try {
     if (type == "probe") {
-      send(probe_docker(msg.at("images").get<std::vector<std::string>>(), spool_dir_, msg.value("layers", false)));
+      send(runtime::probe_docker(msg.at("images").get<std::vector<std::string>>(), spool_dir_, msg.value("layers", false)));
     } else if (type == "receive") {
       start_receive(msg);
     } else if (type == "forward") {
       start_forwarding(msg);
     } else if (type == "tag") {
       std::string id = msg.at("id");
-      for (const auto& ref : msg.at("refs")) tag_image(id, ref.get<std::string>());
+      for (const auto& ref : msg.at("refs")) runtime::tag_image(id, ref.get<std::string>());
       send({{"type", "tagged"}, {"id", id}});
     } else {
       send_error("protocol", "unknown message type '" + type + "'");

@@ -13,9 +13,9 @@
 #include <thread>
 #include <vector>
 
-#include "relay/forwarder.h"
-#include "relay/net.h"
-#include "relay/protocol.h"
+#include "src/wire/forwarder.h"
+#include "src/wire/net.h"
+#include "src/wire/protocol.h"
 #include "relay/receiver.h"
 
 namespace relay {

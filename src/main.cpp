@@ -2,14 +2,14 @@
 
 #include <iostream>
 
-#include "src/cli.h"
+#include "src/input/cli.h"
 #include "src/errors.h"
-#include "src/logging.h"
-#include "src/progress.h"
+#include "src/report/logging.h"
+#include "src/report/progress.h"
 #include "src/shutdown.h"
-#include "src/ssh.h"
-#include "src/status.h"
-#include "src/sync.h"
+#include "src/ssh/ssh.h"
+#include "src/delivery/status.h"
+#include "src/delivery/sync.h"
 
 int main(int argc, char** argv) {
   using namespace treesync;

@@ -4,8 +4,8 @@
 
 #include <random>
 
-#include "src/bundle_plan.h"
-#include "src/chain_ids.h"
+#include "src/cache/bundle_plan.h"
+#include "src/cache/chain_ids.h"
 
 using namespace treesync;
 

@@ -8,9 +8,9 @@
 
 #include <zstd.h>
 
-#include "relay/bundle.h"
-#include "relay/tar.h"
-#include "relay/zstd_decoder.h"
+#include "src/wire/bundle.h"
+#include "src/wire/tar.h"
+#include "src/wire/zstd_decoder.h"
 
 namespace {
 

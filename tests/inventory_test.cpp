@@ -1,8 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include "src/errors.h"
-#include "src/inventory.h"
-#include "src/selection.h"
+#include "src/input/inventory.h"
+#include "src/input/selection.h"
 
 using namespace treesync;
 

@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <fstream>
 
-#include "src/known_hosts.h"
+#include "src/ssh/known_hosts.h"
 
 using namespace treesync;
 

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "src/node_action.h"
+#include "src/delivery/node_action.h"
 
 using namespace treesync;
 

@@ -4,10 +4,10 @@
 #include <regex>
 #include <sstream>
 
-#include "src/cli.h"
+#include "src/input/cli.h"
 #include "src/errors.h"
-#include "src/image_ref.h"
-#include "src/node_spec.h"
+#include "src/input/image_ref.h"
+#include "src/input/node_spec.h"
 
 using namespace treesync;
 

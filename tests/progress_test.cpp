@@ -3,7 +3,7 @@
 #include <cstdio>
 #include <string>
 
-#include "src/progress.h"
+#include "src/report/progress.h"
 
 using namespace treesync;
 

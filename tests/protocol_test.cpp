@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "relay/docker_cli.h"
-#include "relay/protocol.h"
+#include "src/runtime/docker.h"
+#include "src/wire/protocol.h"
 
 using wire::FrameReader;
 
@@ -90,21 +90,21 @@ TEST_CASE("many frames fed in odd pieces come out whole and in order") {
 }
 
 TEST_CASE("relay-side checks of IDs and references") {
-  CHECK(relay::is_image_id("sha256:" + std::string(64, 'a')));
-  CHECK_FALSE(relay::is_image_id("sha256:" + std::string(63, 'a')));
-  CHECK_FALSE(relay::is_image_id("sha256:" + std::string(64, 'A')));
-  CHECK(relay::is_plain_ref("registry:5000/team/app:1.2"));
-  CHECK_FALSE(relay::is_plain_ref("-rf"));
-  CHECK_FALSE(relay::is_plain_ref("app:1;reboot"));
-  CHECK_FALSE(relay::is_plain_ref("app $(id)"));
+  CHECK(runtime::is_image_id("sha256:" + std::string(64, 'a')));
+  CHECK_FALSE(runtime::is_image_id("sha256:" + std::string(63, 'a')));
+  CHECK_FALSE(runtime::is_image_id("sha256:" + std::string(64, 'A')));
+  CHECK(runtime::is_plain_ref("registry:5000/team/app:1.2"));
+  CHECK_FALSE(runtime::is_plain_ref("-rf"));
+  CHECK_FALSE(runtime::is_plain_ref("app:1;reboot"));
+  CHECK_FALSE(runtime::is_plain_ref("app $(id)"));
 }
 
 TEST_CASE("docker load output and image store detection") {
-  auto ids = relay::parse_loaded_ids("Loaded image ID: sha256:abc\nLoaded image: x:1\nLoaded image ID: sha256:def\n");
+  auto ids = runtime::parse_loaded_ids("Loaded image ID: sha256:abc\nLoaded image: x:1\nLoaded image ID: sha256:def\n");
   CHECK(ids == std::vector<std::string>{"sha256:abc", "sha256:def"});
   auto classic = wire::Json::parse(R"({"DriverStatus": [["Backing Filesystem", "extfs"]]})");
   auto containerd = wire::Json::parse(R"({"DriverStatus": [["driver-type", "io.containerd.snapshotter.v1"]]})");
-  CHECK(relay::image_store(classic) == "classic");
-  CHECK(relay::image_store(containerd) == "containerd");
-  CHECK(relay::image_store({{"DriverStatus", nullptr}}) == "classic");
+  CHECK(runtime::image_store(classic) == "classic");
+  CHECK(runtime::image_store(containerd) == "containerd");
+  CHECK(runtime::image_store({{"DriverStatus", nullptr}}) == "classic");
 }

@@ -1,0 +1,33 @@
+// What `sync` and `status` share: check the input (exit 2 before any
+// connection), look up the local images, start the relays and probe every
+// selected node under the live display.
+#pragma once
+
+#include <memory>
+#include <vector>
+
+#include "src/input/cli.h"
+#include "src/cache/local_images.h"
+#include "src/delivery/node_run.h"
+#include "src/report/progress.h"
+#include "src/ssh/remote_relay.h"
+
+namespace treesync {
+
+struct RunSetup {
+  std::string started;
+  Clock::time_point t0;
+  std::vector<WantedImage> wanted;
+  RelayBinary binary;
+  std::vector<NodeRun> runs;
+  std::unique_ptr<Progress> progress;
+
+  ~RunSetup();  // closes every relay, stops the display
+  void close_relays(std::size_t workers);
+  std::vector<NodeResult> results() const;
+  std::vector<std::pair<std::string, std::string>> image_ids(const Options& o) const;  // ref -> ID
+};
+
+std::unique_ptr<RunSetup> setup_and_probe(const Options& o);
+
+}  // namespace treesync

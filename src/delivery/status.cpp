@@ -1,0 +1,80 @@
+#include "src/delivery/status.h"
+
+#include <cstdio>
+#include <iostream>
+
+#include "src/report/json_report.h"
+#include "src/delivery/run_setup.h"
+
+namespace treesync {
+namespace {
+
+// "present", "tag missing" or "missing" for one reference on one node.
+std::string image_state(const NodeRun& run, const std::string& id, const std::string& ref) {
+  const wire::Json& state = run.probe.at("images").at(id);
+  if (!state.value("present", false)) return "missing";
+  auto tags = state.value("tags", std::vector<std::string>{});
+  return std::find(tags.begin(), tags.end(), ref) != tags.end() ? "present" : "tag missing";
+}
+
+}  // namespace
+
+int run_status(const Options& o) {
+  std::unique_ptr<RunSetup> s = setup_and_probe(o);
+  s->close_relays(static_cast<std::size_t>(o.max_workers));
+  auto images = s->image_ids(o);
+
+  std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
+  std::size_t name_w = 4, host_w = 4;
+  for (const auto& run : s->runs) {
+    name_w = std::max(name_w, run.node.name.size());
+    host_w = std::max(host_w, run.node.host.size());
+  }
+  char cell[512];
+  std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-16s  %10s", int(name_w), "NODE", int(host_w), "HOST", "DOCKER", "FREE");
+  out << cell;
+  auto column = [](const std::string& ref) { return static_cast<int>(std::max<std::size_t>(ref.size(), 11)); };
+  for (const auto& [ref, id] : images) {
+    std::snprintf(cell, sizeof cell, "  %-*s", column(ref), ref.c_str());
+    out << cell;
+  }
+  out << "\n";
+
+  bool all_present = true;
+  std::vector<wire::Json> extra;
+  for (const auto& run : s->runs) {
+    wire::Json node_images = wire::Json::object();
+    if (run.failed()) {
+      all_present = false;
+      std::snprintf(cell, sizeof cell, "%-*s  %-*s  unreachable: %s: %s", int(name_w), run.node.name.c_str(),
+                    int(host_w), run.node.host.c_str(), run.result.step.c_str(), run.result.reason.c_str());
+      out << cell << "\n";
+      extra.push_back({{"images", nullptr}});
+      continue;
+    }
+    std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-16s  %10s", int(name_w), run.node.name.c_str(), int(host_w),
+                  run.node.host.c_str(), run.probe.value("docker_version", "?").c_str(),
+                  human_bytes(run.probe.value("root_free", std::uint64_t{0})).c_str());
+    out << cell;
+    for (const auto& [ref, id] : images) {
+      std::string state = image_state(run, id, ref);
+      all_present = all_present && state == "present";
+      node_images[ref] = state;
+      std::snprintf(cell, sizeof cell, "  %-*s", column(ref), state.c_str());
+      out << cell;
+    }
+    out << "\n";
+    extra.push_back({{"images", node_images},
+                     {"docker_version", run.probe.value("docker_version", "")},
+                     {"free_bytes", run.probe.value("root_free", std::uint64_t{0})}});
+  }
+  int status = shutdown_exit_code() ? shutdown_exit_code() : all_present ? 0 : 1;
+  if (!o.json_path.empty()) {
+    RunSummary summary{"status", "", 0, false, s->started,
+                       std::chrono::duration<double>(Clock::now() - s->t0).count(), images, nullptr, 0, status};
+    write_report(o.json_path, make_report(summary, s->results(), extra));
+  }
+  return status;
+}
+
+}  // namespace treesync

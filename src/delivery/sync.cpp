@@ -1,0 +1,139 @@
+#include "src/delivery/sync.h"
+
+#include <iostream>
+#include <set>
+#include <thread>
+
+#include "src/delivery/delivery.h"
+#include "src/report/json_report.h"
+#include "src/delivery/run_setup.h"
+
+namespace treesync {
+namespace {
+
+// auto: flat when the nodes that load fit in one level of the tree. Sets
+// `why` to the line the summary shows.
+std::string pick_mode(const Options& o, std::size_t loaders, std::string* why) {
+  std::string mode = o.mode;
+  if (loaders == 0) {
+    *why = "mode: none, nothing to load";
+    return "flat";
+  }
+  if (mode == "auto") {
+    bool flat = topology::choose_mode(loaders, o.fanout) == topology::Mode::Flat;
+    mode = flat ? "flat" : "tree";
+    *why = "mode: " + mode + ", chosen by --mode auto: " + std::to_string(loaders) + " node(s) to load " +
+           (flat ? "<=" : ">") + " fanout " + std::to_string(o.fanout);
+  } else {
+    *why = "mode: " + mode + " (--mode " + mode + ")";
+  }
+  if (mode == "tree") *why += ", fanout " + std::to_string(o.fanout);
+  spdlog::info("{}", *why);
+  return mode;
+}
+
+// Failures that another attempt cannot fix without the operator.
+bool retryable(const NodeRun& run) {
+  static const std::set<std::string> final_steps = {"auth", "host key", "verify", "space", "cancelled", "plan"};
+  return run.failed() && !final_steps.count(run.result.step);
+}
+
+Compress compress_mode(const std::string& name) {
+  return name == "zstd" ? Compress::Zstd : name == "none" ? Compress::None : Compress::Auto;
+}
+
+// The bundle and its reader, prepared (saved into the cache if need be) the
+// first time some node loads.
+struct Payload {
+  PreparedBundle prepared;
+  std::unique_ptr<BundleReader> reader = std::make_unique<BundleReader>(prepared);
+  bool ready = false;
+
+  void prepare_for(std::vector<NodeRun>& runs, const std::vector<WantedImage>& wanted, const Options& o) {
+    if (!ready && std::any_of(runs.begin(), runs.end(), [](const NodeRun& r) { return r.loads(); })) {
+      reader.reset();
+      prepared = prepare_bundle(wanted, o.cache_dir, compress_mode(o.compress));
+      reader = std::make_unique<BundleReader>(prepared);
+      ready = true;
+    }
+    if (ready) assign_needs(runs, prepared.bundle);
+  }
+  DeliveryInput input(const std::vector<WantedImage>& wanted, const Options& o) const {
+    return DeliveryInput{wanted, prepared, *reader, o};
+  }
+};
+
+// Waits 1, 2, 4, ... (at most 30) seconds, then tries the retryable failed
+// nodes again from the start (connect, probe, flat delivery).
+std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
+  std::uint64_t sent = 0;
+  for (int attempt = 1; attempt <= o.retries && !shutdown_flag(); ++attempt) {
+    std::vector<NodeRun> again;
+    std::vector<std::size_t> where;
+    for (std::size_t i = 0; i < s.runs.size(); ++i)
+      if (retryable(s.runs[i])) {
+        where.push_back(i);
+        again.push_back(std::move(s.runs[i]));
+      }
+    if (again.empty()) break;
+    int wait_s = std::min(30, 1 << (attempt - 1));
+    spdlog::warn("retrying {} node(s) in {} s (attempt {} of {})", again.size(), wait_s, attempt + 1, o.retries + 1);
+    for (int i = 0; i < wait_s * 10 && !shutdown_flag(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    for (auto& run : again) {
+      run.relay.reset();
+      run.result = NodeResult();
+      run.result.node = run.node.name;
+      run.result.host = run.node.host;
+      run.status->bytes = 0;
+    }
+    for_each_node(again, static_cast<std::size_t>(o.max_workers),
+                  [&](NodeRun& run) { probe_node(run, s.wanted, o, s.binary); });
+    payload.prepare_for(again, s.wanted, o);
+    sent += deliver_flat(again, payload.input(s.wanted, o));
+    for (std::size_t k = 0; k < where.size(); ++k) s.runs[where[k]] = std::move(again[k]);
+  }
+  return sent;
+}
+
+}  // namespace
+
+int run_sync(const Options& o) {
+  std::unique_ptr<RunSetup> s = setup_and_probe(o);
+  std::size_t loaders =
+      static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
+  std::string why_mode;
+  std::string mode = pick_mode(o, loaders, &why_mode);
+  Payload payload;
+  std::uint64_t source_bytes = 0;
+  if (!shutdown_flag()) payload.prepare_for(s->runs, s->wanted, o);  // a dry run too: the plan shows sizes
+  if (!o.dry_run) {
+    DeliveryInput in = payload.input(s->wanted, o);
+    source_bytes = mode == "tree" ? deliver_tree(s->runs, in) : deliver_flat(s->runs, in);
+    source_bytes += retry_failed(*s, o, payload);
+  }
+  s->close_relays(static_cast<std::size_t>(o.max_workers));
+
+  // With --json -, stdout carries the report alone.
+  std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
+  std::vector<NodeResult> results = s->results();
+  int status;
+  if (o.dry_run) {
+    print_plan(out, s->runs, mode, o.fanout, payload.ready ? &payload.prepared : nullptr);
+    status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
+  } else {
+    print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
+    out << why_mode << "\n";
+    if (payload.ready) out << payload.prepared.compression << (payload.prepared.saved ? "" : "; no docker save: every layer was cached") << "\n";
+    status = all_succeeded(results) ? 0 : 1;
+  }
+  if (shutdown_exit_code()) status = shutdown_exit_code();
+  if (!o.json_path.empty()) {
+    RunSummary summary{"sync", mode, o.fanout, o.dry_run, s->started,
+                       std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o),
+                       payload.ready ? &payload.prepared : nullptr, source_bytes, status};
+    write_report(o.json_path, make_report(summary, results, {}));
+  }
+  return status;
+}
+
+}  // namespace treesync

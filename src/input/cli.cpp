@@ -1,0 +1,186 @@
+#include "src/input/cli.h"
+
+#include <algorithm>
+#include <cstdlib>
+#include <cstring>
+
+#include <cxxopts.hpp>
+
+#include "src/errors.h"
+#include "src/input/image_ref.h"
+#include "src/input/inventory.h"
+
+namespace treesync {
+namespace {
+
+const char* kExamples = R"(
+Commands:
+  treesync [sync] ...     put the images on the selected nodes (the default)
+  treesync status ...     show which selected nodes have the images; send nothing
+
+Examples:
+  treesync --image iarnet:latest                      all docker nodes
+  treesync --image iarnet:latest --node-type all      docker and iarnet nodes
+  treesync --images app:1 web:2 db:3 --nodes 0-10     several images, nodes 0..10
+  treesync --image iarnet:latest --nodes 0,1,2,5 --force
+  treesync --image iarnet:latest --fanout 4           tree rollout to a large cluster
+  treesync --image iarnet:latest --mode flat --max-workers 20
+  treesync status --images app:1 web:2 --node-type all
+  treesync --image iarnet:latest --json report.json --quiet
+)";
+
+// cxxopts takes one value per flag occurrence; the seed's `--images a b c`
+// takes several, so spread them into `--images a --images b --images c`.
+std::vector<std::string> spread_images(int argc, const char* const* argv) {
+  std::vector<std::string> out;
+  bool in_images = false;
+  for (int i = 0; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--images") {
+      in_images = true;
+      continue;
+    }
+    if (in_images && !a.empty() && a[0] != '-') {
+      out.push_back("--images=" + a);
+      continue;
+    }
+    in_images = false;
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::string home_path(const std::string& rest) {
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + rest;
+}
+
+}  // namespace
+
+ParsedCommand parse_command_line(int argc, const char* const* argv) {
+  cxxopts::Options spec("treesync",
+                        "Put Docker images on many cluster nodes over SSH, through a fan-out tree, with no registry.");
+  spec.custom_help("--image REF | --images REF... [options]");
+  spec.add_options("Images")
+      ("image", "Image to sync, e.g. iarnet:latest", cxxopts::value<std::string>(), "REF")
+      ("images", "Several images: --images a:1 b:2 c:3", cxxopts::value<std::vector<std::string>>(), "REF...")
+      ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"));
+  spec.add_options("Nodes")
+      ("inventory", "Inventory file (default $TREESYNC_INVENTORY, else ./treesync.yaml)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("node-type", "docker, iarnet, all, or any type/group of the inventory",
+       cxxopts::value<std::string>()->default_value("docker"), "TYPE")
+      ("nodes", "Indexes, ranges or names: 0-10, 0,1,2,5, node3", cxxopts::value<std::string>()->default_value(""),
+       "SPEC");
+  spec.add_options("Distribution")
+      ("mode", "auto, flat (source sends to each node) or tree (nodes forward)",
+       cxxopts::value<std::string>()->default_value("auto"), "MODE")
+      ("fanout", "Tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
+      ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
+      ("compress", "Layers travel as zstd: auto (where it saves 10% or more), zstd or none",
+       cxxopts::value<std::string>()->default_value("auto"), "HOW")
+      ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
+       cxxopts::value<bool>()->default_value("false"));
+  spec.add_options("SSH")
+      ("known-hosts", "known_hosts file (default ~/.ssh/known_hosts)", cxxopts::value<std::string>()->default_value(""),
+       "FILE")
+      ("accept-new-host-keys", "Trust and record the key of a host not in known_hosts (like accept-new)",
+       cxxopts::value<bool>()->default_value("false"))
+      ("connect-timeout", "Seconds to wait for a node's SSH connection", cxxopts::value<int>()->default_value("10"),
+       "S")
+      ("stall-timeout", "Seconds without progress before a node is failed",
+       cxxopts::value<int>()->default_value("120"), "S")
+      ("retries", "Retry a node whose transfer failed, N more times, with backoff",
+       cxxopts::value<int>()->default_value("0"), "N");
+  spec.add_options("Output")
+      ("quiet", "Print only the summary and errors", cxxopts::value<bool>()->default_value("false"))
+      ("json", "Write a machine-readable report to FILE (- for stdout)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("log-file", "Also write the debug log to FILE", cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"));
+  spec.add_options("Other")
+      ("relay", "treesync-relay binary to ship (default: beside treesync)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("cache-dir", "Where the layer cache is kept (default ~/.cache/treesync)",
+       cxxopts::value<std::string>()->default_value(""), "DIR")
+      ("version", "Print the version")
+      ("h,help", "Print this help");
+
+  ParsedCommand cmd;
+  std::vector<std::string> args = spread_images(argc, argv);
+  std::vector<const char*> cargs;
+  for (const auto& a : args) cargs.push_back(a.c_str());
+  cxxopts::ParseResult r;
+  try {
+    r = spec.parse(static_cast<int>(cargs.size()), cargs.data());
+  } catch (const cxxopts::exceptions::exception& e) {
+    throw UsageError(std::string(e.what()) + " (see treesync --help)");
+  }
+
+  if (r.count("help")) {
+    cmd.exit_now = true;
+    cmd.output = spec.help({"Images", "Nodes", "Distribution", "SSH", "Output", "Other"}) + kExamples;
+    return cmd;
+  }
+  if (r.count("version")) {
+    cmd.exit_now = true;
+    cmd.output = std::string("treesync ") + TREESYNC_VERSION + "\n";
+    return cmd;
+  }
+  // The command word may stand anywhere among the options.
+  std::vector<std::string> words = r.unmatched();
+  if (!words.empty() && (words[0] == "status" || words[0] == "sync")) {
+    cmd.command = words[0];
+    words.erase(words.begin());
+  }
+  if (!words.empty()) throw UsageError("unexpected argument '" + printable(words[0]) + "' (see treesync --help)");
+
+  Options& o = cmd.options;
+  std::vector<std::string> raw;
+  if (r.count("image")) raw.push_back(r["image"].as<std::string>());
+  if (r.count("images"))
+    for (const auto& i : r["images"].as<std::vector<std::string>>()) raw.push_back(i);
+  if (raw.empty()) throw UsageError("no image given: use --image REF or --images REF... (see treesync --help)");
+  for (const auto& text : raw) {
+    std::string ref = normalize_image_ref(text);
+    if (std::find(o.images.begin(), o.images.end(), ref) == o.images.end()) o.images.push_back(ref);
+  }
+
+  o.inventory = inventory_path(r["inventory"].as<std::string>());
+  o.node_type = r["node-type"].as<std::string>();
+  o.nodes = r["nodes"].as<std::string>();
+  o.force = r["force"].as<bool>();
+  o.max_workers = r["max-workers"].as<int>();
+  o.mode = r["mode"].as<std::string>();
+  o.fanout = r["fanout"].as<int>();
+  o.compress = r["compress"].as<std::string>();
+  o.dry_run = r["dry-run"].as<bool>();
+  o.verbose = r["verbose"].as<bool>();
+  o.quiet = r["quiet"].as<bool>();
+  o.json_path = r["json"].as<std::string>();
+  o.log_file = r["log-file"].as<std::string>();
+  if (o.quiet && o.verbose) throw UsageError("--quiet and --verbose contradict each other; pick one");
+  o.known_hosts = r["known-hosts"].as<std::string>();
+  if (o.known_hosts.empty()) o.known_hosts = home_path("/.ssh/known_hosts");
+  o.accept_new_host_keys = r["accept-new-host-keys"].as<bool>();
+  o.connect_timeout = r["connect-timeout"].as<int>();
+  o.stall_timeout = r["stall-timeout"].as<int>();
+  o.retries = r["retries"].as<int>();
+  o.relay_path = r["relay"].as<std::string>();
+  o.cache_dir = r["cache-dir"].as<std::string>();
+  if (o.cache_dir.empty()) o.cache_dir = home_path("/.cache/treesync");
+
+  if (o.mode != "auto" && o.mode != "flat" && o.mode != "tree")
+    throw UsageError("--mode '" + o.mode + "' is not one of auto, flat, tree");
+  if (o.compress != "auto" && o.compress != "zstd" && o.compress != "none")
+    throw UsageError("--compress '" + printable(o.compress) + "' is not one of auto, zstd, none");
+  if (o.fanout < 1 || o.fanout > 64) throw UsageError("--fanout must be 1..64 (1 is a pipeline), got " + std::to_string(o.fanout));
+  if (o.max_workers < 1 || o.max_workers > 1000)
+    throw UsageError("--max-workers must be 1..1000, got " + std::to_string(o.max_workers));
+  if (o.connect_timeout < 1) throw UsageError("--connect-timeout must be at least 1 second");
+  if (o.stall_timeout < 1) throw UsageError("--stall-timeout must be at least 1 second");
+  if (o.retries < 0 || o.retries > 20) throw UsageError("--retries must be 0..20, got " + std::to_string(o.retries));
+  return cmd;
+}
+
+}  // namespace treesync

@@ -1,0 +1,161 @@
+#include "src/input/inventory.h"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <yaml-cpp/yaml.h>
+
+#include "src/errors.h"
+
+namespace treesync {
+namespace {
+
+const std::regex kNameRe("[A-Za-z][A-Za-z0-9._-]{0,62}");
+// Host names and IPv4/IPv6 literals; nothing a shell or ssh option could misread.
+const std::regex kHostRe("[A-Za-z0-9][A-Za-z0-9.:-]{0,252}");
+const std::regex kUserRe("[a-z_][a-z0-9_.-]{0,31}");
+
+class Reader {
+ public:
+  explicit Reader(std::string path) : path_(std::move(path)) {}
+
+  UsageError error(const YAML::Node& at, const std::string& what) const {
+    const YAML::Mark m = at.Mark();
+    std::ostringstream s;
+    s << path_;
+    if (m.line >= 0) s << ":" << m.line + 1 << ":" << m.column + 1;
+    s << ": " << what;
+    return UsageError(s.str());
+  }
+
+  std::string text(const YAML::Node& v, const std::string& field, const std::regex& re, const char* form) const {
+    if (!v.IsScalar()) throw error(v, "'" + field + "' must be a single value");
+    std::string s = v.Scalar();
+    if (!std::regex_match(s, re)) throw error(v, "'" + field + "' value '" + printable(s) + "' is not " + form);
+    return s;
+  }
+
+  int number(const YAML::Node& v, const std::string& field, int lo, int hi) const {
+    static const std::regex digits("[0-9]{1,9}");
+    if (!v.IsScalar() || !std::regex_match(v.Scalar(), digits))
+      throw error(v, "'" + field + "' must be a whole number");
+    int n = std::stoi(v.Scalar());
+    if (n < lo || n > hi)
+      throw error(v, "'" + field + "' is " + std::to_string(n) + ", outside " + std::to_string(lo) + ".." +
+                         std::to_string(hi));
+    return n;
+  }
+
+  std::string path(const YAML::Node& v, const std::string& field) const {
+    if (!v.IsScalar() || v.Scalar().empty()) throw error(v, "'" + field + "' must be a file path");
+    std::string p = v.Scalar();
+    if (p.rfind("~/", 0) == 0) {
+      const char* home = std::getenv("HOME");
+      p = std::string(home ? home : "") + p.substr(1);
+    }
+    return p;
+  }
+
+  // Reads the fields a node and the defaults block share into `node`.
+  void node_fields(const YAML::Node& map, Node& node, bool defaults) const {
+    static const std::set<std::string> common = {"port", "user", "identity", "type", "groups", "zone"};
+    static const std::set<std::string> own = {"name", "host", "index"};
+    for (const auto& kv : map) {
+      const std::string key = kv.first.Scalar();
+      const YAML::Node& v = kv.second;
+      if (!common.count(key) && (defaults || !own.count(key))) {
+        throw error(kv.first, "unknown field '" + printable(key) + "'" +
+                                  (defaults ? " in defaults (allowed: port, user, identity, type, groups, zone)"
+                                            : " (allowed: name, host, port, user, identity, type, groups, zone, index)"));
+      }
+      if (key == "name") node.name = text(v, key, kNameRe, "a node name (letters, digits, . _ -)");
+      else if (key == "host") node.host = text(v, key, kHostRe, "a host name or IP address");
+      else if (key == "port") node.port = number(v, key, 1, 65535);
+      else if (key == "user") node.user = text(v, key, kUserRe, "a user name");
+      else if (key == "identity") node.identity = path(v, key);
+      else if (key == "type") node.type = text(v, key, kNameRe, "a type name (letters, digits, . _ -)");
+      else if (key == "zone") node.zone = text(v, key, kNameRe, "a zone name (letters, digits, . _ -)");
+      else if (key == "index") node.index = number(v, key, 0, 999999);
+      else if (key == "groups") {
+        if (!v.IsSequence()) throw error(v, "'groups' must be a list, e.g. [gpu, rack1]");
+        node.groups.clear();
+        for (const auto& g : v) node.groups.push_back(text(g, "groups", kNameRe, "a group name"));
+      }
+    }
+  }
+
+ private:
+  std::string path_;
+};
+
+}  // namespace
+
+std::string inventory_path(const std::string& flag) {
+  if (!flag.empty()) return flag;
+  if (const char* env = std::getenv("TREESYNC_INVENTORY"); env && *env) return env;
+  return "treesync.yaml";
+}
+
+Inventory load_inventory(const std::string& path) {
+  std::ifstream in(path);
+  if (!in)
+    throw UsageError("cannot read inventory " + path +
+                     " (give one with --inventory FILE or TREESYNC_INVENTORY; see docs/inventory.md)");
+  std::stringstream text;
+  text << in.rdbuf();
+  return parse_inventory(text.str(), path);
+}
+
+Inventory parse_inventory(const std::string& yaml_text, const std::string& path) {
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::ParserException& e) {
+    throw UsageError(path + ":" + std::to_string(e.mark.line + 1) + ":" + std::to_string(e.mark.column + 1) +
+                     ": malformed YAML: " + e.msg);
+  }
+  if (!root.IsMap()) throw r.error(root, "expected a map with 'nodes:' (and optionally 'defaults:')");
+  Node defaults;
+  defaults.user = "root";
+  for (const auto& kv : root) {
+    std::string key = kv.first.Scalar();
+    if (key != "defaults" && key != "nodes")
+      throw r.error(kv.first, "unknown top-level field '" + printable(key) + "' (allowed: defaults, nodes)");
+  }
+  if (root["defaults"]) {
+    if (!root["defaults"].IsMap()) throw r.error(root["defaults"], "'defaults' must be a map");
+    r.node_fields(root["defaults"], defaults, true);
+  }
+  const YAML::Node nodes = root["nodes"];
+  if (!nodes || nodes.IsNull() || (nodes.IsSequence() && nodes.size() == 0))
+    throw r.error(nodes ? nodes : root, "the inventory lists no nodes (add a 'nodes:' list)");
+  if (!nodes.IsSequence()) throw r.error(nodes, "'nodes' must be a list of nodes");
+
+  Inventory inv;
+  inv.path = path;
+  std::map<std::string, int> names;
+  std::map<int, std::string> indexes;
+  int position = 0;
+  for (const auto& entry : nodes) {
+    if (!entry.IsMap()) throw r.error(entry, "each node must be a map with at least name and host");
+    Node node = defaults;
+    node.index = position++;
+    r.node_fields(entry, node, false);
+    if (node.name.empty()) throw r.error(entry, "node has no 'name'");
+    if (node.host.empty()) throw r.error(entry, "node '" + node.name + "' has no 'host'");
+    if (!names.emplace(node.name, node.index).second)
+      throw r.error(entry, "duplicate node name '" + node.name + "'");
+    if (auto [it, fresh] = indexes.emplace(node.index, node.name); !fresh)
+      throw r.error(entry, "node '" + node.name + "' has index " + std::to_string(node.index) +
+                               ", already used by '" + it->second + "'");
+    inv.nodes.push_back(node);
+  }
+  return inv;
+}
+
+}  // namespace treesync

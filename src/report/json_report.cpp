@@ -1,0 +1,61 @@
+#include "src/report/json_report.h"
+
+#include <ctime>
+#include <fstream>
+#include <iostream>
+
+namespace treesync {
+
+std::string utc_now() {
+  std::time_t t = std::time(nullptr);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", std::gmtime(&t));
+  return buf;
+}
+
+wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nodes,
+                       const std::vector<wire::Json>& extra) {
+  auto or_null = [](const std::string& s) { return s.empty() ? wire::Json(nullptr) : wire::Json(s); };
+  wire::Json images = wire::Json::array();
+  for (const auto& [ref, id] : run.images) images.push_back({{"ref", ref}, {"id", id}});
+  wire::Json list = wire::Json::array();
+  for (std::size_t i = 0; i < nodes.size(); ++i) {
+    const NodeResult& n = nodes[i];
+    wire::Json j = {{"name", n.node},       {"host", n.host},
+                    {"outcome", outcome_name(n.outcome)},
+                    {"action", or_null(n.action)},
+                    {"parent", or_null(n.parent)},
+                    {"bytes", n.bytes},     {"layers", n.layers},   {"seconds", n.seconds},
+                    {"step", or_null(n.step)}, {"error", or_null(n.reason)}};
+    if (i < extra.size()) j.update(extra[i]);
+    list.push_back(j);
+  }
+  return {{"treesync_report", 1},
+          {"version", TREESYNC_VERSION},
+          {"command", run.command},
+          {"mode", or_null(run.mode)},
+          {"fanout", run.fanout},
+          {"dry_run", run.dry_run},
+          {"started", run.started},
+          {"seconds", run.seconds},
+          {"images", images},
+          {"archive", run.bundle ? wire::Json{{"bytes", run.bundle->bundle.size()},
+                                              {"reused", !run.bundle->saved},
+                                              {"compression", run.bundle->compression}}
+                                 : wire::Json(nullptr)},
+          {"source_bytes", run.source_bytes},
+          {"exit_status", run.exit_status},
+          {"nodes", list}};
+}
+
+void write_report(const std::string& path, const wire::Json& report) {
+  if (path == "-") {
+    std::cout << report.dump(2) << "\n";
+    return;
+  }
+  std::ofstream out(path);
+  out << report.dump(2) << "\n";
+  if (!out) throw std::runtime_error("cannot write the JSON report to " + path);
+}
+
+}  // namespace treesync

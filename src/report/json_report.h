@@ -1,0 +1,33 @@
+// The machine-readable report of a run (--json FILE, or - for stdout). The
+// schema is docs/report.schema.json; its version only grows compatibly.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "src/wire/protocol.h"
+#include "src/cache/layer_cache.h"
+#include "src/report/report.h"
+
+namespace treesync {
+
+struct RunSummary {
+  std::string command;  // sync or status
+  std::string mode;     // flat or tree ("" for status)
+  int fanout = 0;
+  bool dry_run = false;
+  std::string started;  // UTC, ISO 8601
+  double seconds = 0;
+  std::vector<std::pair<std::string, std::string>> images;  // reference, ID
+  const PreparedBundle* bundle = nullptr;                    // null when nothing was to load
+  std::uint64_t source_bytes = 0;
+  int exit_status = 0;
+};
+
+wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nodes,
+                       const std::vector<wire::Json>& extra);  // extra: per-node fields to merge (status)
+// Writes to path ("-" is stdout); throws with the path on failure.
+void write_report(const std::string& path, const wire::Json& report);
+std::string utc_now();
+
+}  // namespace treesync

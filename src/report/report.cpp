@@ -1,0 +1,72 @@
+#include "src/report/report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+
+namespace treesync {
+
+const char* outcome_name(Outcome o) {
+  switch (o) {
+    case Outcome::Pending: return "not done";
+    case Outcome::Loaded: return "loaded";
+    case Outcome::Tagged: return "tagged";
+    case Outcome::Skipped: return "skipped";
+    case Outcome::Failed: return "failed";
+  }
+  return "?";
+}
+
+std::string human_bytes(std::uint64_t bytes) {
+  const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  double v = static_cast<double>(bytes);
+  int u = 0;
+  while (v >= 1024 && u < 4) {
+    v /= 1024;
+    ++u;
+  }
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", v, units[u]);
+  return buf;
+}
+
+void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
+                   std::uint64_t bundle_size) {
+  std::size_t name_w = 4, host_w = 4;
+  for (const auto& r : results) {
+    name_w = std::max(name_w, r.node.size());
+    host_w = std::max(host_w, r.host.size());
+  }
+  char line[512];
+  std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7s  %s\n", int(name_w), "NODE", int(host_w), "HOST",
+                "RESULT", "RECEIVED", "SECONDS", "DETAIL");
+  out << line;
+  std::map<Outcome, int> counts;
+  for (const auto& r : results) {
+    ++counts[r.outcome];
+    std::string detail = r.outcome == Outcome::Failed || r.outcome == Outcome::Pending
+                             ? (r.step.empty() ? "" : r.step + ": ") + r.reason
+                             : "";
+    std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7.1f  ", int(name_w), r.node.c_str(), int(host_w),
+                  r.host.c_str(), outcome_name(r.outcome), human_bytes(r.bytes).c_str(), r.seconds);
+    out << line << detail << "\n";
+  }
+  out << results.size() << " node(s): " << counts[Outcome::Loaded] << " loaded, " << counts[Outcome::Tagged]
+      << " tagged, " << counts[Outcome::Skipped] << " skipped, " << counts[Outcome::Failed] << " failed";
+  if (counts[Outcome::Pending]) out << ", " << counts[Outcome::Pending] << " not done";
+  out << "\n";
+  if (bundle_size > 0) {
+    char ratio[32];
+    std::snprintf(ratio, sizeof ratio, "%.2f", static_cast<double>(source_bytes) / static_cast<double>(bundle_size));
+    out << "source sent " << human_bytes(source_bytes) << " (" << ratio << " x the " << human_bytes(bundle_size)
+        << " of every layer, as sent)\n";
+  }
+}
+
+bool all_succeeded(const std::vector<NodeResult>& results) {
+  return std::all_of(results.begin(), results.end(), [](const NodeResult& r) {
+    return r.outcome == Outcome::Loaded || r.outcome == Outcome::Tagged || r.outcome == Outcome::Skipped;
+  });
+}
+
+}  // namespace treesync

@@ -1,0 +1,248 @@
+#include "src/ssh/remote_relay.h"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <sstream>
+
+#include <spdlog/spdlog.h>
+
+#include "src/errors.h"
+
+namespace treesync {
+namespace {
+
+constexpr int kReplyTimeoutS = 60;
+
+bool is_event(const std::string& type) {
+  return type == "progress" || type == "received" || type == "forwarded" || type == "forwarding" ||
+         type == "child_failed" || type == "refused" || type == "corrupt";
+}
+
+// Remote commands are fixed text plus the relay's hash, which is hex we
+// computed: nothing from the command line or the inventory reaches the shell.
+std::string relay_file(const std::string& hash) { return "\"$HOME/.cache/treesync/treesync-relay-" + hash + "\""; }
+
+std::string install_command(const std::string& hash) {
+  return "umask 077 && mkdir -p \"$HOME/.cache/treesync\" && t=\"$HOME/.cache/treesync/.upload-" + hash +
+         "-$$\" && trap 'rm -f \"$t\"' EXIT && cat > \"$t\" && chmod 700 \"$t\" && mv -f \"$t\" " +
+         relay_file(hash);
+}
+
+std::string first_line(const std::string& s) {
+  std::size_t start = s.find_first_not_of(" \n");
+  if (start == std::string::npos) return "";
+  return s.substr(start, s.find('\n', start) - start);
+}
+
+}  // namespace
+
+RelayBinary RelayBinary::load(const std::string& explicit_path) {
+  RelayBinary b;
+  b.path = explicit_path;
+  if (b.path.empty()) {
+    char self[4096];
+    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
+    std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "treesync";
+    b.path = dir.substr(0, dir.rfind('/') + 1) + "treesync-relay";
+  }
+  std::ifstream in(b.path, std::ios::binary);
+  if (!in) throw UsageError("cannot read the relay binary " + b.path + " (build it, or pass --relay FILE)");
+  std::stringstream s;
+  s << in.rdbuf();
+  b.bytes = s.str();
+  b.hash = wire::file_hash_hex(b.path);
+  return b;
+}
+
+RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelayBinary& binary, int stall_timeout_s,
+                         const std::atomic<bool>& stop)
+    : node_(node), ssh_config_(std::move(ssh)), binary_(binary), stall_timeout_s_(stall_timeout_s), stop_(stop) {}
+
+RemoteRelay::~RemoteRelay() { stop(); }
+
+void RemoteRelay::start() {
+  session_ = std::make_unique<SshSession>(ssh_config_);
+  std::string err;
+  if (ssh_run(*session_, "test -x " + relay_file(binary_.hash), "", nullptr, nullptr) != 0) {
+    spdlog::debug("{}: uploading relay ({} bytes)", node_.name, binary_.bytes.size());
+    if (ssh_run(*session_, install_command(binary_.hash), binary_.bytes, nullptr, &err) != 0)
+      throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
+  }
+  control_ = session_->exec("exec " + relay_file(binary_.hash) + " serve --hash " + binary_.hash);
+  next_message("start relay", kReplyTimeoutS);  // hello
+}
+
+wire::Json RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
+  return request({{"type", "probe"}, {"images", ids}, {"layers", layers}}, "probe", kReplyTimeoutS);
+}
+
+void RemoteRelay::send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                              const wire::ByteReader& read, const std::function<void(std::uint64_t)>& sent) {
+  const std::uint64_t size = wire::total_size(parts);
+  control_->write_all(wire::encode_message({{"type", "receive"}, {"parts", wire::parts_to_json(parts)}, {"load", load}}));
+  std::string chunk(wire::kChunkSize, '\0');
+  std::uint64_t offset = 0;
+  session_->set_timeout_ms(stall_timeout_s_ * 1000L);  // a write that waits this long is a stall
+  try {
+    while (offset < size) {
+      if (stop_) throw NodeError("send", "interrupted");
+      std::size_t n = read(offset, chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - offset)));
+      if (n == 0) throw NodeError("send", "the stream ended at byte " + std::to_string(offset) + " of " + std::to_string(size));
+      std::string_view bytes(chunk.data(), n);
+      control_->write_all(wire::encode_data_header(offset, bytes));
+      wire::test_corrupt(offset, chunk.data(), n);
+      control_->write_all(bytes);
+      offset += n;
+      sent(offset);
+    }
+  } catch (const NodeError&) {
+    // The relay may have said why it stopped reading (disk full, ...).
+    try {
+      next_message("receive", 2);
+    } catch (const NodeError& reason) {
+      if (!reason.relay_lost) throw;
+    }
+    throw;
+  }
+}
+
+int RemoteRelay::open_receive(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                              const std::string& listen_ip, const std::string& token) {
+  wire::Json reply = request({{"type", "receive"},
+                              {"parts", wire::parts_to_json(parts)},
+                              {"load", load},
+                              {"listen", listen_ip},
+                              {"token", token}},
+                             "listening", kReplyTimeoutS);
+  return reply.at("port").get<int>();
+}
+
+void RemoteRelay::forward(const wire::Target& child, const std::vector<std::size_t>& parts) {
+  wire::Json c = {{"name", child.name}, {"address", child.address}, {"port", child.port}, {"parts", parts}};
+  post({{"type", "forward"}, {"children", wire::Json::array({c})}});
+}
+
+void RemoteRelay::set_event_handler(std::function<void(const wire::Json&)> handler) { on_event_ = std::move(handler); }
+
+void RemoteRelay::post(const wire::Json& msg) {
+  std::lock_guard<std::mutex> lock(posts_mu_);
+  posts_.push_back(msg);
+}
+
+void RemoteRelay::flush_posts() {
+  std::vector<wire::Json> out;
+  {
+    std::lock_guard<std::mutex> lock(posts_mu_);
+    out.swap(posts_);
+  }
+  for (const auto& m : out) control_->write_all(wire::encode_message(m));
+}
+
+std::vector<std::string> RemoteRelay::wait_loaded(const std::function<void()>& tick) {
+  wire::Json msg = next_message("load", stall_timeout_s_, tick);
+  if (msg.value("type", "") != "loaded") throw NodeError("load", "unexpected message " + msg.dump());
+  wire_bytes_ = msg.value("wire_bytes", std::uint64_t{0});
+  return msg.at("ids").get<std::vector<std::string>>();
+}
+
+void RemoteRelay::serve_until(const std::function<bool()>& done) {
+  while (!done() && !stop_) {
+    flush_posts();
+    while (auto frame = reader_.next()) {
+      // The node's own work is done: a failed request now (a late forward)
+      // is worth a warning, not a failed node.
+      try {
+        take_reply(*frame, "forward");
+      } catch (const NodeError& e) {
+        if (e.relay_lost) throw;
+        spdlog::warn("{}: {}: {}", node_.name, e.step, e.what());
+      }
+    }
+    read_some("forward", 100);  // done() turns true without a word from this relay: look often
+  }
+}
+
+void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs) {
+  request({{"type", "tag"}, {"id", id}, {"refs", refs}}, "tagged", kReplyTimeoutS);
+}
+
+void RemoteRelay::stop() {
+  if (!control_) return;
+  try {
+    session_->set_timeout_ms(5000);
+    bool died = control_->eof();
+    if (!died) control_->send_eof();
+    control_->close();
+    control_.reset();
+    // A relay that was killed could not remove its spool; a fresh one can.
+    if (died) ssh_run(*session_, "exec " + relay_file(binary_.hash) + " cleanup --hash " + binary_.hash, "", nullptr, nullptr);
+  } catch (const std::exception& e) {
+    spdlog::debug("{}: closing relay: {}", node_.name, e.what());
+  }
+  control_.reset();
+  session_.reset();
+}
+
+wire::Json RemoteRelay::request(const wire::Json& msg, const std::string& reply_type, int timeout_s) {
+  const std::string step = msg.value("type", "request");
+  control_->write_all(wire::encode_message(msg));
+  wire::Json reply = next_message(step, timeout_s);
+  if (reply.value("type", "") != reply_type) throw NodeError(step, "unexpected reply " + reply.dump());
+  return reply;
+}
+
+wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s, const std::function<void()>& tick) {
+  using Clock = std::chrono::steady_clock;
+  auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+  for (;;) {
+    flush_posts();
+    while (auto frame = reader_.next()) {
+      deadline = Clock::now() + std::chrono::seconds(timeout_s);  // any message is a sign of life
+      if (auto reply = take_reply(*frame, step)) return *reply;
+    }
+    if (stop_) throw NodeError(step, "interrupted");
+    if (tick) tick();
+    if (!read_some(step) && Clock::now() > deadline)
+      throw NodeError(step, "no word from the relay for " + std::to_string(timeout_s) + " s", true);
+  }
+}
+
+std::optional<wire::Json> RemoteRelay::take_reply(const wire::Frame& frame, const std::string& step) {
+  if (frame.kind != wire::Kind::Message) throw NodeError(step, "relay sent data on the control channel", true);
+  wire::Json msg;
+  try {
+    msg = frame.json();
+  } catch (const wire::Error& e) {
+    throw NodeError(step, std::string("relay sent a malformed message: ") + e.what(), true);
+  }
+  std::string type = msg.value("type", "");
+  if (type == "error") throw NodeError(msg.value("step", step), msg.value("message", "relay error"));
+  if (!is_event(type)) return msg;
+  if (on_event_) on_event_(msg);
+  return std::nullopt;
+}
+
+bool RemoteRelay::read_some(const std::string& step, long wait_ms) {
+  session_->set_timeout_ms(wait_ms);
+  char buf[65536];
+  long n;
+  try {
+    n = control_->read(buf, sizeof buf);
+  } catch (const NodeError& e) {
+    throw NodeError(step, e.what(), true);
+  }
+  if (n > 0) {
+    reader_.feed(buf, static_cast<std::size_t>(n));
+    return true;
+  }
+  if (n == 0) {
+    std::string why = first_line(control_->read_stderr());
+    int status = control_->close();
+    throw NodeError(step, "relay exited (" + control_->exit_reason(status) + ")" + (why.empty() ? "" : ": " + why), true);
+  }
+  return false;
+}
+
+}  // namespace treesync

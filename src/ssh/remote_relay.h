@@ -1,0 +1,99 @@
+// treesync's side of one node's relay: ship the binary (once; it is cached
+// on the node by content hash), start it over an SSH exec channel, and talk
+// the wire protocol on that channel.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "src/wire/forwarder.h"
+#include "src/wire/protocol.h"
+#include "src/input/inventory.h"
+#include "src/ssh/ssh.h"
+
+namespace treesync {
+
+struct RelayBinary {
+  std::string path;
+  std::string hash;   // XXH3-128 hex: the name it is cached under on nodes
+  std::string bytes;
+
+  // `explicit_path`, else treesync-relay beside the running treesync.
+  static RelayBinary load(const std::string& explicit_path);
+};
+
+class RemoteRelay {
+ public:
+  RemoteRelay(const Node& node, SshConfig ssh, const RelayBinary& binary, int stall_timeout_s,
+              const std::atomic<bool>& stop);
+  ~RemoteRelay();
+
+  // Connects, uploads the relay if the node lacks it, starts it.
+  void start();
+
+  // With `layers`, also the layer lists of every image on the node (costly
+  // on a node with many images: only the first probe asks).
+  wire::Json probe(const std::vector<std::string>& ids, bool layers);
+  // Flat mode: streams `parts` (read through `read`) over the control
+  // channel; the node loads those at `load`. `sent` is called after each
+  // chunk with the bytes sent so far.
+  void send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                   const wire::ByteReader& read, const std::function<void(std::uint64_t)>& sent);
+  // Tree mode: the relay takes its stream of `parts` from whoever connects
+  // to listen_ip with the token; returns the port it listens on.
+  int open_receive(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
+                   const std::string& listen_ip, const std::string& token);
+  // Tree mode: the relay streams to this child the parts of its stream at
+  // these positions.
+  void forward(const wire::Target& child, const std::vector<std::size_t>& parts);
+
+  // Messages the relay sends on its own (progress, received, forwarded,
+  // child_failed, refused) go to this handler, on the owning thread.
+  void set_event_handler(std::function<void(const wire::Json&)> handler);
+  // Queues a message from any thread; the owning thread sends it the next
+  // time it waits on the relay (a libssh2 session has one user at a time).
+  void post(const wire::Json& msg);
+
+  // Waits for docker load on the node; returns the image IDs it loaded.
+  // `tick` runs about every second while waiting and may throw to give up.
+  std::vector<std::string> wait_loaded(const std::function<void()>& tick = nullptr);
+  // Chunk bytes the relay took in for the last load, resends included.
+  std::uint64_t wire_bytes() const { return wire_bytes_; }
+  // After the node's own work: keeps handling events and posts until done().
+  void serve_until(const std::function<bool()>& done);
+  void tag(const std::string& id, const std::vector<std::string>& refs);
+  // Closes the control channel: the relay removes its spool and exits.
+  void stop();
+
+ private:
+  wire::Json request(const wire::Json& msg, const std::string& reply_type, int timeout_s);
+  // One frame: an event goes to the handler (nullopt), a reply is returned,
+  // a relay error or a malformed frame is thrown.
+  std::optional<wire::Json> take_reply(const wire::Frame& frame, const std::string& step);
+  // The next reply, dispatching events and sending posts on the way.
+  wire::Json next_message(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
+  // Reads once (up to wait_ms); false on a timeout. Throws if the relay is gone.
+  bool read_some(const std::string& step, long wait_ms = 1000);
+  void flush_posts();
+
+  Node node_;
+  SshConfig ssh_config_;
+  const RelayBinary& binary_;
+  int stall_timeout_s_;
+  const std::atomic<bool>& stop_;
+  std::unique_ptr<SshSession> session_;
+  std::unique_ptr<SshChannel> control_;
+  wire::FrameReader reader_;
+  std::uint64_t wire_bytes_ = 0;
+  std::function<void(const wire::Json&)> on_event_;
+  std::mutex posts_mu_;
+  std::vector<wire::Json> posts_;
+};
+
+}  // namespace treesync

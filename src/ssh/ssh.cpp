@@ -1,0 +1,392 @@
+#include "src/ssh/ssh.h"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "src/errors.h"
+#include "src/ssh/known_hosts.h"
+
+namespace treesync {
+namespace {
+
+std::mutex g_known_hosts_write;
+
+std::string endpoint(const SshConfig& c) { return c.host + ":" + std::to_string(c.port); }
+
+int knownhost_key_bit(int hostkey_type) {
+  switch (hostkey_type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
+    case LIBSSH2_HOSTKEY_TYPE_DSS: return LIBSSH2_KNOWNHOST_KEY_SSHDSS;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return LIBSSH2_KNOWNHOST_KEY_ECDSA_256;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return LIBSSH2_KNOWNHOST_KEY_ECDSA_384;
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return LIBSSH2_KNOWNHOST_KEY_ECDSA_521;
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: return LIBSSH2_KNOWNHOST_KEY_ED25519;
+  }
+  return LIBSSH2_KNOWNHOST_KEY_UNKNOWN;
+}
+
+const char* hostkey_type_name(int hostkey_type) {
+  switch (hostkey_type) {
+    case LIBSSH2_HOSTKEY_TYPE_RSA: return "ssh-rsa";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ecdsa-sha2-nistp256";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ecdsa-sha2-nistp384";
+    case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ecdsa-sha2-nistp521";
+    case LIBSSH2_HOSTKEY_TYPE_ED25519: return "ssh-ed25519";
+  }
+  return "unknown";
+}
+
+// OpenSSH's way of showing a key: SHA256:<base64 without padding>.
+std::string fingerprint(LIBSSH2_SESSION* s) {
+  const char* hash = libssh2_hostkey_hash(s, LIBSSH2_HOSTKEY_HASH_SHA256);
+  if (!hash) return "(unknown)";
+  unsigned char out[64];
+  int n = EVP_EncodeBlock(out, reinterpret_cast<const unsigned char*>(hash), 32);
+  std::string b64(reinterpret_cast<char*>(out), static_cast<std::size_t>(n));
+  while (!b64.empty() && b64.back() == '=') b64.pop_back();
+  return "SHA256:" + b64;
+}
+
+// The key type of a private key file, for the RSA hint: from its .pub, or
+// from a PEM header. Empty when it cannot tell.
+std::string key_file_type(const std::string& path) {
+  std::ifstream pub(path + ".pub");
+  std::string type;
+  if (pub >> type) return type;
+  std::ifstream priv(path);
+  std::string first;
+  std::getline(priv, first);
+  return first.find("RSA") != std::string::npos ? "ssh-rsa" : "";
+}
+
+std::string agent_key_type(const libssh2_agent_publickey* id) {
+  if (id->blob_len < 4) return "";
+  std::size_t len = (std::size_t(id->blob[0]) << 24) | (std::size_t(id->blob[1]) << 16) |
+                    (std::size_t(id->blob[2]) << 8) | id->blob[3];
+  if (4 + len > id->blob_len) return "";
+  return std::string(reinterpret_cast<const char*>(id->blob + 4), len);
+}
+
+void set_socket_options(int fd) {
+  int one = 1, idle = 15, interval = 5, count = 3;
+  unsigned int user_timeout = 60000;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
+  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
+  // A peer that vanishes mid-write is noticed in a minute, not in fifteen.
+  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
+}
+
+}  // namespace
+
+void ssh_global_init() {
+  if (libssh2_init(0) != 0) throw std::runtime_error("libssh2_init failed");
+}
+
+SshSession::SshSession(const SshConfig& config) : config_(config) {
+  try {
+    connect_socket();
+    session_ = libssh2_session_init();
+    if (!session_) throw NodeError("connect", "cannot create an SSH session");
+    libssh2_session_set_blocking(session_, 1);
+    set_timeout_ms(config_.connect_timeout_s * 1000L);
+    // Offer first the host key types known_hosts holds for this host, or a
+    // known host reads as unknown (libssh2 matches only the negotiated type).
+    std::vector<std::string> types = known_key_types(config_.known_hosts, config_.host, config_.port);
+    std::string pref;
+    for (const auto& t : types)
+      if (t.rfind("ssh-", 0) == 0 || t.rfind("ecdsa-", 0) == 0) pref += (pref.empty() ? "" : ",") + t;
+    if (!pref.empty()) libssh2_session_method_pref(session_, LIBSSH2_METHOD_HOSTKEY, pref.c_str());
+    // libssh2 1.10 has no AES-GCM or chacha20: AES-CTR is its fastest cipher.
+    const char* ciphers = "aes128-ctr,aes192-ctr,aes256-ctr";
+    libssh2_session_method_pref(session_, LIBSSH2_METHOD_CRYPT_CS, ciphers);
+    libssh2_session_method_pref(session_, LIBSSH2_METHOD_CRYPT_SC, ciphers);
+    if (libssh2_session_handshake(session_, sock_) != 0)
+      throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " + last_error());
+    verify_host_key();
+    authenticate();
+    // No libssh2 keepalive: _libssh2_wait_socket() sends one from inside any
+    // blocking call once an interval is set, and that fails a channel write
+    // caught half-sent ("Unable to send keepalive message"). TCP keepalive
+    // and TCP_USER_TIMEOUT find dead peers; the relay's progress ticks find
+    // silent ones.
+  } catch (...) {
+    if (session_) libssh2_session_free(session_);
+    if (sock_ >= 0) ::close(sock_);
+    throw;
+  }
+}
+
+SshSession::~SshSession() {
+  set_timeout_ms(2000);
+  libssh2_session_disconnect(session_, "treesync done");
+  libssh2_session_free(session_);
+  ::close(sock_);
+}
+
+void SshSession::connect_socket() {
+  addrinfo hints{}, *found = nullptr;
+  hints.ai_socktype = SOCK_STREAM;
+  int rc = getaddrinfo(config_.host.c_str(), std::to_string(config_.port).c_str(), &hints, &found);
+  if (rc != 0) throw NodeError("connect", "cannot resolve " + config_.host + ": " + gai_strerror(rc));
+  std::string why;
+  for (addrinfo* a = found; a && sock_ < 0; a = a->ai_next) {
+    int fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+    if (fd < 0) continue;
+    int err = 0;
+    if (::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      err = errno;
+      if (err == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        int ready = poll(&p, 1, config_.connect_timeout_s * 1000);
+        socklen_t len = sizeof err;
+        if (ready == 0)
+          err = ETIMEDOUT;
+        else
+          getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len);
+      }
+    }
+    if (err == 0) {
+      fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+      set_socket_options(fd);
+      sock_ = fd;
+    } else {
+      ::close(fd);
+      why = err == ETIMEDOUT ? "timed out after " + std::to_string(config_.connect_timeout_s) +
+                                   " s (is the host up? raise --connect-timeout for slow links)"
+                             : std::string(std::strerror(err)) +
+                                   (err == ECONNREFUSED ? " (is sshd running on the node?)" : "");
+    }
+  }
+  freeaddrinfo(found);
+  if (sock_ < 0) throw NodeError("connect", "cannot connect to " + endpoint(config_) + ": " + why);
+}
+
+void SshSession::verify_host_key() {
+  std::size_t len = 0;
+  int type = 0;
+  const char* key = libssh2_session_hostkey(session_, &len, &type);
+  if (!key) throw NodeError("host key", "the server sent no host key");
+  const std::string shown = std::string(hostkey_type_name(type)) + " key " + fingerprint(session_);
+
+  LIBSSH2_KNOWNHOSTS* kh = libssh2_knownhost_init(session_);
+  // libssh2's file reader stops at the first line it cannot parse; feed it
+  // line by line so one odd entry does not hide the rest.
+  std::ifstream in(config_.known_hosts);
+  for (std::string line; std::getline(in, line);)
+    libssh2_knownhost_readline(kh, line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
+  int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_key_bit(type);
+  libssh2_knownhost* entry = nullptr;
+  int check = libssh2_knownhost_checkp(kh, config_.host.c_str(), config_.port, key, len, mask, &entry);
+
+  std::string error;
+  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
+    error = "REMOTE HOST IDENTIFICATION HAS CHANGED for " + endpoint(config_) + ": it offers the " + shown +
+            ", which does not match " + config_.known_hosts +
+            ". Someone could be intercepting the connection, or the host was reinstalled; if you know it was, "
+            "remove the old key: ssh-keygen -R " + config_.host + " -f " + config_.known_hosts;
+  } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH && !config_.accept_new_host_keys) {
+    error = "host " + endpoint(config_) + " is not in " + config_.known_hosts + " (it offers the " + shown +
+            "); check the fingerprint and add it (ssh-keyscan -t " + hostkey_type_name(type) + " " + config_.host +
+            " >> " + config_.known_hosts + ") or pass --accept-new-host-keys";
+  } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
+    std::lock_guard<std::mutex> lock(g_known_hosts_write);
+    std::string name = config_.port == 22 ? config_.host : "[" + config_.host + "]:" + std::to_string(config_.port);
+    libssh2_knownhost* added = nullptr;
+    char line[8192];
+    std::size_t line_len = 0;
+    if (libssh2_knownhost_addc(kh, name.c_str(), nullptr, key, len, nullptr, 0, mask, &added) == 0 &&
+        libssh2_knownhost_writeline(kh, added, line, sizeof line, &line_len, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
+      std::ofstream out(config_.known_hosts, std::ios::app);
+      out.write(line, static_cast<std::streamsize>(line_len));
+      if (!out) error = "cannot record the host key of " + endpoint(config_) + " in " + config_.known_hosts;
+      else spdlog::warn("permanently added {} ({}) to {}", endpoint(config_), shown, config_.known_hosts);
+    } else {
+      error = "cannot record the host key of " + endpoint(config_);
+    }
+  }
+  libssh2_knownhost_free(kh);
+  if (!error.empty()) throw NodeError("host key", error);
+}
+
+void SshSession::authenticate() {
+  const std::string& user = config_.user;
+  auto user_len = static_cast<unsigned int>(user.size());
+  const char* methods = libssh2_userauth_list(session_, user.c_str(), user_len);
+  if (!methods) {
+    if (libssh2_userauth_authenticated(session_)) return;
+    throw NodeError("auth", "the server closed the connection before authentication: " + last_error());
+  }
+  if (!std::strstr(methods, "publickey"))
+    throw NodeError("auth", "the server does not accept public keys for " + user + " (it offers: " + methods + ")");
+
+  std::vector<std::string> tried, types;
+  if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock && *sock) {
+    LIBSSH2_AGENT* agent = libssh2_agent_init(session_);
+    if (agent && libssh2_agent_connect(agent) == 0 && libssh2_agent_list_identities(agent) == 0) {
+      libssh2_agent_publickey *id = nullptr, *prev = nullptr;
+      while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
+        prev = id;
+        tried.push_back(std::string("agent key ") + (id->comment ? id->comment : ""));
+        types.push_back(agent_key_type(id));
+        if (libssh2_agent_userauth(agent, user.c_str(), id) == 0) break;
+      }
+      libssh2_agent_disconnect(agent);
+    }
+    if (agent) libssh2_agent_free(agent);
+    if (libssh2_userauth_authenticated(session_)) return;
+  }
+
+  std::vector<std::string> files;
+  if (!config_.identity.empty()) {
+    files.push_back(config_.identity);
+  } else {
+    const char* home = std::getenv("HOME");
+    for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
+      std::string f = std::string(home ? home : "") + "/.ssh/" + name;
+      if (::access(f.c_str(), R_OK) == 0) files.push_back(f);
+    }
+  }
+  const char* passphrase = std::getenv("TREESYNC_KEY_PASSPHRASE");
+  std::string unusable;
+  for (const auto& f : files) {
+    int rc = libssh2_userauth_publickey_fromfile_ex(session_, user.c_str(), user_len, nullptr, f.c_str(), passphrase);
+    if (rc == 0) return;
+    if (rc == LIBSSH2_ERROR_FILE) {
+      unusable += " " + f + " cannot be read or is encrypted (use ssh-agent or TREESYNC_KEY_PASSPHRASE);";
+      continue;
+    }
+    tried.push_back(f);
+    types.push_back(key_file_type(f));
+  }
+
+  if (tried.empty())
+    throw NodeError("auth", "no usable SSH key for " + user + "@" + config_.host + ":" + unusable +
+                                " (start ssh-agent, or set identity: in the inventory)");
+  std::string list;
+  for (const auto& t : tried) list += (list.empty() ? "" : ", ") + t;
+  bool all_rsa = std::all_of(types.begin(), types.end(), [](const std::string& t) { return t == "ssh-rsa"; });
+  if (all_rsa)
+    throw NodeError("auth", "the server refused the RSA key(s) " + list +
+                                ": libssh2 1.10 signs only with ssh-rsa (SHA-1), which OpenSSH 8.8+ refuses; use an "
+                                "ed25519 key (ssh-keygen -t ed25519) or allow it on the node "
+                                "(PubkeyAcceptedAlgorithms +ssh-rsa)");
+  throw NodeError("auth", "the server refused every key for " + user + " (" + list +
+                              "); is the public key in ~" + user + "/.ssh/authorized_keys on the node?");
+}
+
+std::unique_ptr<SshChannel> SshSession::exec(const std::string& command) {
+  LIBSSH2_CHANNEL* ch = libssh2_channel_open_session(session_);
+  if (!ch) throw NodeError("ssh", "cannot open a channel: " + last_error());
+  if (libssh2_channel_exec(ch, command.c_str()) != 0) {
+    std::string why = last_error();
+    libssh2_channel_free(ch);
+    throw NodeError("ssh", "cannot start a command: " + why);
+  }
+  return std::make_unique<SshChannel>(*this, ch);
+}
+
+void SshSession::set_timeout_ms(long ms) { libssh2_session_set_timeout(session_, ms); }
+
+std::string SshSession::last_error() const {
+  char* msg = nullptr;
+  int len = 0;
+  libssh2_session_last_error(session_, &msg, &len, 0);
+  return msg && len > 0 ? std::string(msg, static_cast<std::size_t>(len)) : "unknown error";
+}
+
+SshChannel::~SshChannel() {
+  if (!closed_) {
+    session_.set_timeout_ms(2000);
+    libssh2_channel_close(channel_);
+  }
+  libssh2_channel_free(channel_);
+}
+
+long SshChannel::read(char* buf, std::size_t n) {
+  ssize_t got = libssh2_channel_read(channel_, buf, n);
+  if (got >= 0) return static_cast<long>(got);
+  if (got == LIBSSH2_ERROR_TIMEOUT) return -1;
+  throw NodeError("ssh", "connection lost (libssh2 error " + std::to_string(got) + ": " + session_.last_error() + ")");
+}
+
+std::string SshChannel::read_stderr() {
+  std::string out;
+  libssh2_session_set_blocking(session_.raw(), 0);
+  char buf[4096];
+  ssize_t n;
+  while ((n = libssh2_channel_read_stderr(channel_, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  libssh2_session_set_blocking(session_.raw(), 1);
+  return out;
+}
+
+void SshChannel::write_all(std::string_view bytes) {
+  while (!bytes.empty()) {
+    ssize_t n = libssh2_channel_write(channel_, bytes.data(), bytes.size());
+    if (n == LIBSSH2_ERROR_TIMEOUT) throw NodeError("send", "the node stopped accepting data (timed out)", true);
+    if (n < 0)
+      throw NodeError("send", "connection lost (libssh2 error " + std::to_string(n) + ": " + session_.last_error() + ")",
+                      true);
+    bytes.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+void SshChannel::send_eof() { libssh2_channel_send_eof(channel_); }
+
+bool SshChannel::eof() { return libssh2_channel_eof(channel_) != 0; }
+
+int SshChannel::close() {
+  if (closed_) return libssh2_channel_get_exit_status(channel_);
+  closed_ = true;
+  libssh2_channel_close(channel_);
+  libssh2_channel_wait_closed(channel_);
+  return libssh2_channel_get_exit_status(channel_);
+}
+
+std::string SshChannel::exit_reason(int status) {
+  char* signal = nullptr;
+  size_t len = 0;
+  if (libssh2_channel_get_exit_signal(channel_, &signal, &len, nullptr, nullptr, nullptr, nullptr) == 0 && signal) {
+    std::string name(signal, len);
+    libssh2_free(session_.raw(), signal);
+    return "killed by signal " + name;
+  }
+  return "status " + std::to_string(status);
+}
+
+int ssh_run(SshSession& session, const std::string& command, std::string_view input, std::string* out,
+            std::string* err) {
+  auto ch = session.exec(command);
+  if (!input.empty()) ch->write_all(input);
+  ch->send_eof();
+  char buf[16384];
+  for (;;) {
+    long n = ch->read(buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) throw NodeError("ssh", "command timed out: " + command.substr(0, command.find(' ')));
+    if (out) out->append(buf, static_cast<std::size_t>(n));
+  }
+  std::string e = ch->read_stderr();
+  if (err) *err = e;
+  return ch->close();
+}
+
+}  // namespace treesync

@@ -1,0 +1,84 @@
+#include "src/wire/bundle.h"
+
+#include <algorithm>
+#include <memory>
+#include <regex>
+
+namespace wire {
+
+const char* codec_name(Codec c) { return c == Codec::Zstd ? "zstd" : "none"; }
+
+Json parts_to_json(const std::vector<Part>& parts) {
+  Json out = Json::array();
+  for (const auto& p : parts)
+    out.push_back({{"name", p.name}, {"codec", codec_name(p.codec)}, {"size", p.size}, {"raw", p.raw}});
+  return out;
+}
+
+std::vector<Part> parts_from_json(const Json& j) {
+  static const std::regex names("manifest\\.json|[0-9a-f]{64}\\.json|[0-9a-f]{64}/layer\\.tar");
+  std::vector<Part> parts;
+  for (const auto& e : j) {
+    Part p;
+    p.name = e.at("name").get<std::string>();
+    if (!std::regex_match(p.name, names)) throw Error("refusing part name '" + p.name + "'");
+    std::string codec = e.at("codec").get<std::string>();
+    if (codec != "none" && codec != "zstd") throw Error("unknown codec '" + codec + "' for " + p.name);
+    p.codec = codec == "zstd" ? Codec::Zstd : Codec::None;
+    p.size = e.at("size").get<std::uint64_t>();
+    p.raw = e.at("raw").get<std::uint64_t>();
+    if (p.codec == Codec::None && p.size != p.raw) throw Error("part " + p.name + ": size and raw size differ");
+    parts.push_back(std::move(p));
+  }
+  return parts;
+}
+
+std::uint64_t total_size(const std::vector<Part>& parts) {
+  std::uint64_t n = 0;
+  for (const auto& p : parts) n += p.size;
+  return n;
+}
+
+std::vector<std::uint64_t> part_offsets(const std::vector<Part>& parts) {
+  std::vector<std::uint64_t> out;
+  std::uint64_t at = 0;
+  for (const auto& p : parts) {
+    out.push_back(at);
+    at += p.size;
+  }
+  return out;
+}
+
+PartView::PartView(const std::vector<Part>& whole, const std::vector<std::size_t>& selected) {
+  std::vector<std::uint64_t> starts = part_offsets(whole);
+  for (std::size_t i : selected) {
+    if (i >= whole.size()) throw Error("part index " + std::to_string(i) + " out of range");
+    if (!spans_.empty() && starts[i] < spans_.back().whole_start + spans_.back().length)
+      throw Error("part indexes must rise");
+    if (whole[i].size == 0) continue;
+    // Adjacent parts make one span, so reads cross part boundaries.
+    if (!spans_.empty() && spans_.back().whole_start + spans_.back().length == starts[i])
+      spans_.back().length += whole[i].size;
+    else
+      spans_.push_back({size_, starts[i], whole[i].size});
+    size_ += whole[i].size;
+  }
+}
+
+std::pair<std::uint64_t, std::uint64_t> PartView::locate(std::uint64_t offset) const {
+  auto it = std::upper_bound(spans_.begin(), spans_.end(), offset,
+                             [](std::uint64_t o, const Span& s) { return o < s.view_start; });
+  if (it == spans_.begin() || offset >= size_) return {0, 0};
+  --it;
+  std::uint64_t into = offset - it->view_start;
+  return {it->whole_start + into, it->length - into};
+}
+
+ByteReader view_reader(std::shared_ptr<const PartView> view, ByteReader read_whole) {
+  return [view, read_whole = std::move(read_whole)](std::uint64_t offset, char* buf, std::size_t n) -> std::size_t {
+    auto [at, run] = view->locate(offset);
+    return run == 0 ? 0 : read_whole(at, buf, static_cast<std::size_t>(std::min<std::uint64_t>(n, run)));
+  };
+}
+
+}  // namespace wire

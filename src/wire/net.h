@@ -1,0 +1,47 @@
+// Plain TCP for the data plane between relays (and from the source in tree
+// mode). Numeric addresses only: the static relay must not touch NSS.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "src/wire/protocol.h"
+
+namespace wire {
+
+// Writes all n bytes to a pipe or socket, retrying after signals; false on
+// any other error. Both binaries ignore SIGPIPE, so a closed peer is an error.
+bool write_fully(int fd, const char* data, std::size_t n);
+
+// An owned socket descriptor.
+class Socket {
+ public:
+  Socket() = default;
+  explicit Socket(int fd) : fd_(fd) {}
+  ~Socket();
+  Socket(Socket&& o) noexcept : fd_(o.fd_) { o.fd_ = -1; }
+  Socket& operator=(Socket&& o) noexcept;
+  int fd() const { return fd_; }
+  explicit operator bool() const { return fd_ >= 0; }
+  // Wakes up any thread blocked on this socket; it then sees an error.
+  void shutdown();
+
+  bool write_all(const char* data, std::size_t n);
+  bool send_message(const Json& msg);
+  // Reads until one whole frame is there; nullopt on EOF, error or timeout,
+  // with *closed telling EOF and errors from a timeout.
+  std::optional<Frame> read_frame(FrameReader& reader, int timeout_ms, bool* closed = nullptr);
+
+ private:
+  int fd_ = -1;
+};
+
+// Listens on ip (port 0: any free port); returns the socket and the port.
+Socket listen_tcp(const std::string& ip, int* port);
+Socket accept_tcp(const Socket& listener);
+// Throws wire::Error naming the address on failure.
+Socket connect_tcp(const std::string& ip, int port, int timeout_ms);
+std::string peer_address(const Socket& s);
+
+}  // namespace wire

@@ -1,0 +1,38 @@
+#include "src/wire/zstd_decoder.h"
+
+#include <stdexcept>
+
+#include <zstd.h>
+
+namespace wire {
+
+ZstdDecoder::ZstdDecoder(std::string what, std::uint64_t expected)
+    : what_(std::move(what)), expected_(expected), ctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize(), '\0') {
+  if (!ctx_) throw std::runtime_error("zstd: out of memory");
+}
+
+ZstdDecoder::~ZstdDecoder() { ZSTD_freeDCtx(ctx_); }
+
+void ZstdDecoder::feed(const char* data, std::size_t n, const Sink& out) {
+  ZSTD_inBuffer src{data, n, 0};
+  // Until the input is used up and the decoder holds nothing back (it left
+  // room in the output).
+  for (;;) {
+    ZSTD_outBuffer dst{out_.data(), out_.size(), 0};
+    last_ = ZSTD_decompressStream(ctx_, &dst, &src);
+    if (ZSTD_isError(last_)) throw std::runtime_error(what_ + ": zstd: " + ZSTD_getErrorName(last_));
+    produced_ += dst.pos;
+    if (produced_ > expected_)
+      throw std::runtime_error(what_ + " decompresses to more than " + std::to_string(expected_) + " bytes");
+    out(out_.data(), dst.pos);
+    if (src.pos == src.size && dst.pos < dst.size) return;
+  }
+}
+
+void ZstdDecoder::finish() const {
+  if (last_ != 0 || produced_ != expected_)
+    throw std::runtime_error(what_ + " decompresses to " + std::to_string(produced_) + " bytes, expected " +
+                             std::to_string(expected_));
+}
+
+}  // namespace wire
