@@ -1,23 +1,52 @@
 #include "relay/receiver.h"
 
+#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 
 #include "src/runtime/docker.h"
+#include "src/wire/digest.h"
 #include "src/wire/tar.h"
 #include "src/wire/zstd_decoder.h"
 
 namespace relay {
+namespace {
 
-Receiver::Receiver(const std::string& workdir, std::vector<wire::Part> parts, std::vector<std::size_t> load)
-    : parts_(std::move(parts)), load_parts_(std::move(load)), output_path_(workdir + "/load.out"),
-      spool_(workdir + "/archive.spool", wire::total_size(parts_)) {
-  for (std::size_t i : load_parts_)
-    if (i >= parts_.size()) throw std::runtime_error("load part " + std::to_string(i) + " out of range");
-  load_ = std::make_unique<runtime::Child>(runtime::load_command(), output_path_);
-  feeder_ = std::thread([this] { feed(); });
+std::string hex_of(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
+
+struct BadDigest {
+  std::size_t index;
+  std::string got;
+};
+
+}  // namespace
+
+std::string manifest_json(const std::vector<wire::PlanImage>& images) {
+  wire::Json m = wire::Json::array();
+  for (const auto& img : images) {
+    wire::Json layers = wire::Json::array();
+    for (const auto& d : img.layers) layers.push_back(hex_of(d) + "/layer.tar");
+    m.push_back({{"Config", hex_of(img.config) + ".json"}, {"RepoTags", nullptr}, {"Layers", layers}});
+  }
+  return m.dump();
+}
+
+Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, OnBadPart on_bad_part)
+    : plan_(std::move(plan)), starts_(wire::part_offsets(plan_.parts)), on_bad_part_(std::move(on_bad_part)),
+      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", wire::total_size(plan_.parts)) {
+  for (std::size_t i : plan_.load)
+    if (i >= plan_.parts.size()) throw wire::Error("load position " + std::to_string(i) + " out of range");
+  for (const auto& img : plan_.images) {
+    bool found = std::any_of(plan_.load.begin(), plan_.load.end(), [&](std::size_t i) {
+      return plan_.parts[i].kind == wire::PartKind::Config && plan_.parts[i].digest == img.config;
+    });
+    if (!wire::is_digest(img.config) || !found) throw wire::Error("image " + img.config + ": its config is not loaded");
+    for (const auto& d : img.layers)
+      if (!wire::is_digest(d)) throw wire::Error("image " + img.config + ": malformed layer digest '" + d + "'");
+  }
+  if (!plan_.images.empty()) feeder_ = std::thread([this] { feed(); });
 }
 
 Receiver::~Receiver() {
@@ -27,7 +56,16 @@ Receiver::~Receiver() {
 
 void Receiver::cancel() {
   spool_.abort("receive cancelled");
+  std::lock_guard<std::mutex> lock(load_mu_);
+  cancelled_ = true;
   if (load_) load_->kill();
+}
+
+bool Receiver::start_load() {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  if (cancelled_) return false;
+  load_ = std::make_unique<runtime::Child>(runtime::load_command(), output_path_);
+  return true;
 }
 
 void Receiver::accept(const wire::Frame& chunk) {
@@ -36,7 +74,7 @@ void Receiver::accept(const wire::Frame& chunk) {
                              std::to_string(spool_.written()));
   if (!chunk.intact())
     throw std::runtime_error("chunk at offset " + std::to_string(chunk.offset) + " failed its XXH3 check");
-  if (feed_failed_) throw std::runtime_error("docker load stopped early: " + feed_error_);
+  if (feed_failed_) throw FeedFailed(feed_step_, feed_error_);
   spool_.append(chunk.body);
 }
 
@@ -44,58 +82,115 @@ void Receiver::emit(const char* data, std::size_t n) {
   if (!load_->write_all(data, n)) throw std::runtime_error("docker load closed its input");
 }
 
-// The archive docker load reads: each loaded part as a tar member, in
-// stream order, so the feeder never waits for bytes it has passed.
-void Receiver::feed() {
-  try {
-    std::vector<std::uint64_t> starts = wire::part_offsets(parts_);
-    for (std::size_t i : load_parts_) {
-      const wire::Part& p = parts_[i];
-      std::size_t slash = p.name.find('/');
-      if (slash != std::string::npos) emit(wire::tar_header(p.name.substr(0, slash + 1), 0, true).data(), wire::kTarBlock);
-      emit(wire::tar_header(p.name, p.raw).data(), wire::kTarBlock);
-      feed_part(p, starts[i]);
-      static const char zeros[wire::kTarBlock] = {};
-      emit(zeros, wire::tar_padding(p.raw));
-    }
-    std::string end = wire::tar_trailer();
-    emit(end.data(), end.size());
-  } catch (const std::exception& e) {
-    feed_error_ = e.what();
-    feed_failed_ = true;
-  }
-  load_->close_stdin();
+void Receiver::emit_file(const std::string& name, const std::string& bytes) {
+  emit(wire::tar_header(name, bytes.size()).data(), wire::kTarBlock);
+  emit(bytes.data(), bytes.size());
+  static const char zeros[wire::kTarBlock] = {};
+  emit(zeros, wire::tar_padding(bytes.size()));
 }
 
-void Receiver::feed_part(const wire::Part& p, std::uint64_t offset) {
-  std::string in(wire::kChunkSize, '\0');
-  const std::uint64_t end = offset + p.size;
-  std::optional<wire::ZstdDecoder> decoder;
-  if (p.codec == wire::Codec::Zstd) decoder.emplace(p.name, p.raw);
-  while (offset < end) {
-    std::size_t n = spool_.read(offset, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - offset)));
-    offset += n;
-    if (decoder)
-      decoder->feed(in.data(), n, [this](const char* data, std::size_t len) { emit(data, len); });
-    else
-      emit(in.data(), n);
+// Runs the load until it has every part right, or a part failed too often.
+void Receiver::feed() {
+  for (int bad = 0;;) {
+    if (!start_load()) return;
+    try {
+      feed_once();
+      load_->close_stdin();
+      return;
+    } catch (const BadDigest& b) {
+      load_->kill();
+      load_->wait();
+      const wire::Part& p = plan_.parts[b.index];
+      if (++bad >= kMaxBadParts || cancelled_) {
+        feed_step_ = "verify";
+        feed_error_ = p.name() + " failed its SHA-256 check " + std::to_string(bad) + " times (got " + b.got +
+                      "); nothing was loaded";
+        feed_failed_ = true;
+        return;
+      }
+      on_bad_part_(b.index, starts_[b.index]);
+    } catch (const std::exception& e) {
+      feed_step_ = "load";
+      feed_error_ = e.what();
+      feed_failed_ = true;
+      load_->close_stdin();
+      return;
+    }
   }
-  if (decoder) decoder->finish();
+}
+
+// The archive: manifest.json first (docker load reads the whole archive
+// before it applies anything, so order is free), then each loaded part in
+// stream order, so the feeder never waits for bytes it has passed.
+void Receiver::feed_once() {
+  emit_file("manifest.json", manifest_json(plan_.images));
+  for (std::size_t i : plan_.load) {
+    const wire::Part& p = plan_.parts[i];
+    const std::string name = p.name();
+    std::size_t slash = name.find('/');
+    if (slash != std::string::npos) emit(wire::tar_header(name.substr(0, slash + 1), 0, true).data(), wire::kTarBlock);
+    emit(wire::tar_header(name, p.raw).data(), wire::kTarBlock);
+    feed_part(i);
+    static const char zeros[wire::kTarBlock] = {};
+    emit(zeros, wire::tar_padding(p.raw));
+  }
+  std::string end = wire::tar_trailer();
+  emit(end.data(), end.size());
+}
+
+// One part, decoded, into the load; its digest is checked before anything
+// after it is written.
+void Receiver::feed_part(std::size_t index) {
+  const wire::Part& p = plan_.parts[index];
+  std::uint64_t offset = starts_[index];
+  const std::uint64_t end = offset + p.size;
+  std::string in(wire::kChunkSize, '\0');
+  std::optional<wire::ZstdDecoder> decoder;
+  if (p.codec == wire::Codec::Zstd) decoder.emplace(p.name(), p.raw);
+  wire::Sha256 hash;
+  std::uint64_t decoded = 0;
+  auto out = [&](const char* data, std::size_t len) {
+    decoded += len;
+    if (decoded > p.raw) throw BadDigest{index, "more bytes than announced"};
+    hash.update(data, len);
+    emit(data, len);
+  };
+  try {
+    while (offset < end) {
+      std::size_t n = spool_.read(offset, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - offset)));
+      offset += n;
+      if (decoder)
+        decoder->feed(in.data(), n, out);
+      else
+        out(in.data(), n);
+    }
+    if (decoder) decoder->finish();
+  } catch (const wire::Error& e) {  // a zstd frame that does not decode: bytes from a bad sender
+    throw BadDigest{index, e.what()};
+  }
+  std::string got = hash.digest();
+  if (decoded != p.raw || got != p.digest) throw BadDigest{index, got};
 }
 
 LoadResult Receiver::finish() {
   if (feeder_.joinable()) feeder_.join();
+  LoadResult r;
+  if (!load_) {  // nothing to load: a node that only forwards
+    r.ok = true;
+    return r;
+  }
   int status = load_->wait();
   std::ifstream in(output_path_);
   std::stringstream text;
   text << in.rdbuf();
-  LoadResult r;
   r.ids = runtime::parse_loaded_ids(text.str());
-  if (status != 0) {
-    runtime::ProcessResult shown{status, text.str(), ""};
-    r.error = "docker load failed: " + shown.last_line();
-  } else if (feed_failed_) {
+  if (feed_failed_) {
+    r.step = feed_step_;
     r.error = feed_error_;
+  } else if (status != 0) {
+    runtime::ProcessResult shown{status, text.str(), ""};
+    r.step = "load";
+    r.error = "docker load failed: " + shown.last_line();
   } else {
     r.ok = true;
   }

@@ -1,33 +1,54 @@
 // Receives one stream of parts: verified chunks go to the spool, and a
-// feeder thread turns the parts this node loads into a tar for `docker
-// load` (decompressing layers) as the bytes arrive.
+// feeder thread writes the archive the runtime loads as the bytes arrive:
+// manifest.json from the source's plan, then each part this node loads,
+// decoded, its SHA-256 checked against the digest the plan names before the
+// next part (or the tar's end) is written. A part that fails its check
+// kills the load (docker load applies nothing before the archive ends), and
+// the feeder starts over once the part's bytes came again.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
 
-#include "src/wire/bundle.h"
-#include "src/wire/protocol.h"
 #include "relay/spool.h"
 #include "src/runtime/subprocess.h"
+#include "src/wire/messages.h"
 
 namespace relay {
 
 struct LoadResult {
   bool ok = false;
   std::vector<std::string> ids;  // what docker load reported
+  std::string step;              // failures: "verify" (a part failed its digest) or "load"
   std::string error;
 };
 
+// The feeder stopped: nothing more can be loaded from this stream.
+struct FeedFailed : std::runtime_error {
+  FeedFailed(std::string step, const std::string& message) : std::runtime_error(message), step(std::move(step)) {}
+  std::string step;
+};
+
+// How many times a node takes a part that fails its digest before it gives up.
+constexpr int kMaxBadParts = 3;
+
 class Receiver {
  public:
-  // `parts`: the whole stream; `load`: the indexes of those docker load gets
-  // (the others are only for the subtree).
-  Receiver(const std::string& workdir, std::vector<wire::Part> parts, std::vector<std::size_t> load);
+  // Called from the feeder when part `index` of the stream failed its
+  // digest: the spool must go back to `start` and the bytes come again from
+  // someone else.
+  using OnBadPart = std::function<void(std::size_t index, std::uint64_t start)>;
+
+  // Throws wire::Error for a plan that does not hold together (a load
+  // position out of range, an image whose config is not loaded).
+  Receiver(const std::string& workdir, wire::ReceiveRequest plan, OnBadPart on_bad_part);
   ~Receiver();
 
   // Takes the next data frame; throws if it is out of order, corrupt or
@@ -35,25 +56,36 @@ class Receiver {
   void accept(const wire::Frame& chunk);
   bool complete() const { return spool_.written() == spool_.size(); }
   std::uint64_t received() const { return spool_.written(); }
-  // Waits for docker load to finish reading the spool and exit.
+  // Waits for the load to finish reading the spool and exit.
   LoadResult finish();
   // Stops everything: spool readers wake up with an error, docker load is killed.
   void cancel();
   Spool& spool() { return spool_; }
+  const std::vector<wire::Part>& parts() const { return plan_.parts; }
 
  private:
   void feed();
-  void feed_part(const wire::Part& part, std::uint64_t offset);
+  bool start_load();  // false once cancelled
+  void feed_once();
+  void feed_part(std::size_t index);
   void emit(const char* data, std::size_t n);
+  void emit_file(const std::string& name, const std::string& bytes);
 
-  std::vector<wire::Part> parts_;
-  std::vector<std::size_t> load_parts_;
+  wire::ReceiveRequest plan_;
+  std::vector<std::uint64_t> starts_;
+  OnBadPart on_bad_part_;
   std::string output_path_;
   Spool spool_;
+  std::mutex load_mu_;  // guards load_ itself: the feeder replaces it, cancel() kills it
   std::unique_ptr<runtime::Child> load_;
   std::thread feeder_;
+  std::atomic<bool> cancelled_{false};
   std::atomic<bool> feed_failed_{false};
-  std::string feed_error_;
+  std::string feed_step_, feed_error_;  // set before feed_failed_
 };
+
+// docker load's manifest.json for the plan's images, without tags: nodes
+// are tagged only after the source verified them.
+std::string manifest_json(const std::vector<wire::PlanImage>& images);
 
 }  // namespace relay

@@ -7,13 +7,14 @@
 #include <stdexcept>
 
 #include "src/runtime/docker.h"
-#include "src/runtime/subprocess.h"
+#include "src/wire/net.h"
 
 namespace relay {
 namespace {
 
 constexpr auto kTickEvery = std::chrono::seconds(1);
-constexpr int kHelloTimeoutMs = 10000;
+// A port scanned or flooded must not flood the source in turn.
+constexpr auto kRefusedReportEvery = std::chrono::seconds(1);
 
 }  // namespace
 
@@ -21,11 +22,11 @@ RelaySession::RelaySession(int in_fd, int out_fd, std::string workdir, std::stri
                            const std::atomic<bool>& stop)
     : in_fd_(in_fd), out_fd_(out_fd), workdir_(std::move(workdir)), spool_dir_(std::move(spool_dir)), stop_(stop) {}
 
-RelaySession::~RelaySession() { shutdown_network(); }
+RelaySession::~RelaySession() { stop_receive(); }
 
 // Order matters: wake every blocked thread (spool readers, sockets), join
 // them, and only then let the receiver kill docker load and remove the spool.
-void RelaySession::shutdown_network() {
+void RelaySession::stop_receive() {
   closing_ = true;
   {
     std::lock_guard<std::mutex> lock(tick_mu_);
@@ -34,22 +35,16 @@ void RelaySession::shutdown_network() {
   tick_cv_.notify_all();
   if (ticker_.joinable()) ticker_.join();
   if (receiver_) receiver_->cancel();
-  for (auto& f : forwarders_) f->cancel();
-  listener_.shutdown();
-  {
-    std::lock_guard<std::mutex> lock(rx_mu_);
-    if (upstream_) upstream_->shutdown();
-  }
-  if (acceptor_.joinable()) acceptor_.join();
-  for (auto& t : upstream_threads_) t.join();
-  upstream_threads_.clear();
+  for (auto& s : senders_) s->cancel();
+  if (listener_) listener_->close();  // joins serve_parent, so parent_ is gone
   if (loader_.joinable()) loader_.join();
-  forwarders_.clear();
+  senders_.clear();
+  listener_.reset();
   receiver_.reset();
 }
 
 void RelaySession::run() {
-  send({{"type", "hello"}, {"pid", ::getpid()}});
+  send(wire::Hello{::getpid()});
   wire::FrameReader reader;
   std::string buf(1 << 16, '\0');
   while (!stop_) {
@@ -57,28 +52,34 @@ void RelaySession::run() {
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;  // the control channel closed: we are done
     reader.feed(buf.data(), static_cast<std::size_t>(n));
-    while (auto frame = reader.next()) {
-      if (frame->kind == wire::Kind::Data)
-        handle_chunk(*frame);
-      else
-        handle_message(frame->json());
+    try {
+      while (auto frame = reader.next()) {
+        if (frame->kind != wire::Kind::Message) throw wire::Error("data on the control channel");
+        handle(frame->json());
+      }
+    } catch (const wire::Error& e) {  // the stream is out of step: nothing after this can be trusted
+      send_error("protocol", e.what());
+      return;
     }
   }
 }
 
-void RelaySession::handle_message(const wire::Json& msg) {
-  std::string type = msg.value("type", "");
+void RelaySession::handle(const wire::Json& msg) {
+  const std::string type = wire::type_of(msg);
   try {
-    if (type == "probe") {
-      send(runtime::probe_docker(msg.at("images").get<std::vector<std::string>>(), spool_dir_, msg.value("layers", false)));
-    } else if (type == "receive") {
-      start_receive(msg);
-    } else if (type == "forward") {
-      start_forwarding(msg);
-    } else if (type == "tag") {
-      std::string id = msg.at("id");
-      for (const auto& ref : msg.at("refs")) runtime::tag_image(id, ref.get<std::string>());
-      send({{"type", "tagged"}, {"id", id}});
+    if (type == wire::ProbeRequest::kType) {
+      auto req = wire::from_message<wire::ProbeRequest>(msg);
+      send(runtime::probe_docker(req.images, spool_dir_, req.layers));
+    } else if (type == wire::ReceiveRequest::kType) {
+      start_receive(wire::from_message<wire::ReceiveRequest>(msg));
+    } else if (type == wire::ExpectParent::kType) {
+      expect_parent(wire::from_message<wire::ExpectParent>(msg));
+    } else if (type == wire::ForwardRequest::kType) {
+      start_forwarding(wire::from_message<wire::ForwardRequest>(msg));
+    } else if (type == wire::TagRequest::kType) {
+      auto req = wire::from_message<wire::TagRequest>(msg);
+      for (const auto& ref : req.refs) runtime::tag_image(req.id, ref);
+      send(wire::Tagged{req.id});
     } else {
       send_error("protocol", "unknown message type '" + type + "'");
     }
@@ -87,98 +88,71 @@ void RelaySession::handle_message(const wire::Json& msg) {
   }
 }
 
-// "receive" {parts, load} takes the stream as data frames on this channel
-// (flat); with {listen, token} it takes it from whoever connects with the
-// token.
-void RelaySession::start_receive(const wire::Json& msg) {
-  shutdown_network();
+void RelaySession::start_receive(const wire::ReceiveRequest& req) {
+  stop_receive();
   closing_ = false;
-  discarding_ = false;
+  received_ = false;
   wire_bytes_ = 0;
-  parts_ = wire::parts_from_json(msg.at("parts"));
-  receiver_ = std::make_unique<Receiver>(workdir_, parts_, msg.at("load").get<std::vector<std::size_t>>());
+  receiver_ = std::make_unique<Receiver>(workdir_, req, [this](std::size_t i, std::uint64_t at) { bad_part(i, at); });
   start_ticker();
-  if (!msg.contains("listen")) {
-    if (receiver_->complete()) finish_receive();
-    return;
-  }
-  token_ = msg.at("token").get<std::string>();
-  int port = 0;
-  listener_ = wire::listen_tcp(msg.at("listen").get<std::string>(), &port);
-  acceptor_ = std::thread([this] { accept_upstreams(); });
-  send({{"type", "listening"}, {"port", port}});
+  listener_ = std::make_unique<Listener>(
+      req.listen, req.parent_key,
+      [this] {
+        std::lock_guard<std::mutex> lock(rx_mu_);
+        return receiver_->received();
+      },
+      [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in) { serve_parent(s, peer, in); },
+      [this](const std::string& peer, const std::string& reason) { refused(peer, reason); });
+  send(wire::Listening{listener_->port()});
+  std::lock_guard<std::mutex> lock(rx_mu_);
+  if (receiver_->complete()) finish_receive();  // an empty stream
 }
 
-void RelaySession::start_forwarding(const wire::Json& msg) {
+// The source moved us to another parent: the key changes, and whoever feeds
+// us now (the old parent) is cut off.
+void RelaySession::expect_parent(const wire::ExpectParent& req) {
+  if (!listener_) throw std::runtime_error("expect_parent before receive");
+  listener_->expect(req.key);
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    if (parent_) parent_->shutdown();
+  }
+  send(wire::ParentExpected{req.key});
+}
+
+void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
   if (!receiver_) throw std::runtime_error("forward before receive");
   Spool& spool = receiver_->spool();
-  for (const auto& child : msg.at("children")) {
-    wire::Target t{child.at("name"), child.at("address"), child.at("port")};
+  for (const auto& child : req.children) {
     // The child gets only the parts its subtree needs, in our stream's order.
-    auto view = std::make_shared<const wire::PartView>(parts_, child.at("parts").get<std::vector<std::size_t>>());
+    auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
     auto reader = wire::view_reader(view, [&spool](std::uint64_t offset, char* buf, std::size_t n) {
       return spool.read(offset, buf, n);
     });
-    auto done = [this](const wire::Forwarder& f) {
+    auto done = [this](const wire::Sender& s) {
       if (closing_) return;
-      if (f.ok())
-        send({{"type", "forwarded"}, {"child", f.target().name}, {"bytes", f.sent()}});
+      if (s.ok())
+        send(wire::Forwarded{s.target().name, s.sent()});
       else
-        send({{"type", "child_failed"}, {"child", f.target().name}, {"message", f.error()}});
+        send(wire::ChildFailed{s.target().name, s.error()});
     };
-    forwarders_.push_back(std::make_unique<wire::Forwarder>(t, token_, view->size(), reader, done));
-    forwarders_.back()->start();
+    senders_.push_back(std::make_unique<wire::Sender>(wire::Target{child.name, child.address, child.port}, child.key,
+                                                      view->size(), reader, done));
+    senders_.back()->start();
   }
-  send({{"type", "forwarding"}, {"children", forwarders_.size()}});
+  send(wire::Forwarding{senders_.size()});
 }
 
-void RelaySession::handle_chunk(const wire::Frame& frame) {
-  std::lock_guard<std::mutex> lock(rx_mu_);
-  wire_bytes_ += frame.body.size();
-  if (discarding_) return;
-  if (!receiver_) {
-    send_error("receive", "data arrived before a receive request");
-    discarding_ = true;
-    return;
-  }
-  try {
-    receiver_->accept(frame);
-  } catch (const std::exception& e) {
-    send_error("receive", e.what());
-    receiver_.reset();  // kills docker load and removes the spool
-    discarding_ = true;
-    return;
-  }
-  if (receiver_->complete()) finish_receive();
-}
-
-void RelaySession::accept_upstreams() {
-  while (!closing_) {
-    wire::Socket s = wire::accept_tcp(listener_);
-    if (!s) return;
-    upstream_threads_.emplace_back([this, sock = std::move(s)]() mutable { serve_upstream(std::move(sock)); });
-  }
-}
-
-// One connection from a parent. A newer authenticated one (a new parent
-// after a failure) replaces it; either resumes where the spool ends.
-void RelaySession::serve_upstream(wire::Socket sock) {
-  const std::string peer = wire::peer_address(sock);
-  wire::FrameReader in;
-  auto hello = sock.read_frame(in, kHelloTimeoutMs);
-  wire::Json h = hello && hello->kind == wire::Kind::Message ? hello->json() : wire::Json::object();
-  if (h.value("type", "") != "hello" || !wire::same_token(h.value("token", ""), token_)) {
-    std::fprintf(stderr, "treesync-relay: refused a connection from %s: no valid session token\n", peer.c_str());
-    send({{"type", "refused"}, {"peer", peer}, {"reason", "no valid session token"}});
-    return;
-  }
+// A newer authenticated parent replaces the current one; either resumes
+// where the spool ends.
+void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in) {
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
-    if (upstream_) upstream_->shutdown();
-    upstream_ = &sock;
-    sock.send_message({{"type", "resume"}, {"offset", receiver_->received()}});
+    if (parent_) parent_->shutdown();
+    parent_ = &sock;
+    parent_peer_ = peer;
     if (receiver_->complete()) {  // a new parent after we got everything
-      upstream_ = nullptr;
+      parent_ = nullptr;
       return;
     }
   }
@@ -186,36 +160,65 @@ void RelaySession::serve_upstream(wire::Socket sock) {
   while (!closing_ && !closed) {
     auto frame = sock.read_frame(in, 1000, &closed);
     std::lock_guard<std::mutex> lock(rx_mu_);
-    if (upstream_ != &sock) return;  // replaced by a newer parent
+    if (parent_ != &sock) return;  // replaced, or cut off after a bad part
     if (!frame) continue;
-    if (frame->kind == wire::Kind::Data) wire_bytes_ += frame->body.size();
-    if (frame->kind != wire::Kind::Data || frame->offset != receiver_->received()) continue;  // stale after a resume
+    if (frame->kind != wire::Kind::Data) continue;  // the sender has nothing to tell us
+    wire_bytes_ += frame->body.size();
+    if (frame->offset != receiver_->received()) continue;  // stale after a resume
     if (!frame->intact()) {
-      send({{"type", "corrupt"}, {"offset", frame->offset}, {"peer", peer}});
-      sock.send_message({{"type", "resume"}, {"offset", receiver_->received()}});
+      send(wire::Corrupt{frame->offset, peer});
+      sock.write_all(wire::encode(wire::Resume{receiver_->received()}));
       continue;
     }
     try {
       receiver_->accept(*frame);
+    } catch (const FeedFailed& e) {
+      send_error(e.step, e.what());
+      parent_ = nullptr;
+      return;
     } catch (const std::exception& e) {
       send_error("receive", e.what());
-      upstream_ = nullptr;
+      parent_ = nullptr;
       return;
     }
     if (receiver_->complete()) {
-      upstream_ = nullptr;
+      parent_ = nullptr;
       sock.shutdown();  // tells the parent we hold every byte
       finish_receive();
       return;
     }
   }
   std::lock_guard<std::mutex> lock(rx_mu_);
-  if (upstream_ == &sock) upstream_ = nullptr;
+  if (parent_ == &sock) parent_ = nullptr;
+}
+
+void RelaySession::bad_part(std::size_t index, std::uint64_t start) {
+  std::string peer;
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    receiver_->spool().rewind(start);
+    if (parent_) parent_->shutdown();
+    parent_ = nullptr;
+    peer = parent_peer_;
+  }
+  send(wire::BadPart{receiver_->parts()[index].digest, peer, start});
+}
+
+void RelaySession::refused(const std::string& peer, const std::string& reason) {
+  std::fprintf(stderr, "treesync-relay: refused a connection from %s: %s\n", peer.c_str(), reason.c_str());
+  std::lock_guard<std::mutex> lock(refused_mu_);
+  ++refused_count_;
+  auto now = std::chrono::steady_clock::now();
+  if (now - refused_reported_ < kRefusedReportEvery) return;
+  refused_reported_ = now;
+  send(wire::Refused{peer, reason, refused_count_});
 }
 
 void RelaySession::finish_receive() {
+  if (received_) return;
+  received_ = true;
   Receiver* r = receiver_.get();
-  send({{"type", "received"}, {"bytes", r->received()}});
+  send(wire::Received{r->received()});
   loader_ = std::thread([this, r] {
     LoadResult result = r->finish();
     {
@@ -225,9 +228,9 @@ void RelaySession::finish_receive() {
     tick_cv_.notify_all();
     if (closing_) return;
     if (result.ok)
-      send({{"type", "loaded"}, {"ids", result.ids}, {"received", r->received()}, {"wire_bytes", wire_bytes_.load()}});
+      send(wire::Loaded{result.ids, r->received(), wire_bytes_.load()});
     else
-      send_error("load", result.error);
+      send_error(result.step, result.error);
   });
 }
 
@@ -236,18 +239,19 @@ void RelaySession::start_ticker() {
   ticker_ = std::thread([this, r = receiver_.get()] {
     std::unique_lock<std::mutex> lock(tick_mu_);
     while (!tick_cv_.wait_for(lock, kTickEvery, [this] { return !ticking_; }))
-      send({{"type", "progress"}, {"received", r->received()}, {"complete", r->complete()}});
+      send(wire::Progress{r->received(), r->complete()});
   });
 }
 
-void RelaySession::send(const wire::Json& msg) {
-  std::string bytes = wire::encode_message(msg);
+template <typename M>
+void RelaySession::send(const M& msg) {
+  std::string bytes = wire::encode(msg);
   std::lock_guard<std::mutex> lock(out_mu_);
   wire::write_fully(out_fd_, bytes.data(), bytes.size());
 }
 
 void RelaySession::send_error(const std::string& step, const std::string& message) {
-  send({{"type", "error"}, {"step", step}, {"message", message}});
+  send(wire::ErrorReply{step, message});
 }
 
 }  // namespace relay

@@ -1,7 +1,9 @@
-// One relay's conversation with treesync over its control channel (stdin and
-// stdout of the SSH exec channel): answer probes, receive an archive into
-// docker load, forward it to children, apply tags. It ends when the channel
-// closes or a stop signal arrives, and then cleans up everything it started.
+// One relay's conversation with treesync over its control channel (stdin
+// and stdout of the SSH exec channel), the only voice the relay trusts:
+// answer probes; receive a stream from the one parent the source named
+// (relay/listener.h) into the spool and the runtime; forward it to the
+// children the source named; apply tags. It ends when the channel closes
+// or a stop signal arrives, and then stops everything it started.
 #pragma once
 
 #include <atomic>
@@ -13,61 +15,63 @@
 #include <thread>
 #include <vector>
 
-#include "src/wire/forwarder.h"
-#include "src/wire/net.h"
-#include "src/wire/protocol.h"
+#include "relay/listener.h"
 #include "relay/receiver.h"
+#include "src/wire/messages.h"
+#include "src/wire/sender.h"
 
 namespace relay {
 
 class RelaySession {
  public:
-  RelaySession(int in_fd, int out_fd, std::string workdir, std::string spool_dir,
-               const std::atomic<bool>& stop);
+  RelaySession(int in_fd, int out_fd, std::string workdir, std::string spool_dir, const std::atomic<bool>& stop);
   ~RelaySession();
   void run();
 
  private:
-  void handle_message(const wire::Json& msg);
-  void start_receive(const wire::Json& msg);
-  void start_forwarding(const wire::Json& msg);
-  void handle_chunk(const wire::Frame& frame);  // flat mode: chunks on the control channel
-  void accept_upstreams();
-  void serve_upstream(wire::Socket sock);
-  void finish_receive();  // starts the loader thread
+  void handle(const wire::Json& msg);
+  void start_receive(const wire::ReceiveRequest& req);
+  void expect_parent(const wire::ExpectParent& req);
+  void start_forwarding(const wire::ForwardRequest& req);
+  // The authenticated parent's connection, on its own thread: chunks into
+  // the receiver until the spool is whole, the parent is replaced, or we close.
+  void serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in);
+  // From the feeder: part `index` failed its digest; drop the parent that
+  // sent it and go back to `start`.
+  void bad_part(std::size_t index, std::uint64_t start);
+  void refused(const std::string& peer, const std::string& reason);
+  void finish_receive();  // rx_mu_ held: starts the loader thread
   // Sends progress every second from receive start until the load ends: a
   // sign of life even while docker load is busy.
   void start_ticker();
   // Never throws: a closed channel shows up as EOF on stdin.
-  void send(const wire::Json& msg);
+  template <typename M>
+  void send(const M& msg);
   void send_error(const std::string& step, const std::string& message);
-  void shutdown_network();
+  void stop_receive();
 
   int in_fd_, out_fd_;
   std::string workdir_, spool_dir_;
   const std::atomic<bool>& stop_;
   std::mutex out_mu_;
 
-  std::mutex rx_mu_;  // guards receiver_ chunk intake and upstream_
-  std::vector<wire::Part> parts_;  // of the stream we receive
+  std::mutex rx_mu_;  // guards receiver_ chunk intake, parent_ and the spool's end
   std::unique_ptr<Receiver> receiver_;
-  bool discarding_ = false;  // flat mode, after a failed receive
+  std::unique_ptr<Listener> listener_;
+  wire::Socket* parent_ = nullptr;  // the connection feeding us now
+  std::string parent_peer_;
+  bool received_ = false;           // finish_receive ran
+  std::vector<std::unique_ptr<wire::Sender>> senders_;
   std::thread ticker_;
   std::mutex tick_mu_;
   std::condition_variable tick_cv_;
   bool ticking_ = false;
-
-  // Tree mode: the parent (or treesync) connects to our listener with the
-  // session token; we forward to our children.
-  std::string token_;
-  wire::Socket listener_;
-  std::thread acceptor_;
-  std::vector<std::thread> upstream_threads_;
-  wire::Socket* upstream_ = nullptr;  // the connection currently feeding us
-  std::vector<std::unique_ptr<wire::Forwarder>> forwarders_;
   std::thread loader_;  // waits for docker load, then reports
   std::atomic<bool> closing_{false};
   std::atomic<std::uint64_t> wire_bytes_{0};  // chunk bytes that arrived, resends and stale ones included
+  std::mutex refused_mu_;
+  std::uint64_t refused_count_ = 0;
+  std::chrono::steady_clock::time_point refused_reported_{};
 };
 
 }  // namespace relay

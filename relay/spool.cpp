@@ -61,6 +61,11 @@ void Spool::abort(const std::string& why) {
   grew_.notify_all();
 }
 
+void Spool::rewind(std::uint64_t offset) {
+  std::lock_guard<std::mutex> lock(mu_);
+  written_ = std::min(written_, offset);
+}
+
 std::uint64_t Spool::written() const {
   std::lock_guard<std::mutex> lock(mu_);
   return written_;

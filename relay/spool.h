@@ -25,6 +25,9 @@ class Spool {
   // at the end of the archive; throws if the spool was aborted.
   std::size_t read(std::uint64_t offset, char* buf, std::size_t n);
   void abort(const std::string& why);
+  // Forgets everything from offset on (bytes that failed their digest):
+  // append() continues there; readers past it wait for the new bytes.
+  void rewind(std::uint64_t offset);
 
   std::uint64_t written() const;
   std::uint64_t size() const { return size_; }

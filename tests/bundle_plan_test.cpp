@@ -13,30 +13,26 @@ namespace {
 
 std::string digest(char c) { return "sha256:" + std::string(64, c); }
 
-// Parts as prepare_bundle lays them out: manifest, configs, distinct layers.
+// Parts as prepare_bundle lays them out: configs, then distinct layers.
 Bundle make_bundle(const std::vector<WantedImage>& images) {
   Bundle b;
   b.images = images;
-  b.parts.push_back({"manifest.json", wire::Codec::None, 10, 10});
-  b.layer.push_back("");
   for (const auto& img : images) {
-    b.parts.push_back({config_part_name(img.id), wire::Codec::None, 5, 5});
+    b.parts.push_back({wire::PartKind::Config, img.id, wire::Codec::None, 5, 5});
     b.layer.push_back("");
   }
   std::set<std::string> seen;
   for (const auto& img : images)
     for (const auto& d : img.diff_ids)
       if (seen.insert(d).second) {
-        b.parts.push_back({layer_part_name(d), wire::Codec::Zstd, 100, 300});
+        b.parts.push_back({wire::PartKind::Layer, d, wire::Codec::Zstd, 100, 300});
         b.layer.push_back(d);
       }
   return b;
 }
 
 std::set<std::string> chains_of(const std::vector<std::vector<std::string>>& images) {
-  wire::Json lists = wire::Json::array();
-  for (const auto& diffs : images) lists.push_back(diffs);
-  return node_chains(lists);
+  return node_chains(images);
 }
 
 std::set<std::string> layers_of(const Bundle& b, const PartList& list) {
@@ -57,7 +53,7 @@ TEST_CASE("chain IDs follow Docker's rule (checked against sha256 of the joined 
   CHECK(chain_ids({}).empty());
 }
 
-TEST_CASE("a node gets the layers whose chain it lacks, and always the manifest and configs") {
+TEST_CASE("a node gets the layers whose chain it lacks, and always the configs") {
   const std::string base = digest('1'), lib = digest('2'), v1 = digest('3'), v2 = digest('4');
   Bundle b = make_bundle({{"sha256:" + std::string(64, 'e'), {}, {base, lib, v2}}});
   SECTION("an empty node gets every layer") {
@@ -67,8 +63,7 @@ TEST_CASE("a node gets the layers whose chain it lacks, and always the manifest 
   SECTION("a node with the previous version gets only the changed top layer") {
     PartList need = needed_parts(b, chains_of({{base, lib, v1}}));
     CHECK(layers_of(b, need) == std::set<std::string>{v2});
-    CHECK(need[0] == 0);  // manifest
-    CHECK(need[1] == 1);  // config
+    CHECK(need[0] == 0);  // config
   }
   SECTION("a node with the image gets no layer") {
     CHECK(layers_of(b, needed_parts(b, chains_of({{base, lib, v2}}))).empty());
@@ -83,9 +78,6 @@ TEST_CASE("a layer two images share is one part; it is sent if either image lack
   Bundle b = make_bundle({{"sha256:" + std::string(64, 'e'), {}, {base, a}}, {"sha256:" + std::string(64, 'f'), {}, {base, c}}});
   CHECK(b.layers_in(needed_parts(b, {})) == 3);
   CHECK(layers_of(b, needed_parts(b, chains_of({{base, a}}))) == std::set<std::string>{c});
-  std::string m = manifest_json(b.images);
-  CHECK(m.find("\"RepoTags\":null") != std::string::npos);
-  CHECK(m.find(std::string(64, '1') + "/layer.tar") != std::string::npos);
 }
 
 TEST_CASE("part list helpers") {

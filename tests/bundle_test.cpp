@@ -35,7 +35,7 @@ std::string member(const std::string& name, const std::string& body) {
 
 std::vector<wire::Part> parts_of_sizes(const std::vector<std::uint64_t>& sizes) {
   std::vector<wire::Part> parts;
-  for (auto s : sizes) parts.push_back({"manifest.json", wire::Codec::None, s, s});
+  for (auto s : sizes) parts.push_back({wire::PartKind::Layer, "sha256:" + std::string(64, 'a'), wire::Codec::None, s, s});
   return parts;
 }
 
@@ -137,28 +137,37 @@ TEST_CASE("a view reader returns the selected parts' bytes in order") {
   CHECK(got == "aaacccc");
 }
 
-TEST_CASE("part lists from the wire: only treesync's names, known codecs, consistent sizes") {
+TEST_CASE("parts from the wire: digests only, known kinds and codecs, consistent sizes") {
   std::string hex(64, 'a');
-  wire::Json good = wire::Json::array({{{"name", "manifest.json"}, {"codec", "none"}, {"size", 5}, {"raw", 5}},
-                                       {{"name", hex + ".json"}, {"codec", "none"}, {"size", 5}, {"raw", 5}},
-                                       {{"name", hex + "/layer.tar"}, {"codec", "zstd"}, {"size", 5}, {"raw", 50}}});
-  auto parts = wire::parts_from_json(good);
-  REQUIRE(parts.size() == 3);
-  CHECK(parts[2].codec == wire::Codec::Zstd);
-  CHECK(wire::parts_from_json(wire::parts_to_json(parts)).size() == 3);
-  const std::vector<std::string> bad_names = {"../etc/passwd", "/manifest.json", hex + "/../x", "repositories",
-                                               hex.substr(1) + ".json"};
-  for (const std::string& bad : bad_names) {
+  wire::Json good = wire::Json::array(
+      {{{"kind", "config"}, {"digest", "sha256:" + hex}, {"codec", "none"}, {"size", 5}, {"raw", 5}},
+       {{"kind", "layer"}, {"digest", "sha256:" + hex}, {"codec", "zstd"}, {"size", 5}, {"raw", 50}}});
+  auto parts = good.get<std::vector<wire::Part>>();
+  REQUIRE(parts.size() == 2);
+  CHECK(parts[0].name() == hex + ".json");
+  CHECK(parts[1].name() == hex + "/layer.tar");
+  CHECK(parts[1].codec == wire::Codec::Zstd);
+  CHECK(wire::Json(parts).get<std::vector<wire::Part>>().size() == 2);
+  // A name is never taken from the wire: only a digest, whose form is fixed.
+  const std::vector<std::string> bad_digests = {"../etc/passwd", "sha256:" + hex + "/../x", "sha256:" + hex.substr(1),
+                                                "sha256:" + std::string(64, 'A'), "md5:" + hex, ""};
+  for (const std::string& bad : bad_digests) {
     wire::Json j = good;
-    j[0]["name"] = bad;
-    CHECK_THROWS_WITH(wire::parts_from_json(j), Catch::Contains("refusing part name"));
+    j[0]["digest"] = bad;
+    CHECK_THROWS_WITH(j.get<std::vector<wire::Part>>(), Catch::Contains("refusing part digest"));
   }
   wire::Json j = good;
-  j[2]["codec"] = "gzip";
-  CHECK_THROWS_WITH(wire::parts_from_json(j), Catch::Contains("unknown codec"));
+  j[1]["codec"] = "gzip";
+  CHECK_THROWS_WITH(j.get<std::vector<wire::Part>>(), Catch::Contains("unknown codec"));
+  j = good;
+  j[0]["kind"] = "manifest";
+  CHECK_THROWS_WITH(j.get<std::vector<wire::Part>>(), Catch::Contains("unknown part kind"));
   j = good;
   j[0]["raw"] = 6;
-  CHECK_THROWS_WITH(wire::parts_from_json(j), Catch::Contains("differ"));
+  CHECK_THROWS_WITH(j.get<std::vector<wire::Part>>(), Catch::Contains("differ"));
+  j = good;
+  j[0]["size"] = "5";
+  CHECK_THROWS(j.get<std::vector<wire::Part>>());
 }
 
 TEST_CASE("zstd: a frame decodes fed in any pieces; short, long and damaged frames are errors") {

@@ -72,7 +72,8 @@ TEST_CASE("the seed's flags parse as the seed script took them") {
   CHECK(d.max_workers == 10);
   CHECK(d.node_type == "docker");
   CHECK(d.fanout == 4);
-  CHECK(d.mode == "auto");
+  CHECK(d.mode == ModeOption::Auto);
+  CHECK(d.compress == Compress::Auto);
   CHECK_FALSE(d.force);
 }
 

@@ -74,6 +74,24 @@ Plan tree_plan(const std::vector<Node>& nodes, int fanout) {
   return plan;
 }
 
+Plan flat_plan(std::size_t node_count) {
+  Plan plan;
+  plan.fanout = static_cast<int>(std::max<std::size_t>(node_count, 1));
+  plan.parent.assign(node_count, kSource);
+  plan.children.assign(node_count, {});
+  plan.source_children.resize(node_count);
+  std::iota(plan.source_children.begin(), plan.source_children.end(), 0);
+  return plan;
+}
+
+void move_to_source(Plan& plan, int node) {
+  const auto n = static_cast<std::size_t>(node);
+  if (plan.parent[n] == kSource || plan.parent[n] == kDetached) return;
+  detach(plan, node);
+  plan.parent[n] = kSource;
+  plan.source_children.push_back(node);
+}
+
 Mode choose_mode(std::size_t node_count, int fanout) {
   return node_count <= static_cast<std::size_t>(std::max(fanout, 1)) ? Mode::Flat : Mode::Tree;
 }

@@ -36,6 +36,14 @@ struct Plan {
 // contiguous run of that order.
 Plan tree_plan(const std::vector<Node>& nodes, int fanout);
 
+// Flat mode as a plan: every node is a child of the source, which feeds at
+// most `workers` of them at once (a limit of the delivery, not of the plan).
+Plan flat_plan(std::size_t node_count);
+
+// Moves `node` (with its subtree) to be fed by the source: what the source
+// does with a node whose parent sent it bytes that failed their digest.
+void move_to_source(Plan& plan, int node);
+
 // Auto mode: flat when there are no more nodes than one tree level holds.
 Mode choose_mode(std::size_t node_count, int fanout);
 

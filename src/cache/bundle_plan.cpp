@@ -6,12 +6,6 @@
 #include "src/cache/chain_ids.h"
 
 namespace treesync {
-namespace {
-
-std::string hex_of(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
-
-}  // namespace
-
 std::uint64_t Bundle::size_of(const PartList& list) const {
   std::uint64_t n = 0;
   for (std::size_t i : list) n += parts[i].size;
@@ -38,17 +32,10 @@ std::vector<wire::Part> Bundle::parts_of(const PartList& list) const {
   return out;
 }
 
-std::string layer_part_name(const std::string& diff_id) { return hex_of(diff_id) + "/layer.tar"; }
-std::string config_part_name(const std::string& image_id) { return hex_of(image_id) + ".json"; }
-
-std::string manifest_json(const std::vector<WantedImage>& images) {
-  wire::Json m = wire::Json::array();
-  for (const auto& img : images) {
-    wire::Json layers = wire::Json::array();
-    for (const auto& d : img.diff_ids) layers.push_back(layer_part_name(d));
-    m.push_back({{"Config", config_part_name(img.id)}, {"RepoTags", nullptr}, {"Layers", layers}});
-  }
-  return m.dump();
+std::vector<wire::PlanImage> Bundle::plan_images() const {
+  std::vector<wire::PlanImage> out;
+  for (const auto& img : images) out.push_back({img.id, img.diff_ids});
+  return out;
 }
 
 PartList needed_parts(const Bundle& bundle, const std::set<std::string>& node_chains) {

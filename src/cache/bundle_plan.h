@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "src/wire/bundle.h"
+#include "src/wire/messages.h"
 #include "src/delivery/node_action.h"
 #include "topology/plan.h"
 
@@ -16,12 +17,13 @@ namespace treesync {
 
 using PartList = std::vector<std::size_t>;  // indexes into Bundle::parts, rising
 
-// Everything any node of a run could need: manifest.json, then each image's
-// config, then each distinct layer once, in order of first use.
+// Everything any node of a run could need: each image's config, then each
+// distinct layer once, in order of first use. (The relay writes
+// manifest.json itself, from the plan's images.)
 struct Bundle {
   std::vector<WantedImage> images;
   std::vector<wire::Part> parts;
-  std::vector<std::string> layer;  // per part: its diff ID, "" for the manifest and configs
+  std::vector<std::string> layer;  // per part: its diff ID, "" for configs
 
   std::uint64_t size() const { return wire::total_size(parts); }
   std::uint64_t size_of(const PartList& list) const;
@@ -29,15 +31,10 @@ struct Bundle {
   std::size_t layers_in(const PartList& list) const;
   std::size_t layer_count() const;
   std::vector<wire::Part> parts_of(const PartList& list) const;  // a stream's part list, for its relay
+  std::vector<wire::PlanImage> plan_images() const;               // what the relay writes into manifest.json
 };
 
-std::string layer_part_name(const std::string& diff_id);   // <hex>/layer.tar
-std::string config_part_name(const std::string& image_id);  // <hex>.json
-// docker load's manifest.json for these images, without tags: nodes are
-// tagged only after verification.
-std::string manifest_json(const std::vector<WantedImage>& images);
-
-// The manifest, every config, and each layer whose chain the node lacks in
+// Every config, and each layer whose chain the node lacks in
 // some image. (docker load skips a layer whose chain exists without opening
 // its file, and checks the diff ID of every layer it applies.)
 PartList needed_parts(const Bundle& bundle, const std::set<std::string>& node_chains);

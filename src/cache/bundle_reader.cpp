@@ -14,8 +14,8 @@ namespace treesync {
 BundleReader::BundleReader(const PreparedBundle& prepared)
     : prepared_(prepared), starts_(wire::part_offsets(prepared.bundle.parts)) {
   for (const auto& file : prepared.files) {
-    int fd = file.empty() ? -1 : ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-    if (!file.empty() && fd < 0) {
+    int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
       std::string why = std::strerror(errno);
       for (int f : fds_)
         if (f >= 0) ::close(f);
@@ -26,8 +26,7 @@ BundleReader::BundleReader(const PreparedBundle& prepared)
 }
 
 BundleReader::~BundleReader() {
-  for (int fd : fds_)
-    if (fd >= 0) ::close(fd);
+  for (int fd : fds_) ::close(fd);
 }
 
 std::size_t BundleReader::read(std::uint64_t offset, char* buf, std::size_t n) const {
@@ -38,10 +37,6 @@ std::size_t BundleReader::read(std::uint64_t offset, char* buf, std::size_t n) c
   std::uint64_t into = offset - starts_[i];
   if (into >= parts[i].size) return 0;
   n = static_cast<std::size_t>(std::min<std::uint64_t>(n, parts[i].size - into));
-  if (fds_[i] < 0) {  // the manifest, held in memory
-    std::memcpy(buf, prepared_.manifest.data() + into, n);
-    return n;
-  }
   for (;;) {
     ssize_t got = ::pread(fds_[i], buf, n, static_cast<off_t>(into));
     if (got > 0) return static_cast<std::size_t>(got);
@@ -50,7 +45,7 @@ std::size_t BundleReader::read(std::uint64_t offset, char* buf, std::size_t n) c
   }
 }
 
-wire::Forwarder::Reader BundleReader::stream(const PartList& parts) const {
+wire::Sender::Reader BundleReader::stream(const PartList& parts) const {
   return wire::view_reader(std::make_shared<const wire::PartView>(prepared_.bundle.parts, parts),
                            [this](std::uint64_t offset, char* buf, std::size_t n) { return read(offset, buf, n); });
 }

@@ -1,12 +1,12 @@
 // The source's side of the streams: the bytes of a prepared bundle, read
 // from the layer cache, and each node's stream (some of its parts) as the
-// forwarders and flat sends read it.
+// source's senders read it.
 #pragma once
 
 #include <cstdint>
 #include <vector>
 
-#include "src/wire/forwarder.h"
+#include "src/wire/sender.h"
 #include "src/cache/layer_cache.h"
 
 namespace treesync {
@@ -20,8 +20,8 @@ class BundleReader {
 
   // Up to n bytes of the whole bundle at offset; safe from many threads.
   std::size_t read(std::uint64_t offset, char* buf, std::size_t n) const;
-  // The stream made of `parts`, for a Forwarder or a flat send.
-  wire::Forwarder::Reader stream(const PartList& parts) const;
+  // The stream made of `parts`, for a Sender.
+  wire::Sender::Reader stream(const PartList& parts) const;
 
  private:
   const PreparedBundle& prepared_;

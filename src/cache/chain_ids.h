@@ -8,16 +8,13 @@
 #include <string>
 #include <vector>
 
-#include "src/wire/protocol.h"
 
 namespace treesync {
-
-std::string sha256_hex(const std::string& bytes);
 
 // One chain ID per layer of an image, from its diff IDs ("sha256:…").
 std::vector<std::string> chain_ids(const std::vector<std::string>& diff_ids);
 
 // Every chain a node holds, from the layer lists its probe reported.
-std::set<std::string> node_chains(const wire::Json& layer_lists);
+std::set<std::string> node_chains(const std::vector<std::vector<std::string>>& layer_lists);
 
 }  // namespace treesync

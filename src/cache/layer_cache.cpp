@@ -18,11 +18,11 @@
 #include <set>
 #include <thread>
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 #include <zstd.h>
 
 #include "src/runtime/subprocess.h"
+#include "src/wire/digest.h"
 #include "src/wire/tar.h"
 #include "src/wire/zstd_decoder.h"
 #include "src/cache/chain_ids.h"
@@ -112,21 +112,6 @@ class ZstdFileWriter {
   std::string out_;
 };
 
-class Sha256 {
- public:
-  Sha256() : ctx_(EVP_MD_CTX_new(), EVP_MD_CTX_free) { EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr); }
-  void update(const char* data, std::size_t n) { EVP_DigestUpdate(ctx_.get(), data, n); }
-  std::string digest() {
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned len = 0;
-    EVP_DigestFinal_ex(ctx_.get(), md, &len);
-    return "sha256:" + wire::to_hex(md, len);
-  }
-
- private:
-  std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx_;
-};
-
 bool layer_cached(const CacheDirs& d, const std::string& diff) {
   return fs::exists(raw_path(d, diff)) || fs::exists(zst_path(d, diff));
 }
@@ -168,7 +153,7 @@ class LayerWriter {
   const CacheDirs& dirs_;
   Compress mode_;
   std::uint64_t size_;
-  Sha256 hash_;
+  wire::Sha256 hash_;
   fs::path tmp_;
   File file_;
 };
@@ -202,7 +187,7 @@ void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images,
       [&] {
         if (layer) layer->finish();
         layer.reset();
-        if (!config_name.empty() && sha256_hex(config) + ".json" == config_name) configs[config_name] = config;
+        if (!config_name.empty() && wire::sha256_digest(config).substr(7) + ".json" == config_name) configs[config_name] = config;
       },
   });
   spdlog::info("saving {} image(s) into the layer cache {}", images.size(), d.root.string());
@@ -279,8 +264,7 @@ wire::Part layer_part(const CacheDirs& d, const std::string& diff, Compress mode
   if (mode == Compress::None && !has_raw) convert(zst, raw, raw_size), has_raw = true;
   bool zstd = mode == Compress::Zstd || (mode == Compress::Auto && has_zst);
   *file = (zstd ? zst : raw).string();
-  wire::Part p{layer_part_name(diff), zstd ? wire::Codec::Zstd : wire::Codec::None, fs::file_size(*file), raw_size};
-  return p;
+  return {wire::PartKind::Layer, diff, zstd ? wire::Codec::Zstd : wire::Codec::None, fs::file_size(*file), raw_size};
 }
 
 std::string describe(const Bundle& b, Compress mode) {
@@ -293,7 +277,7 @@ std::string describe(const Bundle& b, Compress mode) {
     raw += p.raw;
     sent += p.size;
   }
-  std::string line = "compress " + std::string(mode == Compress::Auto ? "auto" : mode == Compress::Zstd ? "zstd" : "none") +
+  std::string line = "compress " + std::string(compress_name(mode)) +
                      ": " + std::to_string(zstd) + " of " + std::to_string(zstd + plain) + " layer(s) as zstd, " +
                      human_bytes(raw) + " -> " + human_bytes(sent);
   if (mode == Compress::Auto && plain > 0)
@@ -357,14 +341,10 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
 
   Bundle& b = out.bundle;
   b.images = images;
-  out.manifest = manifest_json(images);
-  b.parts.push_back({"manifest.json", wire::Codec::None, out.manifest.size(), out.manifest.size()});
-  b.layer.push_back("");
-  out.files.push_back("");
   for (const auto& img : images) {
     fs::path cfg = config_path(d, img.id);
     fs::last_write_time(cfg, fs::file_time_type::clock::now());  // most recently used
-    b.parts.push_back({config_part_name(img.id), wire::Codec::None, fs::file_size(cfg), fs::file_size(cfg)});
+    b.parts.push_back({wire::PartKind::Config, img.id, wire::Codec::None, fs::file_size(cfg), fs::file_size(cfg)});
     b.layer.push_back("");
     out.files.push_back(cfg.string());
   }

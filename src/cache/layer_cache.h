@@ -9,16 +9,14 @@
 #include <vector>
 
 #include "src/cache/bundle_plan.h"
+#include "src/input/cli.h"
 
 namespace treesync {
-
-enum class Compress { Auto, Zstd, None };
 
 // The run's bundle and where each part's bytes are.
 struct PreparedBundle {
   Bundle bundle;
-  std::vector<std::string> files;  // per part: its cache file, "" for the manifest
-  std::string manifest;            // manifest.json's text
+  std::vector<std::string> files;  // per part: its cache file
   bool saved = false;              // a docker save ran
   std::string compression;         // one line for people: what is compressed, and why
 };

@@ -16,54 +16,17 @@ void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted) {
   }
 }
 
-namespace {
-
-void finish_load(NodeRun& run, const std::vector<WantedImage>& wanted) {
-  std::vector<std::string> loaded = run.relay->wait_loaded();
-  verify_and_tag(run, wanted, &loaded);
-  run.finish(Outcome::Loaded);
-  spdlog::info("{}: loaded and verified", run.node.name);
-}
-
-}  // namespace
-
 void assign_needs(std::vector<NodeRun>& runs, const Bundle& bundle) {
   for (auto& run : runs) {
     if (!run.loads()) continue;
-    run.need = needed_parts(bundle, node_chains(run.probe.value("layers", wire::Json::array())));
+    run.need = needed_parts(bundle, node_chains(run.probe.layers));
     run.result.layers = bundle.layers_in(run.need);
   }
 }
 
-std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in) {
-  std::atomic<std::uint64_t> source_bytes{0};
-  const Bundle& bundle = in.prepared.bundle;
-  for_each_node(runs, static_cast<std::size_t>(in.options.max_workers), [&](NodeRun& run) {
-    if (!run.loads()) return finish_without_load(run, in.wanted);
-    check_space(run, bundle.size_of(run.need), bundle.raw_size_of(run.need));
-    if (run.failed()) return;
-    std::vector<wire::Part> parts = bundle.parts_of(run.need);
-    const std::uint64_t size = wire::total_size(parts);
-    spdlog::info("{}: sending {} layer(s), {}", run.node.name, run.result.layers, human_bytes(size));
-    run.relay->set_event_handler([&run](const wire::Json& e) {
-      if (e.value("type", "") != "received") return;
-      run.status->stage = Stage::Loading;
-      spdlog::info("{}: received every byte; docker load finishing", run.node.name);
-    });
-    run.status->total = size;
-    run.status->stage = Stage::Receiving;
-    run.result.parent = "source";
-    std::uint64_t before = 0;
-    // A flat node loads every part of its stream.
-    run.relay->send_stream(parts, positions_in(run.need, run.need), in.reader.stream(run.need), [&](std::uint64_t n) {
-      run.result.bytes = n;
-      run.status->bytes = n;
-      source_bytes += n - before;
-      before = n;
-    });
-    finish_load(run, in.wanted);
-  });
-  return source_bytes;
+std::uint64_t deliver(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode) {
+  TreeDelivery delivery(runs, in, mode);
+  return delivery.run();
 }
 
 topology::Plan plan_tree(const std::vector<const NodeRun*>& loaders, int fanout) {
@@ -74,11 +37,6 @@ topology::Plan plan_tree(const std::vector<const NodeRun*>& loaders, int fanout)
     nodes.push_back({r->node.name, r->node.zone + '\n' + lacks});
   }
   return topology::tree_plan(nodes, fanout);
-}
-
-std::uint64_t deliver_tree(std::vector<NodeRun>& runs, const DeliveryInput& in) {
-  TreeDelivery tree(runs, in);
-  return tree.run();
 }
 
 namespace {

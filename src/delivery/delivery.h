@@ -1,7 +1,8 @@
 // Getting the images to the nodes that need them: flat (the source streams
-// to each node over its SSH channel) or tree (the source streams to its
-// children over TCP, every node forwards to its own while it loads). Either
-// way a node's stream holds only the layers it (or its subtree) lacks.
+// to each node) or tree (the source streams to its children, every node
+// forwards to its own while it loads), both through one path
+// (tree_delivery.h). Either way a node's stream holds only the layers it (or
+// its subtree) lacks.
 #pragma once
 
 #include <cstdint>
@@ -25,10 +26,9 @@ struct DeliveryInput {
 // From each loading node's probe: the parts of the bundle it lacks.
 void assign_needs(std::vector<NodeRun>& runs, const Bundle& bundle);
 
-// Both return the stream bytes the source itself sent. Nodes that only need
+// Returns the stream bytes the source itself sent. Nodes that only need
 // tags are tagged; nodes that need nothing are marked skipped.
-std::uint64_t deliver_flat(std::vector<NodeRun>& runs, const DeliveryInput& in);
-std::uint64_t deliver_tree(std::vector<NodeRun>& runs, const DeliveryInput& in);
+std::uint64_t deliver(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode);
 
 // For a node that loads nothing: tag it, or mark it skipped.
 void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted);

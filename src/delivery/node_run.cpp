@@ -1,5 +1,7 @@
 #include "src/delivery/node_run.h"
 
+#include <set>
+
 namespace treesync {
 namespace {
 
@@ -31,30 +33,28 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.relay = std::make_unique<RemoteRelay>(run.node, ssh, binary, o.stall_timeout, shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
-  wire::Json p = run.relay->probe(ids_of(wanted), true);
-  if (p.value("store", "") == "containerd")
-    throw NodeError("probe", "Docker " + p.value("docker_version", "") +
+  wire::ProbeReply p = run.relay->probe(ids_of(wanted), true);
+  if (p.store == "containerd")
+    throw NodeError("probe", "Docker " + p.docker_version +
                                  " on this node keeps images in the containerd image store, where image IDs are "
                                  "not the source's; treesync cannot verify loads there (use the classic store)");
   std::map<std::string, NodeImage> on_node;
-  for (const auto& [id, state] : p.at("images").items())
-    on_node[id] = {state.value("present", false), state.value("tags", std::vector<std::string>{})};
+  for (const auto& [id, state] : p.images) on_node[id] = {state.present, state.tags};
   run.decision = decide(wanted, on_node, o.force);
   run.probe = p;
   run.result.action = action_name(run.decision.action);
   run.status->stage = Stage::Waiting;
-  spdlog::info("{}: Docker {}, {}", run.node.name, p.value("docker_version", "?"), action_name(run.decision.action));
+  spdlog::info("{}: Docker {}, {}", run.node.name, run.probe.docker_version, action_name(run.decision.action));
 }
 
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes) {
   if (!run.loads()) return;
-  std::uint64_t spool_free = run.probe.value("spool_free", std::uint64_t{0});
-  std::uint64_t root_free = run.probe.value("root_free", std::uint64_t{0});
+  const std::uint64_t spool_free = run.probe.spool_free, root_free = run.probe.root_free;
   if (spool_free < spool_bytes)
     run.fail("space", "needs " + human_bytes(spool_bytes) + " free in ~/.cache/treesync for the spool, has " +
                           human_bytes(spool_free) + "; free some space on the node");
   else if (root_free < 2 * load_bytes)
-    run.fail("space", "Docker's data root " + run.probe.value("root_dir", std::string("?")) + " has " +
+    run.fail("space", "Docker's data root " + run.probe.root_dir + " has " +
                           human_bytes(root_free) + " free; docker load needs about " + human_bytes(2 * load_bytes) +
                           " (docker image prune, or free disk space)");
 }
@@ -65,20 +65,27 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
 void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded) {
   run.status->stage = Stage::Verifying;
   if (loaded) {
-    for (const auto& w : wanted) {
-      if (std::find(loaded->begin(), loaded->end(), w.id) != loaded->end()) continue;
-      std::string got;
-      for (const auto& id : *loaded) got += (got.empty() ? "" : ", ") + id;
-      throw NodeError("verify", "docker load produced " + (got.empty() ? "no image" : got) + " instead of " + w.id +
+    // Exactly the wanted set: an extra image means the archive held
+    // something the plan did not name.
+    std::set<std::string> want, got(loaded->begin(), loaded->end());
+    for (const auto& w : wanted) want.insert(w.id);
+    if (got != want) {
+      auto list = [](const std::set<std::string>& ids) {
+        std::string out;
+        for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
+        return out.empty() ? std::string("no image") : out;
+      };
+      throw NodeError("verify", "docker load produced " + list(got) + " instead of " + list(want) +
                                     "; nothing was tagged");
     }
   }
   for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs);
-  wire::Json p = run.relay->probe(ids_of(wanted), false);
+  wire::ProbeReply p = run.relay->probe(ids_of(wanted), false);
   for (const auto& w : wanted) {
-    const auto& state = p.at("images").at(w.id);
-    if (!state.value("present", false)) throw NodeError("verify", "image " + w.id + " is not on the node after the load");
-    auto tags = state.value("tags", std::vector<std::string>{});
+    auto it = p.images.find(w.id);
+    if (it == p.images.end() || !it->second.present)
+      throw NodeError("verify", "image " + w.id + " is not on the node after the load");
+    const auto& tags = it->second.tags;
     for (const auto& ref : w.refs)
       if (std::find(tags.begin(), tags.end(), ref) == tags.end())
         throw NodeError("verify", ref + " does not point at " + w.id + " on the node after tagging");

@@ -29,7 +29,7 @@ struct NodeRun {
   std::unique_ptr<RemoteRelay> relay;
   Decision decision;
   NodeResult result;
-  wire::Json probe;  // what the node reported: Docker version, free space, images, layers
+  wire::ProbeReply probe;  // what the node reported: Docker version, free space, images, layers
   PartList need;     // loading nodes: the bundle's parts they lack
   std::shared_ptr<NodeStatus> status = std::make_shared<NodeStatus>();  // for the live display
   Clock::time_point started;
@@ -49,8 +49,9 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
 // applying them). Fails it if not.
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes);
 
-// After a load (`loaded`: the IDs docker load reported) or alone (tag only):
-// check the IDs, apply the tags, confirm every reference on the node.
+// After a load (`loaded`: the IDs docker load reported, which must be
+// exactly the wanted set) or alone (tag only): check the IDs, apply the
+// tags, confirm every reference on the node.
 void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded);
 
 // Runs fn on every node that has not failed, at most `workers` at once. A

@@ -11,9 +11,9 @@ namespace {
 
 // "present", "tag missing" or "missing" for one reference on one node.
 std::string image_state(const NodeRun& run, const std::string& id, const std::string& ref) {
-  const wire::Json& state = run.probe.at("images").at(id);
-  if (!state.value("present", false)) return "missing";
-  auto tags = state.value("tags", std::vector<std::string>{});
+  auto it = run.probe.images.find(id);
+  if (it == run.probe.images.end() || !it->second.present) return "missing";
+  const auto& tags = it->second.tags;
   return std::find(tags.begin(), tags.end(), ref) != tags.end() ? "present" : "tag missing";
 }
 
@@ -53,8 +53,7 @@ int run_status(const Options& o) {
       continue;
     }
     std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-16s  %10s", int(name_w), run.node.name.c_str(), int(host_w),
-                  run.node.host.c_str(), run.probe.value("docker_version", "?").c_str(),
-                  human_bytes(run.probe.value("root_free", std::uint64_t{0})).c_str());
+                  run.node.host.c_str(), run.probe.docker_version.c_str(), human_bytes(run.probe.root_free).c_str());
     out << cell;
     for (const auto& [ref, id] : images) {
       std::string state = image_state(run, id, ref);
@@ -65,8 +64,8 @@ int run_status(const Options& o) {
     }
     out << "\n";
     extra.push_back({{"images", node_images},
-                     {"docker_version", run.probe.value("docker_version", "")},
-                     {"free_bytes", run.probe.value("root_free", std::uint64_t{0})}});
+                     {"docker_version", run.probe.docker_version},
+                     {"free_bytes", run.probe.root_free}});
   }
   int status = shutdown_exit_code() ? shutdown_exit_code() : all_present ? 0 : 1;
   if (!o.json_path.empty()) {

@@ -13,21 +13,22 @@ namespace {
 
 // auto: flat when the nodes that load fit in one level of the tree. Sets
 // `why` to the line the summary shows.
-std::string pick_mode(const Options& o, std::size_t loaders, std::string* why) {
-  std::string mode = o.mode;
+topology::Mode pick_mode(const Options& o, std::size_t loaders, std::string* why) {
   if (loaders == 0) {
     *why = "mode: none, nothing to load";
-    return "flat";
+    return topology::Mode::Flat;
   }
-  if (mode == "auto") {
-    bool flat = topology::choose_mode(loaders, o.fanout) == topology::Mode::Flat;
-    mode = flat ? "flat" : "tree";
-    *why = "mode: " + mode + ", chosen by --mode auto: " + std::to_string(loaders) + " node(s) to load " +
-           (flat ? "<=" : ">") + " fanout " + std::to_string(o.fanout);
+  topology::Mode mode = o.mode == ModeOption::Tree ? topology::Mode::Tree : topology::Mode::Flat;
+  const char* name = mode_name(o.mode);
+  if (o.mode == ModeOption::Auto) {
+    mode = topology::choose_mode(loaders, o.fanout);
+    name = mode == topology::Mode::Flat ? "flat" : "tree";
+    *why = std::string("mode: ") + name + ", chosen by --mode auto: " + std::to_string(loaders) + " node(s) to load " +
+           (mode == topology::Mode::Flat ? "<=" : ">") + " fanout " + std::to_string(o.fanout);
   } else {
-    *why = "mode: " + mode + " (--mode " + mode + ")";
+    *why = std::string("mode: ") + name + " (--mode " + name + ")";
   }
-  if (mode == "tree") *why += ", fanout " + std::to_string(o.fanout);
+  if (mode == topology::Mode::Tree) *why += ", fanout " + std::to_string(o.fanout);
   spdlog::info("{}", *why);
   return mode;
 }
@@ -36,10 +37,6 @@ std::string pick_mode(const Options& o, std::size_t loaders, std::string* why) {
 bool retryable(const NodeRun& run) {
   static const std::set<std::string> final_steps = {"auth", "host key", "verify", "space", "cancelled", "plan"};
   return run.failed() && !final_steps.count(run.result.step);
-}
-
-Compress compress_mode(const std::string& name) {
-  return name == "zstd" ? Compress::Zstd : name == "none" ? Compress::None : Compress::Auto;
 }
 
 // The bundle and its reader, prepared (saved into the cache if need be) the
@@ -52,7 +49,7 @@ struct Payload {
   void prepare_for(std::vector<NodeRun>& runs, const std::vector<WantedImage>& wanted, const Options& o) {
     if (!ready && std::any_of(runs.begin(), runs.end(), [](const NodeRun& r) { return r.loads(); })) {
       reader.reset();
-      prepared = prepare_bundle(wanted, o.cache_dir, compress_mode(o.compress));
+      prepared = prepare_bundle(wanted, o.cache_dir, o.compress);
       reader = std::make_unique<BundleReader>(prepared);
       ready = true;
     }
@@ -89,7 +86,7 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
     for_each_node(again, static_cast<std::size_t>(o.max_workers),
                   [&](NodeRun& run) { probe_node(run, s.wanted, o, s.binary); });
     payload.prepare_for(again, s.wanted, o);
-    sent += deliver_flat(again, payload.input(s.wanted, o));
+    sent += deliver(again, payload.input(s.wanted, o), topology::Mode::Flat);
     for (std::size_t k = 0; k < where.size(); ++k) s.runs[where[k]] = std::move(again[k]);
   }
   return sent;
@@ -102,13 +99,14 @@ int run_sync(const Options& o) {
   std::size_t loaders =
       static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
   std::string why_mode;
-  std::string mode = pick_mode(o, loaders, &why_mode);
+  topology::Mode mode = pick_mode(o, loaders, &why_mode);
+  const std::string mode_text = mode == topology::Mode::Tree ? "tree" : "flat";
   Payload payload;
   std::uint64_t source_bytes = 0;
   if (!shutdown_flag()) payload.prepare_for(s->runs, s->wanted, o);  // a dry run too: the plan shows sizes
   if (!o.dry_run) {
     DeliveryInput in = payload.input(s->wanted, o);
-    source_bytes = mode == "tree" ? deliver_tree(s->runs, in) : deliver_flat(s->runs, in);
+    source_bytes = deliver(s->runs, in, mode);
     source_bytes += retry_failed(*s, o, payload);
   }
   s->close_relays(static_cast<std::size_t>(o.max_workers));
@@ -118,7 +116,7 @@ int run_sync(const Options& o) {
   std::vector<NodeResult> results = s->results();
   int status;
   if (o.dry_run) {
-    print_plan(out, s->runs, mode, o.fanout, payload.ready ? &payload.prepared : nullptr);
+    print_plan(out, s->runs, mode_text, o.fanout, payload.ready ? &payload.prepared : nullptr);
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
     print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
@@ -128,7 +126,7 @@ int run_sync(const Options& o) {
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();
   if (!o.json_path.empty()) {
-    RunSummary summary{"sync", mode, o.fanout, o.dry_run, s->started,
+    RunSummary summary{"sync", mode_text, o.fanout, o.dry_run, s->started,
                        std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o),
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
     write_report(o.json_path, make_report(summary, results, {}));

@@ -3,20 +3,16 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
-#include <fstream>
+#include <utility>
+
+#include "src/wire/edge_auth.h"
 
 namespace treesync {
 namespace {
 
 // Threads that wait on relays: one per loading node, up to this many.
 constexpr std::size_t kMaxWatchers = 1024;
-
-std::string random_token() {
-  unsigned char raw[16];
-  std::ifstream urandom("/dev/urandom", std::ios::binary);
-  if (!urandom.read(reinterpret_cast<char*>(raw), sizeof raw)) throw std::runtime_error("cannot read /dev/urandom");
-  return wire::to_hex(raw, sizeof raw);
-}
+constexpr int kNone = -3;  // no parent waiting
 
 // Relays take numeric addresses only (no name lookups in a static binary).
 std::string numeric_address(const std::string& host) {
@@ -33,16 +29,22 @@ std::string numeric_address(const std::string& host) {
 
 }  // namespace
 
-TreeDelivery::TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in)
-    : runs_(runs), in_(in), token_(random_token()) {}
+TreeDelivery::TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
+    : runs_(runs), in_(in) {
+  make_plan(mode);
+}
 
 TreeDelivery::~TreeDelivery() {
-  for (auto& f : sources_) f->cancel();
-  sources_.clear();
+  std::vector<std::unique_ptr<wire::Sender>> senders;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    finishing_ = true;
+    senders.swap(sources_);
+  }
+  for (auto& s : senders) s->cancel();
 }
 
 std::uint64_t TreeDelivery::run() {
-  make_plan();
   open_receivers();
   drop_unopened();
   start_tree();
@@ -53,19 +55,26 @@ std::uint64_t TreeDelivery::run() {
     watch(static_cast<std::size_t>(m));
   });
 
+  // Senders call back under mu_ when they end: join them without it.
+  std::vector<std::unique_ptr<wire::Sender>> senders;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    finishing_ = true;
+    senders.swap(sources_);
+  }
   std::uint64_t sent = 0;
-  std::lock_guard<std::mutex> lock(mu_);
-  for (auto& f : sources_) {
-    if (!f->finished()) f->cancel();
-    f->join();
-    if (!f->ok() && f->error() != "cancelled") spdlog::warn("source -> {}: {}", f->target().name, f->error());
-    sent += f->sent();
+  for (auto& s : senders) {
+    if (!s->finished()) s->cancel();
+    s->join();
+    if (!s->ok() && s->error() != "cancelled") spdlog::warn("source -> {}: {}", s->target().name, s->error());
+    sent += s->sent();
   }
   return sent;
 }
 
-// The tree over every loading node, and what each one's stream carries.
-void TreeDelivery::make_plan() {
+// The plan over every loading node, what each one's stream carries, and a
+// key for each edge.
+void TreeDelivery::make_plan(topology::Mode mode) {
   std::vector<const NodeRun*> loaders;
   std::vector<PartList> needs;
   for (std::size_t i = 0; i < runs_.size(); ++i) {
@@ -76,18 +85,21 @@ void TreeDelivery::make_plan() {
   }
   member_of_.assign(runs_.size(), -1);
   for (std::size_t m = 0; m < members_.size(); ++m) member_of_[members_[m]] = static_cast<int>(m);
-  plan_ = plan_tree(loaders, in_.options.fanout);
+  plan_ = mode == topology::Mode::Flat ? topology::flat_plan(loaders.size()) : plan_tree(loaders, in_.options.fanout);
   const auto& parts = in_.prepared.bundle.parts;
   for (auto& list : subtree_streams(plan_, needs))
     streams_.push_back({list, in_.prepared.bundle.size_of(list), std::make_shared<wire::PartView>(parts, list)});
   address_.resize(members_.size());
   port_.assign(members_.size(), 0);
+  for (std::size_t m = 0; m < members_.size(); ++m) key_.push_back(wire::new_edge_key());
   have_.assign(members_.size(), 0);
   grew_.assign(members_.size(), Clock::now());
   alive_.assign(members_.size(), true);
+  queued_.assign(members_.size(), false);
+  pending_.assign(members_.size(), kNone);
 }
 
-// Every member checks its room and opens its listener, with the session token.
+// Every member checks its room and opens its listener for its first parent.
 void TreeDelivery::open_receivers() {
   const Bundle& bundle = in_.prepared.bundle;
   for_each_node(runs_, static_cast<std::size_t>(in_.options.max_workers), [&](NodeRun& run) {
@@ -98,7 +110,9 @@ void TreeDelivery::open_receivers() {
     check_space(run, s.size, bundle.raw_size_of(run.need));
     if (run.failed()) return;
     address_[m] = numeric_address(run.node.host);
-    port_[m] = run.relay->open_receive(bundle.parts_of(s.parts), positions_in(s.parts, run.need), address_[m], token_);
+    wire::ReceiveRequest req{bundle.parts_of(s.parts), positions_in(s.parts, run.need), bundle.plan_images(),
+                             address_[m], key_[m]};
+    port_[m] = run.relay->open_receive(req);
     run.status->total = s.size;
     run.status->stage = Stage::Receiving;
     spdlog::debug("{}: listening on {}:{} for {} layer(s), {}", run.node.name, address_[m], port_[m],
@@ -124,9 +138,9 @@ void TreeDelivery::start_tree() {
   for (std::size_t m = 0; m < members_.size(); ++m) {
     if (!alive_[m]) continue;
     run_of(m).relay->set_event_handler([this, m](const wire::Json& e) { on_event(m, e); });
-    for (int c : plan_.children[m]) attach(static_cast<int>(m), c);
+    for (int c : plan_.children[m]) attach(static_cast<int>(m), c, false);
   }
-  for (int c : plan_.source_children) attach(topology::kSource, c);
+  for (int c : plan_.source_children) attach(topology::kSource, c, false);
 }
 
 wire::Target TreeDelivery::target(int member) const {
@@ -134,17 +148,47 @@ wire::Target TreeDelivery::target(int member) const {
   return {runs_[members_[m]].node.name, address_[m], port_[m]};
 }
 
-void TreeDelivery::attach(int parent, int child) {
+void TreeDelivery::attach(int parent, int child, bool new_key) {
+  const auto c = static_cast<std::size_t>(child);
+  if (!new_key) return connect(parent, child);
+  key_[c] = wire::new_edge_key();
+  pending_[c] = parent;
+  run_of(c).relay->expect_parent(key_[c]);
+}
+
+void TreeDelivery::connect(int parent, int child) {
   const auto c = static_cast<std::size_t>(child);
   run_of(c).result.parent = parent == topology::kSource ? "source" : run_of(static_cast<std::size_t>(parent)).node.name;
   if (parent != topology::kSource) {
     const auto p = static_cast<std::size_t>(parent);
-    run_of(p).relay->forward(target(child), positions_in(streams_[p].parts, streams_[c].parts));
+    run_of(p).relay->forward({run_of(c).node.name, address_[c], port_[c],
+                              positions_in(streams_[p].parts, streams_[c].parts), key_[c]});
     return;
   }
-  sources_.push_back(std::make_unique<wire::Forwarder>(target(child), token_, streams_[c].size,
-                                                       in_.reader.stream(streams_[c].parts)));
-  sources_.back()->start();
+  queued_[c] = true;
+  source_queue_.push_back(c);
+  start_source_edges();
+}
+
+void TreeDelivery::start_source_edges() {
+  while (!finishing_ && !source_queue_.empty() && source_active_ < static_cast<std::size_t>(in_.options.max_workers)) {
+    std::size_t c = source_queue_.front();
+    source_queue_.pop_front();
+    queued_[c] = false;
+    if (!alive_[c] || complete(c)) continue;
+    grew_[c] = Clock::now();  // its stall clock starts with its edge
+    ++source_active_;
+    sources_.push_back(std::make_unique<wire::Sender>(target(static_cast<int>(c)), key_[c], streams_[c].size,
+                                                      in_.reader.stream(streams_[c].parts),
+                                                      [this, c](const wire::Sender&) { source_edge_done(c); }));
+    sources_.back()->start();
+  }
+}
+
+void TreeDelivery::source_edge_done(std::size_t) {
+  std::lock_guard<std::mutex> lock(mu_);
+  --source_active_;
+  start_source_edges();
 }
 
 // How far into the whole bundle a member's bytes reach: streams differ, but
@@ -169,10 +213,10 @@ void TreeDelivery::watch(std::size_t m) {
   NodeRun& run = run_of(m);
   bool relay_ok = true;
   try {
-    std::vector<std::string> loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
-    verify_and_tag(run, in_.wanted, &loaded);
+    wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
+    verify_and_tag(run, in_.wanted, &loaded.ids);
     run.finish(Outcome::Loaded);
-    spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, run.relay->wire_bytes());
+    spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
   } catch (const NodeError& e) {
     run.fail(e.step, e.what());
     relay_ok = !e.relay_lost;
@@ -193,37 +237,61 @@ void TreeDelivery::watch(std::size_t m) {
 }
 
 void TreeDelivery::on_event(std::size_t m, const wire::Json& e) {
-  const std::string type = e.value("type", "");
+  const std::string type = wire::type_of(e);
   std::lock_guard<std::mutex> lock(mu_);
-  if (type == "progress" || type == "received") {
-    std::uint64_t bytes = e.value(type == "progress" ? "received" : "bytes", std::uint64_t{0});
-    if (bytes > have_[m]) grew_[m] = Clock::now();
-    have_[m] = std::max(have_[m], bytes);
-    run_of(m).result.bytes = have_[m];
-    run_of(m).status->bytes = have_[m];
-    if (type == "received") {
-      run_of(m).status->stage = Stage::Loading;
-      spdlog::info("{}: received every byte; docker load finishing", run_of(m).node.name);
+  const std::string& name = run_of(m).node.name;
+  try {
+    if (type == wire::Progress::kType || type == wire::Received::kType) {
+      std::uint64_t bytes = type == wire::Progress::kType ? wire::from_message<wire::Progress>(e).received
+                                                          : wire::from_message<wire::Received>(e).bytes;
+      if (bytes > have_[m]) grew_[m] = Clock::now();
+      have_[m] = std::max(have_[m], bytes);
+      run_of(m).result.bytes = have_[m];
+      run_of(m).status->bytes = have_[m];
+      if (type == wire::Received::kType) {
+        run_of(m).status->stage = Stage::Loading;
+        spdlog::info("{}: received every byte; docker load finishing", name);
+      }
+    } else if (type == wire::ChildFailed::kType) {
+      auto f = wire::from_message<wire::ChildFailed>(e);
+      spdlog::warn("{}: forwarding to {} failed: {}", name, f.child, f.message);
+    } else if (type == wire::Corrupt::kType) {
+      auto c = wire::from_message<wire::Corrupt>(e);
+      spdlog::warn("{}: the chunk at byte {} from {} failed its XXH3 check; asked for it again", name, c.offset, c.peer);
+    } else if (type == wire::Refused::kType) {
+      auto r = wire::from_message<wire::Refused>(e);
+      spdlog::warn("{}: refused a connection from {}: {} ({} refused so far)", name, r.peer, r.reason, r.count);
+      run_of(m).result.refused = r.count;
+    } else if (type == wire::BadPart::kType) {
+      bad_part(m, wire::from_message<wire::BadPart>(e));
+    } else if (type == wire::ParentExpected::kType) {
+      auto p = wire::from_message<wire::ParentExpected>(e);
+      if (pending_[m] != kNone && p.key == key_[m]) connect(std::exchange(pending_[m], kNone), static_cast<int>(m));
     }
-  } else if (type == "child_failed") {
-    spdlog::warn("{}: forwarding to {} failed: {}", run_of(m).node.name, e.value("child", "?"), e.value("message", ""));
-  } else if (type == "corrupt") {
-    spdlog::warn("{}: the chunk at byte {} from {} failed its XXH3 check; asked for it again", run_of(m).node.name,
-                 e.value("offset", std::uint64_t{0}), e.value("peer", "?"));
-  } else if (type == "refused") {
-    spdlog::warn("{}: refused a connection from {}: {}", run_of(m).node.name, e.value("peer", "?"),
-                 e.value("reason", ""));
+  } catch (const wire::Error& err) {
+    spdlog::warn("{}: malformed event from the relay: {}", name, err.what());
   }
+}
+
+// The parent sent bytes that failed their digest: the relay dropped it and
+// rewound; the source, which read them from its own cache, feeds it now.
+void TreeDelivery::bad_part(std::size_t m, const wire::BadPart& e) {
+  spdlog::warn("{}: {} from {} failed its SHA-256 check; resuming from the source at byte {}", run_of(m).node.name,
+               e.part, e.peer.empty() ? "its parent" : e.peer, e.offset);
+  have_[m] = std::min(have_[m], e.offset);
+  grew_[m] = Clock::now();
+  topology::move_to_source(plan_, static_cast<int>(m));
+  attach(topology::kSource, static_cast<int>(m), true);
 }
 
 // A node whose bytes stop growing is at fault only if its parent has bytes
 // to give and is itself alive; otherwise its parent's own check (or failure)
-// moves it.
+// moves it. A node waiting for a source edge is not stalled.
 void TreeDelivery::check_stall(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   const auto stall = std::chrono::seconds(in_.options.stall_timeout);
   const auto now = Clock::now();
-  if (complete(m) || now - grew_[m] < stall) return;
+  if (complete(m) || queued_[m] || now - grew_[m] < stall) return;
   int p = plan_.parent[m];
   if (p >= 0) {
     auto pi = static_cast<std::size_t>(p);
@@ -245,7 +313,7 @@ void TreeDelivery::lost(std::size_t m) {
                  parents[i] == topology::kSource ? "the source" : run_of(static_cast<std::size_t>(parents[i])).node.name,
                  have_[c]);
     grew_[c] = Clock::now();
-    attach(parents[i], orphans[i]);
+    attach(parents[i], orphans[i], true);
   }
 }
 

@@ -1,30 +1,36 @@
-// Tree mode: every loading node listens for its parent; interior nodes
-// forward from their spool, to each child only the parts its subtree lacks;
-// the source feeds its own children only. When a node's relay is lost, its
-// children are re-parented (topology::reparent) to a node whose stream
-// carries theirs, and resume where their spool ends.
+// The one delivery path, for flat and tree mode alike: every loading node's
+// relay listens for the one parent the source names, with a key for that
+// edge only; interior relays forward from their spool, to each child only
+// the parts its subtree lacks; the source feeds its own children, at most
+// --max-workers at once (flat mode: every node is a child of the source).
+// When a node's relay is lost its children are re-parented
+// (topology::reparent) to a node whose stream carries theirs; a node whose
+// parent sent bytes that failed their digest is moved to the source. Either
+// way the node learns its new parent's key over SSH and resumes where its
+// spool ends.
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
-#include "src/wire/forwarder.h"
 #include "src/delivery/delivery.h"
+#include "src/wire/sender.h"
 
 namespace treesync {
 
 class TreeDelivery {
  public:
-  TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in);
+  TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode);
   ~TreeDelivery();
   // Returns the stream bytes the source itself sent.
   std::uint64_t run();
 
  private:
-  void make_plan();
+  void make_plan(topology::Mode mode);
   void open_receivers();
   void drop_unopened();
   void start_tree();
@@ -32,8 +38,15 @@ class TreeDelivery {
   void on_event(std::size_t m, const wire::Json& event);
   void check_stall(std::size_t m);
   void lost(std::size_t m);
+  void bad_part(std::size_t m, const wire::BadPart& e);  // mu_ held
   std::vector<int> reparent(std::size_t m);  // mu_ held
-  void attach(int parent, int child);  // mu_ held
+  // Feeds `child` from `parent`; with new_key over a fresh edge, whose key
+  // the child learns first (the parent connects once it says it knows);
+  // mu_ held.
+  void attach(int parent, int child, bool new_key);
+  void connect(int parent, int child);  // mu_ held
+  void start_source_edges();              // mu_ held: up to --max-workers at once
+  void source_edge_done(std::size_t m);   // from a sender's thread
   bool complete(std::size_t m) const { return have_[m] >= streams_[m].size; }
   std::uint64_t bundle_position(std::size_t m) const;  // mu_ held
   std::vector<std::uint64_t> bundle_positions() const;  // mu_ held
@@ -43,7 +56,6 @@ class TreeDelivery {
 
   std::vector<NodeRun>& runs_;
   const DeliveryInput& in_;
-  const std::string token_;
   struct Stream {
     PartList parts;                       // of the bundle: the member's needs and its subtree's
     std::uint64_t size = 0;
@@ -57,10 +69,16 @@ class TreeDelivery {
 
   std::mutex mu_;  // guards everything below
   topology::Plan plan_;
+  std::vector<std::string> key_;              // per member: the key of the edge that feeds it now
+  std::vector<int> pending_;                  // per member: the parent waiting for it to learn the key, or kNone
   std::vector<std::uint64_t> have_;           // bytes of its stream each member holds
   std::vector<Clock::time_point> grew_;       // when that last grew
   std::vector<bool> alive_;                   // can still forward
-  std::vector<std::unique_ptr<wire::Forwarder>> sources_;
+  std::vector<bool> queued_;                  // waiting for a source edge to free up
+  std::deque<std::size_t> source_queue_;      // members the source will feed next
+  std::size_t source_active_ = 0;             // source edges streaming now
+  bool finishing_ = false;                    // no new edges
+  std::vector<std::unique_ptr<wire::Sender>> sources_;
   std::atomic<std::size_t> settled_{0};       // members done or failed
 };
 

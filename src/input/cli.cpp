@@ -11,6 +11,12 @@
 #include "src/input/inventory.h"
 
 namespace treesync {
+
+const char* mode_name(ModeOption m) {
+  return m == ModeOption::Flat ? "flat" : m == ModeOption::Tree ? "tree" : "auto";
+}
+
+const char* compress_name(Compress c) { return c == Compress::Zstd ? "zstd" : c == Compress::None ? "none" : "auto"; }
 namespace {
 
 const char* kExamples = R"(
@@ -151,9 +157,15 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.nodes = r["nodes"].as<std::string>();
   o.force = r["force"].as<bool>();
   o.max_workers = r["max-workers"].as<int>();
-  o.mode = r["mode"].as<std::string>();
+  const std::string mode = r["mode"].as<std::string>();
+  if (mode != "auto" && mode != "flat" && mode != "tree")
+    throw UsageError("--mode '" + printable(mode) + "' is not one of auto, flat, tree");
+  o.mode = mode == "flat" ? ModeOption::Flat : mode == "tree" ? ModeOption::Tree : ModeOption::Auto;
   o.fanout = r["fanout"].as<int>();
-  o.compress = r["compress"].as<std::string>();
+  const std::string compress = r["compress"].as<std::string>();
+  if (compress != "auto" && compress != "zstd" && compress != "none")
+    throw UsageError("--compress '" + printable(compress) + "' is not one of auto, zstd, none");
+  o.compress = compress == "zstd" ? Compress::Zstd : compress == "none" ? Compress::None : Compress::Auto;
   o.dry_run = r["dry-run"].as<bool>();
   o.verbose = r["verbose"].as<bool>();
   o.quiet = r["quiet"].as<bool>();
@@ -170,10 +182,6 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.cache_dir = r["cache-dir"].as<std::string>();
   if (o.cache_dir.empty()) o.cache_dir = home_path("/.cache/treesync");
 
-  if (o.mode != "auto" && o.mode != "flat" && o.mode != "tree")
-    throw UsageError("--mode '" + o.mode + "' is not one of auto, flat, tree");
-  if (o.compress != "auto" && o.compress != "zstd" && o.compress != "none")
-    throw UsageError("--compress '" + printable(o.compress) + "' is not one of auto, zstd, none");
   if (o.fanout < 1 || o.fanout > 64) throw UsageError("--fanout must be 1..64 (1 is a pipeline), got " + std::to_string(o.fanout));
   if (o.max_workers < 1 || o.max_workers > 1000)
     throw UsageError("--max-workers must be 1..1000, got " + std::to_string(o.max_workers));

@@ -6,6 +6,12 @@
 
 namespace treesync {
 
+enum class ModeOption { Auto, Flat, Tree };
+enum class Compress { Auto, Zstd, None };  // how layers travel
+
+const char* mode_name(ModeOption m);
+const char* compress_name(Compress c);
+
 struct Options {
   std::vector<std::string> images;  // normalized references, in order, no duplicates
   std::string inventory;            // resolved path
@@ -13,9 +19,9 @@ struct Options {
   std::string nodes;                // --nodes spec, empty: all of the type
   bool force = false;
   int max_workers = 10;
-  std::string mode = "auto";        // auto | flat | tree
+  ModeOption mode = ModeOption::Auto;
   int fanout = 4;
-  std::string compress = "auto";    // auto | zstd | none: how layers travel
+  Compress compress = Compress::Auto;
   bool dry_run = false;
   bool verbose = false;
   bool quiet = false;               // only the summary and errors

@@ -47,6 +47,9 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
     std::string detail = r.outcome == Outcome::Failed || r.outcome == Outcome::Pending
                              ? (r.step.empty() ? "" : r.step + ": ") + r.reason
                              : "";
+    if (r.refused > 0)
+      detail += (detail.empty() ? "" : "; ") + std::string("refused ") + std::to_string(r.refused) +
+                " connection(s) without the edge key";
     std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7.1f  ", int(name_w), r.node.c_str(), int(host_w),
                   r.host.c_str(), outcome_name(r.outcome), human_bytes(r.bytes).c_str(), r.seconds);
     out << line << detail << "\n";

@@ -20,7 +20,7 @@ std::uint64_t free_bytes(const std::string& path) {
 
 // The layer lists (.RootFS.Layers, diff IDs) of every image on the node:
 // treesync derives from them the layer chains the node already has.
-wire::Json local_layers() {
+std::vector<std::vector<std::string>> local_layers() {
   ProcessResult ls = run_capture({"docker", "image", "ls", "--all", "--quiet", "--no-trunc"});
   if (!ls.ok()) throw std::runtime_error("docker image ls failed: " + ls.last_line());
   std::vector<std::string> argv = {"docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}"};
@@ -29,7 +29,7 @@ wire::Json local_layers() {
   std::set<std::string> seen;  // an image with several tags is listed once per tag
   while (ids >> id)
     if (is_image_id(id) && seen.insert(id).second) argv.push_back(id);
-  wire::Json out = wire::Json::array();
+  std::vector<std::vector<std::string>> out;
   if (argv.size() == 5) return out;
   ProcessResult r = run_capture(argv);
   if (!r.ok()) throw std::runtime_error("docker image inspect failed: " + r.last_line());
@@ -37,7 +37,10 @@ wire::Json local_layers() {
   std::string line;
   while (std::getline(lines, line)) {
     wire::Json layers = wire::Json::parse(line, nullptr, false);
-    if (layers.is_array()) out.push_back(layers);
+    if (!layers.is_array()) continue;
+    out.emplace_back();
+    for (const auto& d : layers)
+      if (d.is_string()) out.back().push_back(d.get<std::string>());
   }
   return out;
 }
@@ -76,27 +79,28 @@ wire::Json docker_info() {
   return j;
 }
 
-wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir, bool layers) {
+wire::ProbeReply probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir, bool layers) {
   wire::Json j = docker_info();
-  wire::Json out = {{"type", "probe"},
-                    {"docker_version", j.value("ServerVersion", "")},
-                    {"store", image_store(j)},
-                    {"root_dir", j.value("DockerRootDir", "")},
-                    {"root_free", free_bytes(j.value("DockerRootDir", "/"))},
-                    {"spool_free", free_bytes(spool_dir)},
-                    {"images", wire::Json::object()}};
-  if (layers) out["layers"] = local_layers();
+  wire::ProbeReply out;
+  out.docker_version = j.value("ServerVersion", "");
+  out.store = image_store(j);
+  out.root_dir = j.value("DockerRootDir", "");
+  out.root_free = free_bytes(out.root_dir.empty() ? "/" : out.root_dir);
+  out.spool_free = free_bytes(spool_dir);
+  if (layers) out.layers = local_layers();
   for (const auto& id : ids) {
     if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
     ProcessResult r = run_capture({"docker", "image", "inspect", "--format", "{{json .RepoTags}}", id});
-    wire::Json entry = {{"present", r.ok()}, {"tags", wire::Json::array()}};
+    wire::ImageState state{r.ok(), {}};
     if (r.ok()) {
       wire::Json tags = wire::Json::parse(r.out, nullptr, false);
-      if (tags.is_array()) entry["tags"] = tags;
+      if (tags.is_array())
+        for (const auto& t : tags)
+          if (t.is_string()) state.tags.push_back(t.get<std::string>());
     } else if (r.err.find("No such image") == std::string::npos) {
       throw std::runtime_error("docker image inspect failed: " + r.last_line());
     }
-    out["images"][id] = entry;
+    out.images[id] = state;
   }
   return out;
 }

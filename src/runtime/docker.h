@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "src/wire/protocol.h"
+#include "src/wire/messages.h"
 
 namespace runtime {
 
@@ -21,7 +21,7 @@ std::string image_store(const wire::Json& docker_info);
 // Docker's version, image store, data root and free space, for each image
 // ID whether it is present and with which tags, and with `layers` the layer
 // lists of all local images.
-wire::Json probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir, bool layers);
+wire::ProbeReply probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir, bool layers);
 
 // Applies ref to id; throws with Docker's message on failure.
 void tag_image(const std::string& id, const std::string& ref);

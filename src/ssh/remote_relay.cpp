@@ -15,9 +15,13 @@ namespace {
 
 constexpr int kReplyTimeoutS = 60;
 
+template <typename... M>
+bool one_of(const std::string& type, std::tuple<M...>*) {
+  return ((type == M::kType) || ...);
+}
+
 bool is_event(const std::string& type) {
-  return type == "progress" || type == "received" || type == "forwarded" || type == "forwarding" ||
-         type == "child_failed" || type == "refused" || type == "corrupt";
+  return one_of(type, static_cast<wire::ControlEvents*>(nullptr)) || type == wire::Forwarding::kType;
 }
 
 // Remote commands are fixed text plus the relay's hash, which is hex we
@@ -71,80 +75,39 @@ void RemoteRelay::start() {
       throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
   }
   control_ = session_->exec("exec " + relay_file(binary_.hash) + " serve --hash " + binary_.hash);
-  next_message("start relay", kReplyTimeoutS);  // hello
+  next_reply<wire::Hello>("start relay", kReplyTimeoutS);
 }
 
-wire::Json RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
-  return request({{"type", "probe"}, {"images", ids}, {"layers", layers}}, "probe", kReplyTimeoutS);
+wire::ProbeReply RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
+  return request<wire::ProbeReply>(wire::ProbeRequest{ids, layers}, kReplyTimeoutS);
 }
 
-void RemoteRelay::send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
-                              const wire::ByteReader& read, const std::function<void(std::uint64_t)>& sent) {
-  const std::uint64_t size = wire::total_size(parts);
-  control_->write_all(wire::encode_message({{"type", "receive"}, {"parts", wire::parts_to_json(parts)}, {"load", load}}));
-  std::string chunk(wire::kChunkSize, '\0');
-  std::uint64_t offset = 0;
-  session_->set_timeout_ms(stall_timeout_s_ * 1000L);  // a write that waits this long is a stall
-  try {
-    while (offset < size) {
-      if (stop_) throw NodeError("send", "interrupted");
-      std::size_t n = read(offset, chunk.data(), static_cast<std::size_t>(std::min<std::uint64_t>(chunk.size(), size - offset)));
-      if (n == 0) throw NodeError("send", "the stream ended at byte " + std::to_string(offset) + " of " + std::to_string(size));
-      std::string_view bytes(chunk.data(), n);
-      control_->write_all(wire::encode_data_header(offset, bytes));
-      wire::test_corrupt(offset, chunk.data(), n);
-      control_->write_all(bytes);
-      offset += n;
-      sent(offset);
-    }
-  } catch (const NodeError&) {
-    // The relay may have said why it stopped reading (disk full, ...).
-    try {
-      next_message("receive", 2);
-    } catch (const NodeError& reason) {
-      if (!reason.relay_lost) throw;
-    }
-    throw;
-  }
+int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {
+  return request<wire::Listening>(req, kReplyTimeoutS).port;
 }
 
-int RemoteRelay::open_receive(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
-                              const std::string& listen_ip, const std::string& token) {
-  wire::Json reply = request({{"type", "receive"},
-                              {"parts", wire::parts_to_json(parts)},
-                              {"load", load},
-                              {"listen", listen_ip},
-                              {"token", token}},
-                             "listening", kReplyTimeoutS);
-  return reply.at("port").get<int>();
-}
+void RemoteRelay::expect_parent(const std::string& key) { post(wire::encode(wire::ExpectParent{key})); }
 
-void RemoteRelay::forward(const wire::Target& child, const std::vector<std::size_t>& parts) {
-  wire::Json c = {{"name", child.name}, {"address", child.address}, {"port", child.port}, {"parts", parts}};
-  post({{"type", "forward"}, {"children", wire::Json::array({c})}});
-}
+void RemoteRelay::forward(const wire::ChildEdge& child) { post(wire::encode(wire::ForwardRequest{{child}})); }
 
 void RemoteRelay::set_event_handler(std::function<void(const wire::Json&)> handler) { on_event_ = std::move(handler); }
 
-void RemoteRelay::post(const wire::Json& msg) {
+void RemoteRelay::post(std::string frame) {
   std::lock_guard<std::mutex> lock(posts_mu_);
-  posts_.push_back(msg);
+  posts_.push_back(std::move(frame));
 }
 
 void RemoteRelay::flush_posts() {
-  std::vector<wire::Json> out;
+  std::vector<std::string> out;
   {
     std::lock_guard<std::mutex> lock(posts_mu_);
     out.swap(posts_);
   }
-  for (const auto& m : out) control_->write_all(wire::encode_message(m));
+  for (const auto& frame : out) control_->write_all(frame);
 }
 
-std::vector<std::string> RemoteRelay::wait_loaded(const std::function<void()>& tick) {
-  wire::Json msg = next_message("load", stall_timeout_s_, tick);
-  if (msg.value("type", "") != "loaded") throw NodeError("load", "unexpected message " + msg.dump());
-  wire_bytes_ = msg.value("wire_bytes", std::uint64_t{0});
-  return msg.at("ids").get<std::vector<std::string>>();
+wire::Loaded RemoteRelay::wait_loaded(const std::function<void()>& tick) {
+  return next_reply<wire::Loaded>("load", stall_timeout_s_, tick);
 }
 
 void RemoteRelay::serve_until(const std::function<bool()>& done) {
@@ -165,7 +128,7 @@ void RemoteRelay::serve_until(const std::function<bool()>& done) {
 }
 
 void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs) {
-  request({{"type", "tag"}, {"id", id}, {"refs", refs}}, "tagged", kReplyTimeoutS);
+  request<wire::Tagged>(wire::TagRequest{id, refs}, kReplyTimeoutS);
 }
 
 void RemoteRelay::stop() {
@@ -185,12 +148,20 @@ void RemoteRelay::stop() {
   session_.reset();
 }
 
-wire::Json RemoteRelay::request(const wire::Json& msg, const std::string& reply_type, int timeout_s) {
-  const std::string step = msg.value("type", "request");
-  control_->write_all(wire::encode_message(msg));
-  wire::Json reply = next_message(step, timeout_s);
-  if (reply.value("type", "") != reply_type) throw NodeError(step, "unexpected reply " + reply.dump());
-  return reply;
+template <typename Reply, typename Request>
+Reply RemoteRelay::request(const Request& msg, int timeout_s) {
+  control_->write_all(wire::encode(msg));
+  return next_reply<Reply>(Request::kType, timeout_s);
+}
+
+template <typename Reply>
+Reply RemoteRelay::next_reply(const std::string& step, int timeout_s, const std::function<void()>& tick) {
+  wire::Json reply = next_message(step, timeout_s, tick);
+  try {
+    return wire::from_message<Reply>(reply);
+  } catch (const wire::Error& e) {
+    throw NodeError(step, std::string("unexpected reply from the relay: ") + e.what(), true);
+  }
 }
 
 wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s, const std::function<void()>& tick) {
@@ -217,8 +188,11 @@ std::optional<wire::Json> RemoteRelay::take_reply(const wire::Frame& frame, cons
   } catch (const wire::Error& e) {
     throw NodeError(step, std::string("relay sent a malformed message: ") + e.what(), true);
   }
-  std::string type = msg.value("type", "");
-  if (type == "error") throw NodeError(msg.value("step", step), msg.value("message", "relay error"));
+  std::string type = wire::type_of(msg);
+  if (type == wire::ErrorReply::kType) {
+    auto e = wire::from_message<wire::ErrorReply>(msg);
+    throw NodeError(e.step, e.message);
+  }
   if (!is_event(type)) return msg;
   if (on_event_) on_event_(msg);
   return std::nullopt;

@@ -12,8 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "src/wire/forwarder.h"
-#include "src/wire/protocol.h"
+#include "src/wire/messages.h"
 #include "src/input/inventory.h"
 #include "src/ssh/ssh.h"
 
@@ -39,32 +38,25 @@ class RemoteRelay {
 
   // With `layers`, also the layer lists of every image on the node (costly
   // on a node with many images: only the first probe asks).
-  wire::Json probe(const std::vector<std::string>& ids, bool layers);
-  // Flat mode: streams `parts` (read through `read`) over the control
-  // channel; the node loads those at `load`. `sent` is called after each
-  // chunk with the bytes sent so far.
-  void send_stream(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
-                   const wire::ByteReader& read, const std::function<void(std::uint64_t)>& sent);
-  // Tree mode: the relay takes its stream of `parts` from whoever connects
-  // to listen_ip with the token; returns the port it listens on.
-  int open_receive(const std::vector<wire::Part>& parts, const std::vector<std::size_t>& load,
-                   const std::string& listen_ip, const std::string& token);
-  // Tree mode: the relay streams to this child the parts of its stream at
-  // these positions.
-  void forward(const wire::Target& child, const std::vector<std::size_t>& parts);
+  wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers);
+  // The relay takes its stream (what the plan names, and nothing else) from
+  // the parent that proves `req.parent_key`; returns the port it listens on.
+  int open_receive(const wire::ReceiveRequest& req);
+  // From now on only the parent holding this key may feed the relay.
+  void expect_parent(const std::string& key);
+  // The relay streams to this child the parts of its stream the edge names.
+  void forward(const wire::ChildEdge& child);
 
-  // Messages the relay sends on its own (progress, received, forwarded,
-  // child_failed, refused) go to this handler, on the owning thread.
+  // Messages the relay sends on its own (wire::ControlEvents) go to this
+  // handler, on the owning thread.
   void set_event_handler(std::function<void(const wire::Json&)> handler);
   // Queues a message from any thread; the owning thread sends it the next
   // time it waits on the relay (a libssh2 session has one user at a time).
-  void post(const wire::Json& msg);
+  void post(std::string frame);
 
-  // Waits for docker load on the node; returns the image IDs it loaded.
+  // Waits for the load on the node; returns what the relay reported.
   // `tick` runs about every second while waiting and may throw to give up.
-  std::vector<std::string> wait_loaded(const std::function<void()>& tick = nullptr);
-  // Chunk bytes the relay took in for the last load, resends included.
-  std::uint64_t wire_bytes() const { return wire_bytes_; }
+  wire::Loaded wait_loaded(const std::function<void()>& tick = nullptr);
   // After the node's own work: keeps handling events and posts until done().
   void serve_until(const std::function<bool()>& done);
   void tag(const std::string& id, const std::vector<std::string>& refs);
@@ -72,12 +64,15 @@ class RemoteRelay {
   void stop();
 
  private:
-  wire::Json request(const wire::Json& msg, const std::string& reply_type, int timeout_s);
+  template <typename Reply, typename Request>
+  Reply request(const Request& msg, int timeout_s);
   // One frame: an event goes to the handler (nullopt), a reply is returned,
   // a relay error or a malformed frame is thrown.
   std::optional<wire::Json> take_reply(const wire::Frame& frame, const std::string& step);
   // The next reply, dispatching events and sending posts on the way.
   wire::Json next_message(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
+  template <typename Reply>
+  Reply next_reply(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
   // Reads once (up to wait_ms); false on a timeout. Throws if the relay is gone.
   bool read_some(const std::string& step, long wait_ms = 1000);
   void flush_posts();
@@ -90,10 +85,9 @@ class RemoteRelay {
   std::unique_ptr<SshSession> session_;
   std::unique_ptr<SshChannel> control_;
   wire::FrameReader reader_;
-  std::uint64_t wire_bytes_ = 0;
   std::function<void(const wire::Json&)> on_event_;
   std::mutex posts_mu_;
-  std::vector<wire::Json> posts_;
+  std::vector<std::string> posts_;
 };
 
 }  // namespace treesync

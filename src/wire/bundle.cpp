@@ -8,29 +8,36 @@ namespace wire {
 
 const char* codec_name(Codec c) { return c == Codec::Zstd ? "zstd" : "none"; }
 
-Json parts_to_json(const std::vector<Part>& parts) {
-  Json out = Json::array();
-  for (const auto& p : parts)
-    out.push_back({{"name", p.name}, {"codec", codec_name(p.codec)}, {"size", p.size}, {"raw", p.raw}});
-  return out;
+bool is_digest(const std::string& s) {
+  static const std::regex re("sha256:[0-9a-f]{64}");
+  return std::regex_match(s, re);
 }
 
-std::vector<Part> parts_from_json(const Json& j) {
-  static const std::regex names("manifest\\.json|[0-9a-f]{64}\\.json|[0-9a-f]{64}/layer\\.tar");
-  std::vector<Part> parts;
-  for (const auto& e : j) {
-    Part p;
-    p.name = e.at("name").get<std::string>();
-    if (!std::regex_match(p.name, names)) throw Error("refusing part name '" + p.name + "'");
-    std::string codec = e.at("codec").get<std::string>();
-    if (codec != "none" && codec != "zstd") throw Error("unknown codec '" + codec + "' for " + p.name);
-    p.codec = codec == "zstd" ? Codec::Zstd : Codec::None;
-    p.size = e.at("size").get<std::uint64_t>();
-    p.raw = e.at("raw").get<std::uint64_t>();
-    if (p.codec == Codec::None && p.size != p.raw) throw Error("part " + p.name + ": size and raw size differ");
-    parts.push_back(std::move(p));
-  }
-  return parts;
+std::string Part::name() const {
+  std::string hex = digest.substr(digest.find(':') + 1);
+  return kind == PartKind::Config ? hex + ".json" : hex + "/layer.tar";
+}
+
+void to_json(Json& j, const Part& p) {
+  j = {{"kind", p.kind == PartKind::Config ? "config" : "layer"},
+       {"digest", p.digest},
+       {"codec", codec_name(p.codec)},
+       {"size", p.size},
+       {"raw", p.raw}};
+}
+
+void from_json(const Json& j, Part& p) {
+  std::string kind = j.at("kind").get<std::string>();
+  if (kind != "config" && kind != "layer") throw Error("unknown part kind '" + kind + "'");
+  p.kind = kind == "config" ? PartKind::Config : PartKind::Layer;
+  p.digest = j.at("digest").get<std::string>();
+  if (!is_digest(p.digest)) throw Error("refusing part digest '" + p.digest + "'");
+  std::string codec = j.at("codec").get<std::string>();
+  if (codec != "none" && codec != "zstd") throw Error("unknown codec '" + codec + "' for " + p.digest);
+  p.codec = codec == "zstd" ? Codec::Zstd : Codec::None;
+  p.size = j.at("size").get<std::uint64_t>();
+  p.raw = j.at("raw").get<std::uint64_t>();
+  if (p.codec == Codec::None && p.size != p.raw) throw Error("part " + p.digest + ": size and raw size differ");
 }
 
 std::uint64_t total_size(const std::vector<Part>& parts) {

@@ -1,8 +1,9 @@
 // What a node receives in place of a `docker save` archive (docs/protocol.md):
-// a list of parts, each one file of the archive `docker load` will read
-// (manifest.json, image configs, layer tars), sent one after another, a
-// layer possibly zstd-compressed. A node's stream holds the parts its own
-// load and its subtree need; the relay turns the parts it loads into a tar.
+// a list of parts, each an image config or a layer tar named by its SHA-256,
+// sent one after another, a layer possibly zstd-compressed. A node's stream
+// holds the parts its own load and its subtree need; the relay checks each
+// part it loads against its digest and writes the archive (manifest.json
+// included) itself.
 #pragma once
 
 #include <cstdint>
@@ -17,19 +18,26 @@
 namespace wire {
 
 enum class Codec { None, Zstd };
+enum class PartKind { Config, Layer };
 
 struct Part {
-  std::string name;         // path inside the archive docker load reads
+  PartKind kind = PartKind::Layer;
+  std::string digest;       // sha256:<hex> of the decoded bytes: the config digest or the diff ID
   Codec codec = Codec::None;
   std::uint64_t size = 0;   // bytes on the wire
   std::uint64_t raw = 0;    // bytes once decoded: the file's size in the archive
+
+  // Its path in the archive docker load reads: <hex>.json or <hex>/layer.tar.
+  std::string name() const;
 };
 
 const char* codec_name(Codec c);
-Json parts_to_json(const std::vector<Part>& parts);
-// Throws wire::Error for anything but the names treesync writes: the relay
-// builds an archive from them and trusts no input.
-std::vector<Part> parts_from_json(const Json& j);
+bool is_digest(const std::string& s);  // sha256:<64 lowercase hex>
+// Part's JSON form; from_json throws wire::Error for a malformed digest, an
+// unknown kind or codec, or sizes that cannot be: the relay writes an
+// archive from these and trusts no input.
+void to_json(Json& j, const Part& p);
+void from_json(const Json& j, Part& p);
 std::uint64_t total_size(const std::vector<Part>& parts);
 
 // Some of a stream's parts, in order, seen as a stream of their own: a

@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -76,18 +77,19 @@ void Socket::shutdown() {
 
 bool Socket::write_all(const char* data, std::size_t n) { return write_fully(fd_, data, n); }
 
-bool Socket::send_message(const Json& msg) {
-  std::string bytes = encode_message(msg);
-  return write_all(bytes.data(), bytes.size());
+std::optional<Frame> Socket::read_frame(FrameReader& reader, int timeout_ms, bool* closed) {
+  return read_frame_until(reader, std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms), closed);
 }
 
-std::optional<Frame> Socket::read_frame(FrameReader& reader, int timeout_ms, bool* closed) {
+std::optional<Frame> Socket::read_frame_until(FrameReader& reader, std::chrono::steady_clock::time_point deadline,
+                                              bool* closed) {
   char buf[1 << 16];
   if (closed) *closed = false;
   for (;;) {
     if (auto f = reader.next()) return f;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     pollfd p{fd_, POLLIN, 0};
-    int ready = ::poll(&p, 1, timeout_ms);
+    int ready = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(0, left.count())));
     if (ready < 0 && errno == EINTR) continue;
     if (ready <= 0) return std::nullopt;
     ssize_t n = ::recv(fd_, buf, sizeof buf, 0);

@@ -2,6 +2,7 @@
 // mode). Numeric addresses only: the static relay must not touch NSS.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -28,10 +29,13 @@ class Socket {
   void shutdown();
 
   bool write_all(const char* data, std::size_t n);
-  bool send_message(const Json& msg);
+  bool write_all(const std::string& bytes) { return write_all(bytes.data(), bytes.size()); }
   // Reads until one whole frame is there; nullopt on EOF, error or timeout,
-  // with *closed telling EOF and errors from a timeout.
+  // with *closed telling EOF and errors from a timeout. The deadline is
+  // absolute: a peer trickling a byte at a time does not extend it.
   std::optional<Frame> read_frame(FrameReader& reader, int timeout_ms, bool* closed = nullptr);
+  std::optional<Frame> read_frame_until(FrameReader& reader, std::chrono::steady_clock::time_point deadline,
+                                        bool* closed = nullptr);
 
  private:
   int fd_ = -1;

@@ -109,7 +109,7 @@ std::optional<Frame> FrameReader::next() {
   auto length = static_cast<std::uint32_t>(get_be(p + 1, 4));
   if (kind != static_cast<char>(Kind::Message) && kind != static_cast<char>(Kind::Data))
     throw Error("unknown frame kind " + std::to_string(static_cast<unsigned char>(kind)));
-  if (length > kMaxFrame) throw Error("frame of " + std::to_string(length) + " bytes is too large");
+  if (length > max_frame_) throw Error("frame of " + std::to_string(length) + " bytes is too large");
   if (kind == static_cast<char>(Kind::Data) && length < kDataPrefix) throw Error("data frame too short");
   if (buf_.size() - pos_ < kHeaderSize + length) return std::nullopt;
 

@@ -23,6 +23,10 @@ constexpr std::size_t kChunkSize = 1 << 20;
 constexpr std::uint32_t kMaxFrame = 16u << 20;
 constexpr std::size_t kHeaderSize = 5;
 constexpr std::size_t kDataPrefix = 16;
+// The largest frame on a data link: a whole chunk with its prefix.
+constexpr std::uint32_t kMaxDataFrame = kChunkSize + kDataPrefix;
+// The largest frame a peer may send before it has authenticated.
+constexpr std::uint32_t kMaxHandshakeFrame = 4096;
 
 struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -59,11 +63,16 @@ std::string encode_data_header(std::uint64_t offset, std::string_view bytes);
 // Incremental decoder: feed it whatever arrives, take whole frames out.
 class FrameReader {
  public:
+  // Frames longer than max_frame are refused: before a peer has proved who
+  // it is, a few KiB is all it may make us hold.
+  explicit FrameReader(std::uint32_t max_frame = kMaxFrame) : max_frame_(max_frame) {}
+  void set_max_frame(std::uint32_t max_frame) { max_frame_ = max_frame; }
   void feed(const char* data, std::size_t n);
   std::optional<Frame> next();  // throws wire::Error on a malformed stream
   bool empty() const { return buf_.size() == pos_; }
 
  private:
+  std::uint32_t max_frame_;
   std::string buf_;
   std::size_t pos_ = 0;
 };

@@ -4,6 +4,8 @@
 
 #include <zstd.h>
 
+#include "src/wire/protocol.h"
+
 namespace wire {
 
 ZstdDecoder::ZstdDecoder(std::string what, std::uint64_t expected)
@@ -20,10 +22,10 @@ void ZstdDecoder::feed(const char* data, std::size_t n, const Sink& out) {
   for (;;) {
     ZSTD_outBuffer dst{out_.data(), out_.size(), 0};
     last_ = ZSTD_decompressStream(ctx_, &dst, &src);
-    if (ZSTD_isError(last_)) throw std::runtime_error(what_ + ": zstd: " + ZSTD_getErrorName(last_));
+    if (ZSTD_isError(last_)) throw Error(what_ + ": zstd: " + ZSTD_getErrorName(last_));
     produced_ += dst.pos;
     if (produced_ > expected_)
-      throw std::runtime_error(what_ + " decompresses to more than " + std::to_string(expected_) + " bytes");
+      throw Error(what_ + " decompresses to more than " + std::to_string(expected_) + " bytes");
     out(out_.data(), dst.pos);
     if (src.pos == src.size && dst.pos < dst.size) return;
   }
@@ -31,7 +33,7 @@ void ZstdDecoder::feed(const char* data, std::size_t n, const Sink& out) {
 
 void ZstdDecoder::finish() const {
   if (last_ != 0 || produced_ != expected_)
-    throw std::runtime_error(what_ + " decompresses to " + std::to_string(produced_) + " bytes, expected " +
+    throw Error(what_ + " decompresses to " + std::to_string(produced_) + " bytes, expected " +
                              std::to_string(expected_));
 }
 

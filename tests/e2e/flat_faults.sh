@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
-# Flat-mode faults: a corrupted chunk fails the node and --retries brings it
-# back; a tampered layer or config in the source's cache is never tagged on
-# a node; a node without room for the spool fails before any byte is sent;
-# a source without room for its layer cache stops with one clear line.
+# Flat-mode faults: a corrupted chunk is asked for again, as in a tree (one
+# receive path); a tampered layer or config in the source's cache fails its
+# SHA-256 on the node before docker load sees the end of the archive, and
+# nothing is tagged; a node without room for the spool fails before any
+# byte is sent; a source without room for its layer cache stops with one
+# clear line.
 . "$(dirname "$0")/lib.sh"
 ensure_image app:1 20
 ensure_image web:1 10
 
-echo "# a corrupted chunk: caught, the node retried, then right"
+echo "# a corrupted chunk: caught and asked for again, as in tree mode"
 reset_nodes
-run_ts_corrupting 2000000 --image app:1 --mode flat --retries 2
-check "exit status 0 after the retry" rc_is 0
-check "the relay caught the bad chunk" grep -qE 'receive: chunk at offset [0-9]+ failed its XXH3 check' <<<"$OUT"
-check "one node was retried" out_has "retrying 1 node(s)"
+run_ts_corrupting 2000000 --image app:1 --mode flat -v
+check "exit status 0, no retry needed" rc_is 0
+check "the relay caught the bad chunk and asked again" \
+  grep -qE 'chunk at byte [0-9]+ from 198.18.0.10 failed its XXH3 check; asked for it again' <<<"$OUT"
+check "no node was retried" bash -c '! grep -q "retrying" <<<"$1"' _ "$OUT"
 check "every node shows app:1" all_nodes_have app:1
 assert_clean
 
@@ -27,13 +30,15 @@ trap 'mv -f "$layer.good" "$layer"' EXIT
 cp "$other" "$layer"   # a valid layer, of another image
 run_ts --image app:1 --mode flat
 check "exit status 1" rc_is 1
-check "every node's docker load refused the layer (diff ID mismatch); nothing was tagged" \
-  [ "$(grep -cE "^node[0-9]+ .* failed .*load: docker load failed: .*${top#sha256:}" <<<"$OUT")" = "${#NODES[@]}" ]
+check "every relay refused the layer by its SHA-256, three times; nothing was loaded" \
+  [ "$(grep -cE "^node[0-9]+ .* failed .*verify: ${top#sha256:}/layer.tar failed its SHA-256 check 3 times .*nothing was loaded" <<<"$OUT")" = "${#NODES[@]}" ]
+check "each bad copy was fetched again from the source" \
+  grep -qE "node[0-9]+: ${top}.* failed its SHA-256 check; resuming from the source" <<<"$OUT"
 for n in "${NODES[@]}"; do check "$n has no app:1 tag" [ "$(node_id "$n" app:1)" = none ]; done
 mv -f "$layer.good" "$layer"; trap - EXIT
 assert_clean
 
-echo "# a tampered config in the source's cache: the node loads another image, nothing is tagged"
+echo "# a tampered config in the source's cache: refused by its digest, nothing is loaded or tagged"
 reset_nodes
 run_ts --image web:1 --mode flat --quiet   # the nodes hold web:1's layers: docker load skips them
 config="$SRC_HOME/.cache/treesync/configs/$(source_id app:1 | cut -d: -f2).json"
@@ -42,8 +47,10 @@ trap 'mv -f "$config.good" "$config"' EXIT
 cp "$SRC_HOME/.cache/treesync/configs/$(source_id web:1 | cut -d: -f2).json" "$config"
 run_ts --image app:1 --mode flat
 check "exit status 1" rc_is 1
-check "every node failed verification, naming both IDs" \
-  [ "$(grep -cE "^node[0-9]+ .* failed .*verify: docker load produced $(source_id web:1) instead of $(source_id app:1); nothing was tagged" <<<"$OUT")" = "${#NODES[@]}" ]
+check "every relay refused the config by its SHA-256; nothing was loaded" \
+  [ "$(grep -cE "^node[0-9]+ .* failed .*verify: $(source_id app:1 | cut -d: -f2).json failed its SHA-256 check 3 times .*nothing was loaded" <<<"$OUT")" = "${#NODES[@]}" ]
+for n in "${NODES[@]}"; do check "$n does not hold app:1's ID either" \
+  bash -c '! "$1" exec "$2" docker image inspect "$3" >/dev/null 2>&1' _ "$LAB" "$n" "$(source_id app:1)"; done
 for n in "${NODES[@]}"; do check "$n has no app:1 tag" [ "$(node_id "$n" app:1)" = none ]; done
 mv -f "$config.good" "$config"; trap - EXIT
 assert_clean

@@ -2,7 +2,7 @@
 # Faults during a tree transfer on 6 nodes, fanout 2 (source -> node1 ->
 # node2, node3; source -> node4 -> node5, node6), links shaped so the stream
 # lasts several seconds: an interior relay killed, a leaf killed, an interior
-# node's network cut, a corrupted chunk, a connection without the token.
+# node's network cut, a corrupted chunk, a connection without the edge key.
 . "$(dirname "$0")/lib.sh"
 [ "${#NODES[@]}" -ge 6 ] || fail "needs a lab of 6 nodes"
 ensure_image app:1 40
@@ -63,7 +63,7 @@ check "the receiver caught it" grep -qE 'chunk at byte [0-9]+ from 198.18.0.10 f
 check "every node shows app:1" all_nodes_have app:1
 assert_clean
 
-echo "# a connection without the session token is refused and logged"
+echo "# a connection without the edge key is refused and logged"
 reset_nodes
 start_ts --image app:1 --mode tree --fanout 2 -v
 for i in $(seq 200); do grep -q 'node1: listening on' "$TREESYNC_LAB_DIR/bg.out" && break; sleep 0.05; done
@@ -71,15 +71,20 @@ endpoint=$(grep -oE 'node1: listening on [0-9.]+:[0-9]+' "$TREESYNC_LAB_DIR/bg.o
 if "$LAB" exec source python3 - "${endpoint%:*}" "${endpoint#*:}" <<'PY'
 import json, socket, struct, sys
 s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=5)
-body = json.dumps({"type": "hello", "token": "0" * 32}).encode()
-s.sendall(b"M" + struct.pack(">I", len(body)) + body)
 s.settimeout(5)
-assert s.recv(100) == b"", "the relay answered a connection with a wrong token"
+head = s.recv(5)
+assert head[:1] == b"M", "the relay did not start with a challenge"
+challenge = json.loads(s.recv(struct.unpack(">I", head[1:5])[0]))
+assert challenge["type"] == "challenge", challenge
+body = json.dumps({"type": "answer", "nonce": "00" * 16, "mac": "0" * 64}).encode()
+s.sendall(b"M" + struct.pack(">I", len(body)) + body)
+assert s.recv(100) == b"", "the relay accepted an answer without the edge key"
 PY
-then ok "the intruder's connection was closed without an answer"; else fail "the relay answered a wrong token"; fi
+then ok "the intruder's connection was closed without an accept"; else fail "the relay accepted a wrong key"; fi
 wait_ts
 check "exit status 0" rc_is 0
-check "treesync logged the refusal" grep -qE 'node1: refused a connection from 198.18.0.10: no valid session token' <<<"$OUT"
+check "treesync logged the refusal" \
+  grep -qE 'node1: refused a connection from 198.18.0.10: did not prove the key of the edge the source assigned' <<<"$OUT"
 check "every node shows app:1" all_nodes_have app:1
 assert_clean
 done_testing

@@ -1,10 +1,9 @@
-// Pushes the archive to one child over TCP: connect, present the session
-// token, learn where the child's spool ends, stream from there. Used by
-// every relay for its children and by treesync for the tree's first level.
-//
-// On the link: sender "hello"{token} -> receiver "resume"{offset}; then data
-// frames; the receiver may send "resume" again (a chunk failed its hash) and
-// closes the connection once it holds every byte.
+// The one sender of the data path: pushes a stream to one receiver over
+// TCP: connect, prove it holds the edge's key (edge_auth.h), learn where the
+// receiver's spool ends, stream chunks from there, and go back whenever the
+// receiver asks (a chunk failed its check). Used by the source for every
+// node it feeds, in flat mode and tree mode alike, and by every relay for
+// its children.
 #pragma once
 
 #include <atomic>
@@ -25,18 +24,18 @@ struct Target {
   int port = 0;
 };
 
-class Forwarder {
+class Sender {
  public:
   // Copies up to n bytes at offset into buf, waiting for them if need be;
   // returns 0 only at the end. May throw to abort.
   using Reader = ByteReader;
-  // Called once, from the forwarder's thread, when it ends.
-  using Done = std::function<void(const Forwarder&)>;
+  // Called once, from the sender's thread, when it ends.
+  using Done = std::function<void(const Sender&)>;
 
-  Forwarder(Target target, std::string token, std::uint64_t size, Reader reader, Done done = nullptr);
-  ~Forwarder();
-  Forwarder(const Forwarder&) = delete;
-  Forwarder& operator=(const Forwarder&) = delete;
+  Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done = nullptr);
+  ~Sender();
+  Sender(const Sender&) = delete;
+  Sender& operator=(const Sender&) = delete;
 
   void start();
   void cancel();  // unblocks and stops the thread
@@ -50,22 +49,25 @@ class Forwarder {
 
  private:
   void run();
-  void stream();
+  // Connects and authenticates, trying again for a while if the receiver
+  // refuses (it may not know this edge's key yet); returns the offset to
+  // start from.
+  std::uint64_t open();
+  std::uint64_t handshake(FrameReader& in);
+  void stream(std::uint64_t offset);
 
   Target target_;
-  std::string token_;
+  std::string where_;
+  std::string key_;
   std::uint64_t size_;
   Reader reader_;
   Done done_;
   std::thread thread_;
-  std::mutex mu_;
+  mutable std::mutex mu_;
   Socket sock_;
   std::atomic<bool> cancelled_{false}, finished_{false};
   std::atomic<std::uint64_t> sent_{0};
   std::string error_;
 };
-
-// Compares secrets in time that does not depend on where they differ.
-bool same_token(const std::string& a, const std::string& b);
 
 }  // namespace wire

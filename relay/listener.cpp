@@ -1,0 +1,144 @@
+#include "relay/listener.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+
+#include "src/wire/digest.h"
+#include "src/wire/edge_auth.h"
+#include "src/wire/messages.h"
+
+namespace relay {
+
+Listener::Listener(const std::string& ip, std::string key, Offset offset, OnParent on_parent, OnRefused on_refused)
+    : offset_(std::move(offset)), on_parent_(std::move(on_parent)), on_refused_(std::move(on_refused)),
+      key_(std::move(key)) {
+  listener_ = wire::listen_tcp(ip, &port_);
+  acceptor_ = std::thread([this] { accept_loop(); });
+}
+
+Listener::~Listener() { close(); }
+
+void Listener::expect(std::string key) {
+  std::lock_guard<std::mutex> lock(mu_);
+  key_ = std::move(key);
+}
+
+void Listener::close() {
+  closing_ = true;
+  listener_.shutdown();
+  if (acceptor_.joinable()) acceptor_.join();
+  std::list<std::unique_ptr<Connection>> all;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    all.swap(connections_);
+  }
+  for (auto& c : all) c->sock.shutdown();
+  for (auto& c : all)
+    if (c->thread.joinable()) c->thread.join();
+}
+
+void Listener::reap() {
+  for (auto it = connections_.begin(); it != connections_.end();) {
+    if ((*it)->done) {
+      (*it)->thread.join();
+      it = connections_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void Listener::accept_loop() {
+  while (!closing_) {
+    // Poll so that a quiet port still reaps finished connections.
+    pollfd p{listener_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, 1000) <= 0) {
+      std::lock_guard<std::mutex> lock(mu_);
+      reap();
+      continue;
+    }
+    wire::Socket s = wire::accept_tcp(listener_);
+    if (!s) {
+      if (closing_) return;
+      continue;
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    reap();
+    if (closing_) return;
+    if (pending_ >= kMaxPending) {
+      std::string peer = wire::peer_address(s);
+      s = wire::Socket();  // closed before it can cost us anything
+      on_refused_(peer, "too many connections in the handshake");
+      continue;
+    }
+    ++pending_;
+    connections_.push_back(std::make_unique<Connection>());
+    Connection& c = *connections_.back();
+    c.sock = std::move(s);
+    c.thread = std::thread([this, &c] { serve(c); });
+  }
+}
+
+void Listener::serve(Connection& c) {
+  const std::string peer = wire::peer_address(c.sock);
+  bool authenticated = false;
+  try {
+    wire::FrameReader in(wire::kMaxHandshakeFrame);
+    std::string why;
+    authenticated = authenticate(c.sock, in, &why);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      --pending_;
+    }
+    if (!authenticated) {
+      on_refused_(peer, why);
+    } else if (!closing_) {
+      in.set_max_frame(wire::kMaxDataFrame);
+      on_parent_(c.sock, peer, in);
+    }
+  } catch (const std::exception& e) {
+    if (!authenticated) {
+      std::lock_guard<std::mutex> lock(mu_);
+      --pending_;
+    }
+    on_refused_(peer, e.what());
+  }
+  c.sock.shutdown();
+  c.done = true;
+}
+
+bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::string* why) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandshakeMs);
+  const std::string nonce = wire::new_nonce();
+  if (!sock.write_all(wire::encode(wire::Challenge{nonce}))) {
+    *why = "closed before the handshake";
+    return false;
+  }
+  bool closed = false;
+  auto frame = sock.read_frame_until(in, deadline, &closed);  // throws on a malformed or oversized frame
+  if (!frame) {
+    *why = closed ? "closed during the handshake" : "no answer within " + std::to_string(kHandshakeMs / 1000) + " s";
+    return false;
+  }
+  if (frame->kind != wire::Kind::Message) {
+    *why = "sent data before authenticating";
+    return false;
+  }
+  wire::Answer answer = wire::from_message<wire::Answer>(frame->json());
+  std::string key;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    key = key_;
+  }
+  if (key.empty() || !wire::same_secret(answer.mac, wire::answer_mac(key, nonce, answer.nonce))) {
+    *why = "did not prove the key of the edge the source assigned";
+    return false;
+  }
+  std::uint64_t offset = offset_();
+  return sock.write_all(wire::encode(wire::Accept{offset, wire::accept_mac(key, nonce, answer.nonce, offset)})) ||
+         (*why = "closed during the handshake", false);
+}
+
+}  // namespace relay

@@ -1,0 +1,73 @@
+// The relay's data port. Anyone on the node's network can reach it
+// (containers and other tenants included), so everything a peer can make
+// the relay do before it has proved it holds the edge key is bounded: at
+// most kMaxPending connections in the handshake at once (others are closed
+// at once), kHandshakeMs to finish it whatever the peer trickles, a few KiB
+// to say it in, every error caught on the connection's own thread, and
+// every thread joined. Only a peer that answers the challenge with the key
+// the source gave us (wire/edge_auth.h) is handed on.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "src/wire/net.h"
+#include "src/wire/protocol.h"
+
+namespace relay {
+
+constexpr int kMaxPending = 8;
+constexpr int kHandshakeMs = 5000;
+
+class Listener {
+ public:
+  // Runs on the connection's thread once the peer is authenticated; returns
+  // when the peer is done or replaced. `reader` holds what it sent so far.
+  using OnParent = std::function<void(wire::Socket& sock, const std::string& peer, wire::FrameReader& reader)>;
+  using OnRefused = std::function<void(const std::string& peer, const std::string& reason)>;
+  // Where our spool ends, for the accept message.
+  using Offset = std::function<std::uint64_t()>;
+
+  Listener(const std::string& ip, std::string key, Offset offset, OnParent on_parent, OnRefused on_refused);
+  ~Listener();  // close()
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  int port() const { return port_; }
+  // From now on only a peer with this key is accepted.
+  void expect(std::string key);
+  // Stops accepting, wakes every connection (authenticated or not) and
+  // joins every thread.
+  void close();
+
+ private:
+  struct Connection {
+    wire::Socket sock;
+    std::thread thread;
+    std::atomic<bool> done{false};
+  };
+  void accept_loop();
+  void serve(Connection& c);
+  // The handshake; returns true if the peer proved the current key.
+  bool authenticate(wire::Socket& sock, wire::FrameReader& in, std::string* why);
+  void reap();  // joins finished connections; mu_ held
+
+  int port_ = 0;
+  wire::Socket listener_;
+  Offset offset_;
+  OnParent on_parent_;
+  OnRefused on_refused_;
+  std::thread acceptor_;
+  std::atomic<bool> closing_{false};
+  std::mutex mu_;  // guards everything below
+  std::string key_;
+  std::list<std::unique_ptr<Connection>> connections_;
+  int pending_ = 0;
+};
+
+}  // namespace relay

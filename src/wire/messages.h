@@ -1,0 +1,263 @@
+// Every message treesync and its relays exchange, as types with one JSON
+// conversion each (docs/protocol.md is checked against this file by
+// tests/messages_test.cpp). Both programs encode and decode through here;
+// decoding a message from a peer throws wire::Error for a missing field, a
+// wrong type or an unknown value, so no handler sees a half-valid message.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "src/wire/bundle.h"
+#include "src/wire/protocol.h"
+
+namespace wire {
+
+// --- The control channel (SSH): treesync -> relay ---------------------------
+
+struct ProbeRequest {
+  static constexpr const char* kType = "probe";
+  std::vector<std::string> images;  // image IDs
+  bool layers = false;              // also the layer lists of every local image
+};
+
+// One image of a run, as the relay writes it into manifest.json: its config
+// and its layers by digest, nothing a peer could choose.
+struct PlanImage {
+  std::string config;               // sha256:<hex> of the config: the image ID
+  std::vector<std::string> layers;  // diff IDs, base first
+};
+
+struct ReceiveRequest {
+  static constexpr const char* kType = "receive";
+  std::vector<Part> parts;         // the node's stream
+  std::vector<std::size_t> load;   // positions in parts the runtime loads
+  std::vector<PlanImage> images;   // what the load must produce
+  std::string listen;              // numeric IP to listen on
+  std::string parent_key;          // the secret of the edge from the first parent
+};
+
+// A new parent (after a failure or a bad part): only it may feed us now.
+struct ExpectParent {
+  static constexpr const char* kType = "expect_parent";
+  std::string key;
+};
+
+struct ChildEdge {
+  std::string name;
+  std::string address;  // numeric IP
+  int port = 0;
+  std::vector<std::size_t> parts;  // positions in our stream that the child's carries
+  std::string key;                 // the secret of this edge
+};
+
+struct ForwardRequest {
+  static constexpr const char* kType = "forward";
+  std::vector<ChildEdge> children;
+};
+
+struct TagRequest {
+  static constexpr const char* kType = "tag";
+  std::string id;
+  std::vector<std::string> refs;
+};
+
+// --- The control channel: relay -> treesync (replies) ------------------------
+
+struct Hello {
+  static constexpr const char* kType = "hello";
+  int pid = 0;
+};
+
+struct ImageState {
+  bool present = false;
+  std::vector<std::string> tags;
+};
+
+struct ProbeReply {
+  static constexpr const char* kType = "probed";
+  std::string docker_version;
+  std::string store;  // "classic" or "containerd"
+  std::string root_dir;
+  std::uint64_t root_free = 0;
+  std::uint64_t spool_free = 0;
+  std::map<std::string, ImageState> images;     // by the IDs asked for
+  std::vector<std::vector<std::string>> layers;  // every local image's diff IDs, if asked
+};
+
+struct Listening {
+  static constexpr const char* kType = "listening";
+  int port = 0;
+};
+
+struct Forwarding {
+  static constexpr const char* kType = "forwarding";
+  std::size_t children = 0;
+};
+
+struct Loaded {
+  static constexpr const char* kType = "loaded";
+  std::vector<std::string> ids;  // what the runtime reported
+  std::uint64_t received = 0;
+  std::uint64_t wire_bytes = 0;  // chunk bytes that arrived, resends included
+};
+
+struct Tagged {
+  static constexpr const char* kType = "tagged";
+  std::string id;
+};
+
+struct ErrorReply {
+  static constexpr const char* kType = "error";
+  std::string step;
+  std::string message;
+};
+
+// --- The control channel: relay -> treesync (events, any time) --------------
+
+struct Progress {
+  static constexpr const char* kType = "progress";
+  std::uint64_t received = 0;
+  bool complete = false;
+};
+
+struct Received {
+  static constexpr const char* kType = "received";
+  std::uint64_t bytes = 0;
+};
+
+struct Forwarded {
+  static constexpr const char* kType = "forwarded";
+  std::string child;
+  std::uint64_t bytes = 0;
+};
+
+struct ChildFailed {
+  static constexpr const char* kType = "child_failed";
+  std::string child;
+  std::string message;
+};
+
+struct Corrupt {
+  static constexpr const char* kType = "corrupt";
+  std::uint64_t offset = 0;
+  std::string peer;
+};
+
+struct Refused {
+  static constexpr const char* kType = "refused";
+  std::string peer;
+  std::string reason;
+  std::uint64_t count = 0;  // connections refused so far
+};
+
+// A part whose decoded bytes did not match its digest: the relay dropped
+// its parent and rewound; treesync gives it another.
+struct BadPart {
+  static constexpr const char* kType = "bad_part";
+  std::string part;
+  std::string peer;
+  std::uint64_t offset = 0;  // where the relay resumes
+};
+
+// The relay now accepts only the parent with this key (after expect_parent):
+// the source may tell that parent to connect.
+struct ParentExpected {
+  static constexpr const char* kType = "parent_expected";
+  std::string key;
+};
+
+// --- The data link (TCP between a sender and a receiver) ---------------------
+
+// receiver -> sender, first: a fresh nonce to answer.
+struct Challenge {
+  static constexpr const char* kType = "challenge";
+  std::string nonce;
+};
+
+// sender -> receiver: proof it holds the edge's key, and its own nonce.
+struct Answer {
+  static constexpr const char* kType = "answer";
+  std::string nonce;
+  std::string mac;
+};
+
+// receiver -> sender: accepted; proof the receiver holds the key too, and
+// where its spool ends.
+struct Accept {
+  static constexpr const char* kType = "accept";
+  std::uint64_t offset = 0;
+  std::string mac;
+};
+
+// receiver -> sender, later: send again from here (a chunk failed its check).
+struct Resume {
+  static constexpr const char* kType = "resume";
+  std::uint64_t offset = 0;
+};
+
+using ControlRequests = std::tuple<ProbeRequest, ReceiveRequest, ExpectParent, ForwardRequest, TagRequest>;
+using ControlReplies = std::tuple<Hello, ProbeReply, Listening, Forwarding, Loaded, Tagged, ErrorReply>;
+using ControlEvents = std::tuple<Progress, Received, Forwarded, ChildFailed, Corrupt, Refused, BadPart, ParentExpected>;
+using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
+
+// Strict conversions: from_json throws for a missing field or a wrong type.
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, docker_version, store, root_dir, root_free, spool_free, images, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Listening, port)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarding, children)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Loaded, ids, received, wire_bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Tagged, id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ErrorReply, step, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, received, complete)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Received, bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarded, child, bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildFailed, child, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Corrupt, offset, peer)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Refused, peer, reason, count)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BadPart, part, peer, offset)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ParentExpected, key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Challenge, nonce)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Answer, nonce, mac)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Accept, offset, mac)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Resume, offset)
+
+// A message as JSON, with its "type".
+template <typename M>
+Json to_message(const M& m) {
+  Json j = m;
+  j["type"] = M::kType;
+  return j;
+}
+
+template <typename M>
+std::string encode(const M& m) {
+  return encode_message(to_message(m));
+}
+
+// The type a message says it is ("" if none).
+std::string type_of(const Json& j);
+
+// Throws wire::Error unless j is a well-formed M.
+template <typename M>
+M from_message(const Json& j) {
+  if (type_of(j) != M::kType) throw Error(std::string("expected a '") + M::kType + "' message, got '" + type_of(j) + "'");
+  try {
+    return j.get<M>();
+  } catch (const Json::exception& e) {
+    throw Error(std::string("malformed '") + M::kType + "' message: " + e.what());
+  }
+}
+
+}  // namespace wire

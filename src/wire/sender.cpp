@@ -1,0 +1,143 @@
+#include "src/wire/sender.h"
+
+#include <algorithm>
+#include <chrono>
+#include <vector>
+
+#include "src/wire/digest.h"
+#include "src/wire/edge_auth.h"
+#include "src/wire/messages.h"
+
+namespace wire {
+namespace {
+
+constexpr int kConnectTimeoutMs = 10000;
+constexpr int kReplyTimeoutMs = 10000;
+// After the last byte, how long to wait for the receiver to close or ask again.
+constexpr int kFinalAckTimeoutMs = 120000;
+// A receiver may refuse an edge it has not been told of yet (the source
+// tells it over SSH while we connect): try again, 0.25 s to 2 s apart.
+constexpr int kOpenAttempts = 7;
+
+template <typename M>
+M read_message(Socket& sock, FrameReader& in, const std::string& where) {
+  bool closed = false;
+  auto f = sock.read_frame(in, kReplyTimeoutMs, &closed);
+  if (!f) throw Error(where + (closed ? " closed the connection" : " did not answer") + " during the handshake");
+  if (f->kind != Kind::Message) throw Error(where + " sent data during the handshake");
+  return from_message<M>(f->json());
+}
+
+}  // namespace
+
+Sender::Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done)
+    : target_(std::move(target)),
+      where_(target_.name + " (" + target_.address + ":" + std::to_string(target_.port) + ")"),
+      key_(std::move(key)), size_(size), reader_(std::move(reader)), done_(std::move(done)) {}
+
+Sender::~Sender() {
+  cancel();
+  join();
+}
+
+void Sender::start() { thread_ = std::thread([this] { run(); }); }
+
+void Sender::cancel() {
+  cancelled_ = true;
+  std::lock_guard<std::mutex> lock(mu_);
+  sock_.shutdown();
+}
+
+void Sender::join() {
+  if (thread_.joinable()) thread_.join();
+}
+
+std::string Sender::error() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return error_;
+}
+
+void Sender::run() {
+  try {
+    stream(open());
+  } catch (const std::exception& e) {
+    std::lock_guard<std::mutex> lock(mu_);
+    error_ = cancelled_ ? "cancelled" : e.what();
+  }
+  finished_ = true;
+  try {
+    if (done_) done_(*this);
+  } catch (...) {
+  }
+}
+
+std::uint64_t Sender::open() {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      Socket s = connect_tcp(target_.address, target_.port, kConnectTimeoutMs);
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        if (cancelled_) throw Error("cancelled");
+        sock_ = std::move(s);
+      }
+      FrameReader in(kMaxHandshakeFrame);
+      return handshake(in);
+    } catch (const Error&) {
+      if (cancelled_ || attempt == kOpenAttempts) throw;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 250 << (attempt - 1))));
+  }
+}
+
+std::uint64_t Sender::handshake(FrameReader& in) {
+  Challenge challenge = read_message<Challenge>(sock_, in, where_);
+  Answer answer{new_nonce(), ""};
+  answer.mac = answer_mac(key_, challenge.nonce, answer.nonce);
+  if (!sock_.write_all(encode(answer))) throw Error("lost connection to " + where_ + " during the handshake");
+  Accept accept = read_message<Accept>(sock_, in, where_);
+  // A receiver that cannot prove the key is not the node the source meant:
+  // send it nothing.
+  if (!same_secret(accept.mac, accept_mac(key_, challenge.nonce, answer.nonce, accept.offset)))
+    throw Error(where_ + " could not prove it holds the edge's key; sent nothing");
+  if (accept.offset > size_) throw Error(where_ + " asked to resume past the end of the stream");
+  return accept.offset;
+}
+
+void Sender::stream(std::uint64_t offset) {
+  FrameReader in(kMaxHandshakeFrame);
+  bool closed = false;
+  std::vector<char> buf(kChunkSize);
+  auto take_resume = [&](const Frame& f) {
+    Resume r = from_message<Resume>(f.json());
+    if (r.offset > size_) throw Error(where_ + " asked to resume past the end of the stream");
+    offset = r.offset;
+  };
+  for (;;) {
+    while (offset < size_) {
+      if (cancelled_) throw Error("cancelled");
+      std::size_t want = static_cast<std::size_t>(std::min<std::uint64_t>(buf.size(), size_ - offset));
+      std::size_t n = reader_(offset, buf.data(), want);
+      if (n == 0) throw Error("stream ended early at offset " + std::to_string(offset));
+      std::string_view bytes(buf.data(), n);
+      std::string header = encode_data_header(offset, bytes);
+      test_corrupt(offset, buf.data(), n);
+      if (!sock_.write_all(header.data(), header.size()) || !sock_.write_all(bytes.data(), bytes.size()))
+        throw Error("lost connection to " + where_ + " at offset " + std::to_string(offset));
+      offset += n;
+      sent_ += n;
+      if (auto again = sock_.read_frame(in, 0, &closed)) take_resume(*again);
+      if (closed && offset < size_) throw Error(where_ + " closed the connection at offset " + std::to_string(offset));
+    }
+    // Everything is sent: the receiver closes once it has verified it all,
+    // or asks again for what failed its check.
+    auto again = sock_.read_frame(in, kFinalAckTimeoutMs, &closed);
+    if (again) {
+      take_resume(*again);
+      continue;
+    }
+    if (closed) return;
+    throw Error(where_ + " did not confirm the end of the stream");
+  }
+}
+
+}  // namespace wire
