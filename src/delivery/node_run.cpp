@@ -26,11 +26,13 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
   spdlog::error("{}: {}{}", node.name, step.empty() ? "" : step + ": ", reason);
 }
 
+SshConfig ssh_config(const Node& node, const Options& o) {
+  return {node.host, node.port, node.user, node.identity, o.known_hosts, o.accept_new_host_keys, o.connect_timeout};
+}
+
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary) {
-  SshConfig ssh{run.node.host, run.node.port, run.node.user, run.node.identity,
-                o.known_hosts, o.accept_new_host_keys, o.connect_timeout};
   run.status->stage = Stage::Connecting;
-  run.relay = std::make_unique<RemoteRelay>(run.node, ssh, binary, o.stall_timeout, shutdown_flag());
+  run.relay = std::make_unique<RemoteRelay>(run.node, ssh_config(run.node, o), binary, o.stall_timeout, shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), true);

@@ -40,6 +40,8 @@ struct NodeRun {
   void finish(Outcome outcome);  // records the outcome and the time it took
 };
 
+SshConfig ssh_config(const Node& node, const Options& o);
+
 // Connects, starts the relay, asks what the node has, decides what it needs.
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary);
 

@@ -13,6 +13,8 @@ namespace {
 // Threads that wait on relays: one per loading node, up to this many.
 constexpr std::size_t kMaxWatchers = 1024;
 constexpr int kNone = -3;  // no parent waiting
+// A relay port that does not answer this fast is taken as firewalled.
+constexpr int kDirectConnectMs = 3000;
 
 // Relays take numeric addresses only (no name lookups in a static binary).
 std::string numeric_address(const std::string& host) {
@@ -97,6 +99,7 @@ void TreeDelivery::make_plan(topology::Mode mode) {
   alive_.assign(members_.size(), true);
   queued_.assign(members_.size(), false);
   pending_.assign(members_.size(), kNone);
+  tunnels_.resize(members_.size());
 }
 
 // Every member checks its room and opens its listener for its first parent.
@@ -178,9 +181,9 @@ void TreeDelivery::start_source_edges() {
     if (!alive_[c] || complete(c)) continue;
     grew_[c] = Clock::now();  // its stall clock starts with its edge
     ++source_active_;
-    sources_.push_back(std::make_unique<wire::Sender>(target(static_cast<int>(c)), key_[c], streams_[c].size,
-                                                      in_.reader.stream(streams_[c].parts),
-                                                      [this, c](const wire::Sender&) { source_edge_done(c); }));
+    sources_.push_back(std::make_unique<wire::Sender>(
+        target(static_cast<int>(c)), key_[c], streams_[c].size, in_.reader.stream(streams_[c].parts),
+        [this, c](const wire::Sender&) { source_edge_done(c); }, [this, c] { return dial(c); }));
     sources_.back()->start();
   }
 }
@@ -189,6 +192,24 @@ void TreeDelivery::source_edge_done(std::size_t) {
   std::lock_guard<std::mutex> lock(mu_);
   --source_active_;
   start_source_edges();
+}
+
+wire::Socket TreeDelivery::dial(std::size_t m) {
+  std::unique_lock<std::mutex> lock(tunnels_mu_);
+  if (!tunnels_[m]) {
+    lock.unlock();
+    try {
+      return wire::connect_tcp(address_[m], port_[m], kDirectConnectMs);
+    } catch (const wire::Error& e) {
+      NodeRun& run = run_of(m);
+      spdlog::warn("{}: {}; carrying the source's edge over SSH", run.node.name, e.what());
+      auto tunnel = std::make_unique<Tunnel>(ssh_config(run.node, in_.options), address_[m], port_[m]);
+      lock.lock();
+      if (!tunnels_[m]) tunnels_[m] = std::move(tunnel);
+      run.result.via_ssh = true;
+    }
+  }
+  return wire::connect_tcp("127.0.0.1", tunnels_[m]->local_port(), kDirectConnectMs);
 }
 
 // How far into the whole bundle a member's bytes reach: streams differ, but

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "src/delivery/delivery.h"
+#include "src/ssh/tunnel.h"
 #include "src/wire/sender.h"
 
 namespace treesync {
@@ -47,6 +48,9 @@ class TreeDelivery {
   void connect(int parent, int child);  // mu_ held
   void start_source_edges();              // mu_ held: up to --max-workers at once
   void source_edge_done(std::size_t m);   // from a sender's thread
+  // The source's connection to member m's relay: TCP, or failing that (a
+  // firewall that lets only SSH through) an SSH tunnel, kept for later edges.
+  wire::Socket dial(std::size_t m);
   bool complete(std::size_t m) const { return have_[m] >= streams_[m].size; }
   std::uint64_t bundle_position(std::size_t m) const;  // mu_ held
   std::vector<std::uint64_t> bundle_positions() const;  // mu_ held
@@ -79,6 +83,8 @@ class TreeDelivery {
   std::size_t source_active_ = 0;             // source edges streaming now
   bool finishing_ = false;                    // no new edges
   std::vector<std::unique_ptr<wire::Sender>> sources_;
+  std::mutex tunnels_mu_;  // not mu_: opening a tunnel is an SSH login
+  std::vector<std::unique_ptr<Tunnel>> tunnels_;  // per member, where TCP failed
   std::atomic<std::size_t> settled_{0};       // members done or failed
 };
 

@@ -24,7 +24,7 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
     wire::Json j = {{"name", n.node},       {"host", n.host},
                     {"outcome", outcome_name(n.outcome)},
                     {"action", or_null(n.action)},
-                    {"parent", or_null(n.parent)}, {"refused_connections", n.refused},
+                    {"parent", or_null(n.parent)}, {"refused_connections", n.refused}, {"via_ssh", n.via_ssh},
                     {"bytes", n.bytes},     {"layers", n.layers},   {"seconds", n.seconds},
                     {"step", or_null(n.step)}, {"error", or_null(n.reason)}};
     if (i < extra.size()) j.update(extra[i]);

@@ -47,6 +47,7 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
     std::string detail = r.outcome == Outcome::Failed || r.outcome == Outcome::Pending
                              ? (r.step.empty() ? "" : r.step + ": ") + r.reason
                              : "";
+    if (r.via_ssh) detail += (detail.empty() ? "" : "; ") + std::string("fed over SSH (no TCP route to its relay)");
     if (r.refused > 0)
       detail += (detail.empty() ? "" : "; ") + std::string("refused ") + std::to_string(r.refused) +
                 " connection(s) without the edge key";

@@ -22,6 +22,7 @@ struct NodeResult {
   std::string action;  // what the probe decided: load, tag, skip ("" if it never got that far)
   std::string parent;  // who sent it its stream: "source" or a node ("" if nobody)
   std::uint64_t refused = 0;  // connections to its relay that could not prove an edge key
+  bool via_ssh = false;       // the source fed it through an SSH tunnel (no TCP route to its relay)
 };
 
 const char* outcome_name(Outcome o);

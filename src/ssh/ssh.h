@@ -44,6 +44,7 @@ class SshSession {
   void set_timeout_ms(long ms);
   std::string last_error() const;
   LIBSSH2_SESSION* raw() { return session_; }
+  int socket_fd() const { return sock_; }
 
  private:
   void connect_socket();

@@ -30,10 +30,12 @@ M read_message(Socket& sock, FrameReader& in, const std::string& where) {
 
 }  // namespace
 
-Sender::Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done)
+Sender::Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done, Dial dial)
     : target_(std::move(target)),
       where_(target_.name + " (" + target_.address + ":" + std::to_string(target_.port) + ")"),
-      key_(std::move(key)), size_(size), reader_(std::move(reader)), done_(std::move(done)) {}
+      key_(std::move(key)), size_(size), reader_(std::move(reader)), done_(std::move(done)), dial_(std::move(dial)) {
+  if (!dial_) dial_ = [this] { return connect_tcp(target_.address, target_.port, kConnectTimeoutMs); };
+}
 
 Sender::~Sender() {
   cancel();
@@ -74,7 +76,7 @@ void Sender::run() {
 std::uint64_t Sender::open() {
   for (int attempt = 1;; ++attempt) {
     try {
-      Socket s = connect_tcp(target_.address, target_.port, kConnectTimeoutMs);
+      Socket s = dial_();
       {
         std::lock_guard<std::mutex> lock(mu_);
         if (cancelled_) throw Error("cancelled");

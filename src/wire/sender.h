@@ -31,8 +31,12 @@ class Sender {
   using Reader = ByteReader;
   // Called once, from the sender's thread, when it ends.
   using Done = std::function<void(const Sender&)>;
+  // Opens the connection to the target; by default TCP to its address. The
+  // source may take another route (an SSH tunnel): the handshake that
+  // follows is the same, so the route adds no trust.
+  using Dial = std::function<Socket()>;
 
-  Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done = nullptr);
+  Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done = nullptr, Dial dial = nullptr);
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
@@ -62,6 +66,7 @@ class Sender {
   std::uint64_t size_;
   Reader reader_;
   Done done_;
+  Dial dial_;
   std::thread thread_;
   mutable std::mutex mu_;
   Socket sock_;

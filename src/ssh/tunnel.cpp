@@ -1,0 +1,99 @@
+#include "src/ssh/tunnel.h"
+
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "src/errors.h"
+
+namespace treesync {
+namespace {
+
+constexpr int kPollMs = 100;
+
+}  // namespace
+
+Tunnel::Tunnel(const SshConfig& ssh, std::string relay_ip, int relay_port)
+    : session_(std::make_unique<SshSession>(ssh)), relay_ip_(std::move(relay_ip)), relay_port_(relay_port) {
+  listener_ = wire::listen_tcp("127.0.0.1", &local_port_);
+  thread_ = std::thread([this] { serve(); });
+}
+
+Tunnel::~Tunnel() {
+  stop_ = true;
+  listener_.shutdown();
+  if (thread_.joinable()) thread_.join();
+}
+
+void Tunnel::serve() {
+  while (!stop_) {
+    pollfd p{listener_.fd(), POLLIN, 0};
+    if (::poll(&p, 1, kPollMs) <= 0) continue;
+    wire::Socket local = wire::accept_tcp(listener_);
+    if (!local) continue;
+    try {
+      carry(local);
+    } catch (const std::exception& e) {
+      spdlog::debug("ssh edge to {}:{}: {}", relay_ip_, relay_port_, e.what());
+    }
+  }
+}
+
+// Non-blocking both ways in one thread: a libssh2 session is one thread's.
+void Tunnel::carry(wire::Socket& local) {
+  LIBSSH2_SESSION* s = session_->raw();
+  libssh2_session_set_blocking(s, 1);
+  session_->set_timeout_ms(10000);
+  LIBSSH2_CHANNEL* ch = libssh2_channel_direct_tcpip_ex(s, relay_ip_.c_str(), relay_port_, "127.0.0.1", 0);
+  if (!ch) throw NodeError("send", "direct-tcpip to the relay refused: " + session_->last_error());
+  libssh2_session_set_blocking(s, 0);
+  std::string up, down;  // bytes read from one side, not yet written to the other
+  bool local_eof = false, remote_eof = false, eof_sent = false;
+  char buf[1 << 16];
+  while (!stop_ && !(remote_eof && down.empty())) {
+    pollfd p[2] = {{local.fd(), static_cast<short>((local_eof || up.size() > sizeof buf ? 0 : POLLIN) |
+                                                   (down.empty() ? 0 : POLLOUT)), 0},
+                   {session_->socket_fd(), POLLIN, 0}};
+    int dirs = libssh2_session_block_directions(s);
+    if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || !up.empty()) p[1].events |= POLLOUT;
+    ::poll(p, 2, kPollMs);
+    if (!local_eof && up.size() <= sizeof buf) {
+      ssize_t n = ::recv(local.fd(), buf, sizeof buf, MSG_DONTWAIT);
+      if (n > 0) up.append(buf, static_cast<std::size_t>(n));
+      else if (n == 0 || (errno != EAGAIN && errno != EINTR)) local_eof = true;
+    }
+    while (!up.empty()) {
+      ssize_t n = libssh2_channel_write(ch, up.data(), up.size());
+      if (n == LIBSSH2_ERROR_EAGAIN) break;
+      if (n < 0) throw NodeError("send", "ssh edge lost: " + session_->last_error());
+      up.erase(0, static_cast<std::size_t>(n));
+    }
+    if (local_eof && up.empty() && !eof_sent) eof_sent = libssh2_channel_send_eof(ch) == 0;
+    for (;;) {
+      ssize_t n = libssh2_channel_read(ch, buf, sizeof buf);
+      if (n == LIBSSH2_ERROR_EAGAIN) break;
+      if (n < 0) throw NodeError("send", "ssh edge lost: " + session_->last_error());
+      if (n == 0) {
+        remote_eof = libssh2_channel_eof(ch) != 0;
+        break;
+      }
+      down.append(buf, static_cast<std::size_t>(n));
+    }
+    if (!down.empty()) {
+      ssize_t n = ::send(local.fd(), down.data(), down.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) down.erase(0, static_cast<std::size_t>(n));
+      else if (n < 0 && errno != EAGAIN && errno != EINTR) break;
+    }
+  }
+  local.shutdown();
+  libssh2_session_set_blocking(s, 1);
+  libssh2_channel_close(ch);
+  libssh2_channel_free(ch);
+}
+
+}  // namespace treesync
