@@ -14,21 +14,13 @@
 
 #include "src/cache/cache_lease.h"
 #include "src/errors.h"
+#include "tests/temp_dir.h"
 
 namespace fs = std::filesystem;
 using treesync::CacheLease;
 using namespace std::chrono_literals;
 
 namespace {
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("treesync-lease-test-" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 mode_t mode_of(const fs::path& p) {
   struct stat st {};
@@ -68,7 +60,7 @@ int exit_code(pid_t child) {
 }  // namespace
 
 TEST_CASE("a new cache directory is made 0700 and marked") {
-  TempDir t;
+  TempDir t("lease-test");
   const fs::path dir = t.path / "a/b/cache";
   auto lease = CacheLease::open(dir.string(), false, 0ms);
   CHECK(lease->mode() == CacheLease::Mode::Owner);
@@ -82,7 +74,7 @@ TEST_CASE("a new cache directory is made 0700 and marked") {
 }
 
 TEST_CASE("an existing directory keeps its mode") {
-  TempDir t;
+  TempDir t("lease-test");
   const fs::path dir = t.path / "mine";
   fs::create_directory(dir);
   ::chmod(dir.c_str(), 0755);
@@ -97,7 +89,7 @@ TEST_CASE("an existing directory keeps its mode") {
 }
 
 TEST_CASE("--cache-dir refuses a non-empty directory that is not a treesync cache, and leaves it untouched") {
-  TempDir t;
+  TempDir t("lease-test");
   const fs::path dir = t.path / "home";
   fs::create_directory(dir);
   ::chmod(dir.c_str(), 0755);
@@ -126,7 +118,7 @@ TEST_CASE("--cache-dir refuses a non-empty directory that is not a treesync cach
 }
 
 TEST_CASE("a cache an older treesync made (no marker) is adopted") {
-  TempDir t;
+  TempDir t("lease-test");
   const fs::path dir = t.path / "cache";
   for (const char* sub : {"layers", "configs"}) fs::create_directories(dir / sub);
   touch(dir / "layers/aa.tar");
@@ -152,7 +144,7 @@ TEST_CASE("a cache an older treesync made (no marker) is adopted") {
 }
 
 TEST_CASE("a second run waits, then shares the cache; nobody prunes while it is shared") {
-  TempDir t;
+  TempDir t("lease-test");
   const std::string dir = (t.path / "cache").string();
   auto owner = CacheLease::open(dir, false, 0ms);
   REQUIRE(owner->mode() == CacheLease::Mode::Owner);
@@ -186,7 +178,7 @@ TEST_CASE("a second run waits, then shares the cache; nobody prunes while it is 
 }
 
 TEST_CASE("a waiting run owns the cache once the owner leaves") {
-  TempDir t;
+  TempDir t("lease-test");
   const std::string dir = (t.path / "cache").string();
   Pipe to_test;
   pid_t child = ::fork();

@@ -13,6 +13,7 @@
 #include <sstream>
 
 #include "src/ssh/remote_relay.h"
+#include "tests/temp_dir.h"
 
 namespace fs = std::filesystem;
 
@@ -28,13 +29,13 @@ std::string slurp(const fs::path& p) {
 void spit(const fs::path& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
 
 struct Node {
-  fs::path root = fs::temp_directory_path() / ("treesync-install-test-" + std::to_string(::getpid()));
+  TempDir tmp{"install-test"};
+  fs::path root = tmp.path;
   fs::path home = root / "home";
   fs::path state = home / ".cache/treesync";
   treesync::RelayBinary binary;
 
   Node() {
-    fs::remove_all(root);
     fs::create_directories(home);
     std::mt19937 rng(7);
     std::string bytes(300000, '\0');
@@ -43,8 +44,6 @@ struct Node {
     binary = treesync::RelayBinary::load((root / "relay").string());
     spit(root / "install.sh", treesync::relay_install_command(binary));
   }
-  ~Node() { fs::remove_all(root); }
-
   fs::path installed() const { return state / ("treesync-relay-" + binary.hash); }
 
   // Runs the command under `shell` with `input` on stdin, as sshd would

@@ -11,19 +11,11 @@
 #include <fstream>
 
 #include "relay/state_dir.h"
+#include "tests/temp_dir.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("treesync-state-test-" + std::to_string(::getpid()));
-  TempDir() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
 
 void write(const fs::path& p, const std::string& text) { std::ofstream(p) << text; }
 
@@ -85,7 +77,7 @@ TEST_CASE("without HOME, the state directory is under the passwd home, never /tm
 }
 
 TEST_CASE("removing a run directory never follows a symlink") {
-  TempDir t;
+  TempDir t("state-test");
   const fs::path outside = t.path / "outside", run = t.path / "state/run-h-1-abcdef";
   fs::create_directories(outside / "dir");
   write(outside / "precious", "keep me");
@@ -113,7 +105,7 @@ TEST_CASE("removing a run directory never follows a symlink") {
 }
 
 TEST_CASE("the stale check removes this host's dead runs only") {
-  TempDir t;
+  TempDir t("state-test");
   const std::string dead = std::to_string(dead_pid()), live = std::to_string(::getpid());
   const fs::path state = t.path;
   for (const std::string& name : {"run-here-" + dead + "-aaaaaa", "run-here-" + live + "-bbbbbb",
