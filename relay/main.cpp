@@ -1,7 +1,6 @@
 // treesync-relay: the small static program treesync starts on each node over
 // SSH. It speaks the wire protocol on stdin/stdout and exits, cleaning up its
 // spool, when the channel closes or it is signalled.
-#include <dirent.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,6 +13,7 @@
 
 #include "src/wire/protocol.h"
 #include "relay/relay_session.h"
+#include "relay/state_dir.h"
 
 namespace {
 
@@ -33,36 +33,6 @@ int usage() {
   return 2;
 }
 
-void remove_tree(const std::string& dir) {
-  if (DIR* d = opendir(dir.c_str())) {
-    while (dirent* e = readdir(d)) {
-      std::string name = e->d_name;
-      if (name != "." && name != "..") ::unlink((dir + "/" + name).c_str());
-    }
-    closedir(d);
-  }
-  ::rmdir(dir.c_str());
-}
-
-// A relay killed with SIGKILL cannot clean up; the next one removes run
-// directories whose owner process is gone.
-void remove_stale_runs(const std::string& spool_dir) {
-  DIR* d = opendir(spool_dir.c_str());
-  if (!d) return;
-  while (dirent* e = readdir(d)) {
-    unsigned long pid = 0;
-    if (std::sscanf(e->d_name, "run-%lu-", &pid) == 1 && pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 &&
-        errno == ESRCH)
-      remove_tree(spool_dir + "/" + e->d_name);
-  }
-  closedir(d);
-}
-
-std::string default_spool_dir() {
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/tmp") + "/.cache/treesync";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -73,7 +43,7 @@ int main(int argc, char** argv) {
   // cleanup: what a relay killed with SIGKILL left behind, then exit.
   const bool cleanup_only = argc >= 2 && std::strcmp(argv[1], "cleanup") == 0;
   if (argc < 2 || (!cleanup_only && std::strcmp(argv[1], "serve") != 0)) return usage();
-  std::string expected_hash, spool_dir = default_spool_dir();
+  std::string expected_hash, spool_dir;
   for (int i = 2; i + 1 < argc; i += 2) {
     if (std::strcmp(argv[i], "--hash") == 0)
       expected_hash = argv[i + 1];
@@ -92,12 +62,20 @@ int main(int argc, char** argv) {
     return 3;
   }
 
+  try {
+    if (spool_dir.empty()) spool_dir = relay::default_state_dir();
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "treesync-relay: %s\n", e.what());
+    return 1;
+  }
+
   umask(077);
   install_signals();
   ::mkdir(spool_dir.c_str(), 0700);
-  remove_stale_runs(spool_dir);
+  const std::string host = relay::host_name();
+  relay::remove_stale_runs(spool_dir, host);
   if (cleanup_only) return 0;
-  std::string workdir = spool_dir + "/run-" + std::to_string(::getpid()) + "-XXXXXX";
+  std::string workdir = relay::run_dir_template(spool_dir, host);
   if (!mkdtemp(workdir.data())) {
     std::fprintf(stderr, "treesync-relay: cannot create %s: %s\n", workdir.c_str(), std::strerror(errno));
     return 1;
@@ -110,6 +88,6 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "treesync-relay: %s\n", e.what());
     rc = 1;
   }
-  remove_tree(workdir);
+  relay::remove_tree(workdir);
   return rc;
 }

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "src/cache/cache_lease.h"
 #include "src/input/cli.h"
 #include "src/errors.h"
 #include "src/report/logging.h"
@@ -10,6 +11,10 @@
 #include "src/ssh/ssh.h"
 #include "src/delivery/status.h"
 #include "src/delivery/sync.h"
+
+// How long a run waits for another to release the layer cache before it
+// shares it (and does not prune it).
+constexpr std::chrono::seconds kCacheWait{10};
 
 int main(int argc, char** argv) {
   using namespace treesync;
@@ -25,7 +30,10 @@ int main(int argc, char** argv) {
     setup_logging(o.verbose, o.quiet, Progress::style_for(STDERR_FILENO, o.quiet) == Progress::Style::Live,
                   o.log_file);
     ssh_global_init();
-    return cmd.command == "status" ? run_status(o) : run_sync(o);
+    if (cmd.command == "status") return run_status(o);
+    // Held until exit: another run must not prune what this one sends.
+    auto cache = CacheLease::open(o.cache_dir, o.cache_dir_default, kCacheWait);
+    return run_sync(o);
   } catch (const UsageError& e) {
     std::cerr << "treesync: " << e.what() << "\n";
     return 2;

@@ -21,6 +21,7 @@
 #include <spdlog/spdlog.h>
 #include <zstd.h>
 
+#include "src/cache/cache_lease.h"
 #include "src/runtime/subprocess.h"
 #include "src/wire/digest.h"
 #include "src/wire/tar.h"
@@ -319,15 +320,10 @@ void prune(const CacheDirs& d, std::set<std::string> keep) {
 }  // namespace
 
 PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std::string& cache_dir, Compress mode) {
+  // The run holds the cache from before its first read until it exits.
+  CacheLease* lease = CacheLease::held(cache_dir);
+  if (!lease) throw std::logic_error("the layer cache at " + cache_dir + " is used without a CacheLease");
   CacheDirs d{cache_dir, fs::path(cache_dir) / "layers", fs::path(cache_dir) / "configs"};
-  for (const fs::path& dir : {d.root, d.layers, d.configs}) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw cache_error(dir, ec.message());
-    ::chmod(dir.c_str(), 0700);
-  }
-  std::error_code ec;
-  fs::remove_all(d.root / "archives", ec);  // whole archives, as treesync cached them before the layer cache
   PreparedBundle out;
   std::vector<WantedImage> missing;
   for (const auto& img : images)
@@ -361,7 +357,7 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
   std::set<std::string> in_use;
   for (const auto& diff : b.layer)
     if (!diff.empty()) in_use.insert(hex_of(diff));
-  prune(d, in_use);
+  lease->prune_if_alone([&] { prune(d, in_use); });
   return out;
 }
 

@@ -22,8 +22,10 @@ struct PreparedBundle {
 };
 
 // Saves what is missing (one `docker save` of those images, by ID), converts
-// layers to the form `mode` asks for, and lays out the bundle. Throws with
-// the path and the fix when the cache cannot be written.
+// layers to the form `mode` asks for, and lays out the bundle; prunes the
+// cache if no other run uses it. The process must hold a CacheLease on
+// `cache_dir` (src/cache/cache_lease.h). Throws with the path and the fix
+// when the cache cannot be written.
 PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std::string& cache_dir, Compress mode);
 
 }  // namespace treesync

@@ -107,7 +107,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Other")
       ("relay", "treesync-relay binary to ship (default: beside treesync)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
-      ("cache-dir", "Where the layer cache is kept (default ~/.cache/treesync)",
+      ("cache-dir", "Where the layer cache is kept: a new or empty directory, or one treesync used (default ~/.cache/treesync)",
        cxxopts::value<std::string>()->default_value(""), "DIR")
       ("version", "Print the version")
       ("h,help", "Print this help");
@@ -180,6 +180,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.retries = r["retries"].as<int>();
   o.relay_path = r["relay"].as<std::string>();
   o.cache_dir = r["cache-dir"].as<std::string>();
+  o.cache_dir_default = o.cache_dir.empty();
   if (o.cache_dir.empty()) o.cache_dir = home_path("/.cache/treesync");
 
   if (o.fanout < 1 || o.fanout > 64) throw UsageError("--fanout must be 1..64 (1 is a pipeline), got " + std::to_string(o.fanout));

@@ -34,6 +34,7 @@ struct Options {
   int retries = 0;                  // further attempts for a node that failed in transfer
   std::string relay_path;           // default: treesync-relay beside treesync
   std::string cache_dir;            // default ~/.cache/treesync
+  bool cache_dir_default = true;    // no --cache-dir: an older treesync's cache there is adopted
 };
 
 struct ParsedCommand {

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "src/errors.h"
@@ -28,10 +29,28 @@ bool is_event(const std::string& type) {
 // computed: nothing from the command line or the inventory reaches the shell.
 std::string relay_file(const std::string& hash) { return "\"$HOME/.cache/treesync/treesync-relay-" + hash + "\""; }
 
-std::string install_command(const std::string& hash) {
-  return "umask 077 && mkdir -p \"$HOME/.cache/treesync\" && t=\"$HOME/.cache/treesync/.upload-" + hash +
-         "-$$\" && trap 'rm -f \"$t\"' EXIT && cat > \"$t\" && chmod 700 \"$t\" && mv -f \"$t\" " +
-         relay_file(hash);
+// `cat` exits 0 when the upload is cut, so the temp file is checked (size,
+// then SHA-256) before it takes the name later runs trust with `test -x`.
+std::string install_command(const std::string& hash, std::size_t size, const std::string& sha256) {
+  const std::string n = std::to_string(size);
+  return "umask 077 && mkdir -p \"$HOME/.cache/treesync\" || exit 1; "
+         "t=\"$HOME/.cache/treesync/.upload-" + hash + "-$$\"; trap 'rm -f \"$t\"' EXIT; "
+         "cat > \"$t\" || exit 1; "
+         "n=$(wc -c < \"$t\"); [ \"$n\" -eq " + n + " ] || "
+         "{ echo \"the upload was cut short: $n of " + n + " bytes arrived\" >&2; exit 1; }; "
+         "command -v sha256sum > /dev/null || { echo \"sha256sum not found: cannot check the relay's bytes before "
+         "installing it (install coreutils on the node)\" >&2; exit 1; }; "
+         "s=$(sha256sum < \"$t\") || exit 1; [ \"${s%% *}\" = " + sha256 + " ] || "
+         "{ echo \"the uploaded relay's SHA-256 is ${s%% *}, not " + sha256 + "\" >&2; exit 1; }; "
+         "chmod 700 \"$t\" && mv -f \"$t\" " + relay_file(hash);
+}
+
+std::string sha256_hex_of(const std::string& bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL could not compute a SHA-256");
+  return wire::to_hex(md, len);
 }
 
 std::string first_line(const std::string& s) {
@@ -57,7 +76,12 @@ RelayBinary RelayBinary::load(const std::string& explicit_path) {
   s << in.rdbuf();
   b.bytes = s.str();
   b.hash = wire::file_hash_hex(b.path);
+  b.sha256 = sha256_hex_of(b.bytes);
   return b;
+}
+
+std::string relay_install_command(const RelayBinary& binary) {
+  return install_command(binary.hash, binary.bytes.size(), binary.sha256);
 }
 
 RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelayBinary& binary, int stall_timeout_s,
@@ -68,14 +92,41 @@ RemoteRelay::~RemoteRelay() { stop(); }
 
 void RemoteRelay::start() {
   session_ = std::make_unique<SshSession>(ssh_config_);
+  const bool cached = ssh_run(*session_, "test -x " + relay_file(binary_.hash), "", nullptr, nullptr) == 0;
+  if (!cached) upload();
+  std::string why = launch();
+  if (why.empty()) return;
+  // An upload just made passed its SHA-256 check: sending it again would
+  // not help. A cached one may be the remains of an upload that was cut.
+  if (!cached) throw NodeError("install relay", "the relay does not start: " + why);
+  spdlog::warn("{}: the cached relay does not start ({}); uploading it again", node_.name, why);
+  ssh_run(*session_, "rm -f " + relay_file(binary_.hash), "", nullptr, nullptr);
+  upload();
+  why = launch();
+  if (!why.empty()) throw NodeError("install relay", "the relay does not start, even after a fresh upload: " + why);
+}
+
+void RemoteRelay::upload() {
+  spdlog::debug("{}: uploading relay ({} bytes)", node_.name, binary_.bytes.size());
   std::string err;
-  if (ssh_run(*session_, "test -x " + relay_file(binary_.hash), "", nullptr, nullptr) != 0) {
-    spdlog::debug("{}: uploading relay ({} bytes)", node_.name, binary_.bytes.size());
-    if (ssh_run(*session_, install_command(binary_.hash), binary_.bytes, nullptr, &err) != 0)
-      throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
-  }
+  if (ssh_run(*session_, relay_install_command(binary_), binary_.bytes, nullptr, &err) != 0)
+    throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
+}
+
+std::string RemoteRelay::launch() {
+  control_.reset();
+  reader_ = wire::FrameReader();
   control_ = session_->exec("exec " + relay_file(binary_.hash) + " serve --hash " + binary_.hash);
-  next_reply<wire::Hello>("start relay", kReplyTimeoutS);
+  try {
+    next_reply<wire::Hello>("start relay", kReplyTimeoutS);
+    return "";
+  } catch (const NodeError& e) {
+    // A relay that is silent, or an interrupted run, is not an install problem.
+    if (stop_ || !e.relay_lost || !control_->eof()) throw;
+    const bool not_executable = control_->close() == 126;
+    control_.reset();  // stop() must not ask this relay to clean up: it never ran
+    return e.what() + std::string(not_executable ? " (is ~/.cache/treesync on the node mounted noexec?)" : "");
+  }
 }
 
 wire::ProbeReply RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {

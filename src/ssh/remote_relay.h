@@ -21,11 +21,18 @@ namespace treesync {
 struct RelayBinary {
   std::string path;
   std::string hash;   // XXH3-128 hex: the name it is cached under on nodes
+  std::string sha256; // hex: what the node checks an upload against before installing it
   std::string bytes;
 
   // `explicit_path`, else treesync-relay beside the running treesync.
   static RelayBinary load(const std::string& explicit_path);
 };
+
+// The remote shell command that stores the relay read from stdin under its
+// hash name: into a temp file first, installed only if its size and SHA-256
+// (sha256sum on the node; none there: refused) match `binary`. Fixed text
+// plus hex we computed, nothing else.
+std::string relay_install_command(const RelayBinary& binary);
 
 class RemoteRelay {
  public:
@@ -33,7 +40,9 @@ class RemoteRelay {
               const std::atomic<bool>& stop);
   ~RemoteRelay();
 
-  // Connects, uploads the relay if the node lacks it, starts it.
+  // Connects, uploads the relay if the node lacks it, starts it. A cached
+  // relay that exits before its hello (damaged, truncated, not executable)
+  // is deleted, uploaded again and started once more.
   void start();
 
   // With `layers`, also the layer lists of every image on the node (costly
@@ -64,6 +73,10 @@ class RemoteRelay {
   void stop();
 
  private:
+  void upload();
+  // Starts the cached relay: "" once it said hello, else why it exited
+  // before that. Throws for anything else (silence, an interrupt).
+  std::string launch();
   template <typename Reply, typename Request>
   Reply request(const Request& msg, int timeout_s);
   // One frame: an event goes to the handler (nullopt), a reply is returned,

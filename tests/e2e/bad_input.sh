@@ -38,6 +38,12 @@ refused "--fanout 0" "--fanout must be 1..64" - --image app:1 --fanout 0
 refused "--max-workers 0" "--max-workers must be 1..1000" - --image app:1 --max-workers 0
 refused "no image" "no image given" - --nodes 0
 refused "an image that is not local" "image nope:1 is not in the local Docker" - --image nope:1
+mkdir -p "$SRC_HOME/notcache" && echo mine >"$SRC_HOME/notcache/notes.txt" && chmod 755 "$SRC_HOME/notcache"
+refused "a --cache-dir that holds other files" "--cache-dir /root/notcache holds 'notes.txt', which is not part of a treesync layer cache" \
+  - --image app:1 --cache-dir /root/notcache
+check "that directory is untouched: same files, same mode" \
+  [ "$(ls -A "$SRC_HOME/notcache")" = notes.txt ] && [ "$(stat -c %a "$SRC_HOME/notcache")" = 755 ]
+rm -rf "$SRC_HOME/notcache"
 for bad in 'app 1' 'app"1' "app'1" 'app;id' 'app$(id)' 'app`id`' $'app\n1' 'App:1' 'app:1&&id'; do
   refused "image reference $(printf '%q' "$bad")" "is not a valid Docker reference" - --image "$bad"
 done
