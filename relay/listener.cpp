@@ -87,7 +87,8 @@ void Listener::serve(Connection& c) {
   try {
     wire::FrameReader in(wire::kMaxHandshakeFrame);
     std::string why;
-    authenticated = authenticate(c.sock, in, &why);
+    std::uint64_t accepted = 0;
+    authenticated = authenticate(c.sock, in, &accepted, &why);
     {
       std::lock_guard<std::mutex> lock(mu_);
       --pending_;
@@ -96,7 +97,7 @@ void Listener::serve(Connection& c) {
       on_refused_(peer, why);
     } else if (!closing_) {
       in.set_max_frame(wire::kMaxDataFrame);
-      on_parent_(c.sock, peer, in);
+      on_parent_(c.sock, peer, in, accepted);
     }
   } catch (const std::exception& e) {
     if (!authenticated) {
@@ -109,7 +110,7 @@ void Listener::serve(Connection& c) {
   c.done = true;
 }
 
-bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::string* why) {
+bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* why) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandshakeMs);
   const std::string nonce = wire::new_nonce();
   if (!sock.write_all(wire::encode(wire::Challenge{nonce}))) {
@@ -136,8 +137,8 @@ bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::stri
     *why = "did not prove the key of the edge the source assigned";
     return false;
   }
-  std::uint64_t offset = offset_();
-  return sock.write_all(wire::encode(wire::Accept{offset, wire::accept_mac(key, nonce, answer.nonce, offset)})) ||
+  *accepted = offset_();
+  return sock.write_all(wire::encode(wire::Accept{*accepted, wire::accept_mac(key, nonce, answer.nonce, *accepted)})) ||
          (*why = "closed during the handshake", false);
 }
 

@@ -27,8 +27,10 @@ constexpr int kHandshakeMs = 5000;
 class Listener {
  public:
   // Runs on the connection's thread once the peer is authenticated; returns
-  // when the peer is done or replaced. `reader` holds what it sent so far.
-  using OnParent = std::function<void(wire::Socket& sock, const std::string& peer, wire::FrameReader& reader)>;
+  // when the peer is done or replaced. `reader` holds what it sent so far;
+  // `accepted` is the offset the peer was told to start from.
+  using OnParent = std::function<void(wire::Socket& sock, const std::string& peer, wire::FrameReader& reader,
+                                      std::uint64_t accepted)>;
   using OnRefused = std::function<void(const std::string& peer, const std::string& reason)>;
   // Where our spool ends, for the accept message.
   using Offset = std::function<std::uint64_t()>;
@@ -54,7 +56,7 @@ class Listener {
   void accept_loop();
   void serve(Connection& c);
   // The handshake; returns true if the peer proved the current key.
-  bool authenticate(wire::Socket& sock, wire::FrameReader& in, std::string* why);
+  bool authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* why);
   void reap();  // joins finished connections; mu_ held
 
   int port_ = 0;

@@ -101,7 +101,9 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
         std::lock_guard<std::mutex> lock(rx_mu_);
         return receiver_->received();
       },
-      [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in) { serve_parent(s, peer, in); },
+      [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted) {
+        serve_parent(s, peer, in, accepted);
+      },
       [this](const std::string& peer, const std::string& reason) { refused(peer, reason); });
   send(wire::Listening{listener_->port()});
   std::lock_guard<std::mutex> lock(rx_mu_);
@@ -145,7 +147,8 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
 
 // A newer authenticated parent replaces the current one; either resumes
 // where the spool ends.
-void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in) {
+void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in,
+                                std::uint64_t accepted) {
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
     if (parent_) parent_->shutdown();
@@ -155,6 +158,9 @@ void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wir
       parent_ = nullptr;
       return;
     }
+    // The old parent may have added chunks since the handshake: its chunks
+    // need not line up with the new one's, so say where we really are.
+    if (receiver_->received() != accepted) sock.write_all(wire::encode(wire::Resume{receiver_->received()}));
   }
   bool closed = false;
   while (!closing_ && !closed) {

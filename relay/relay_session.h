@@ -35,7 +35,7 @@ class RelaySession {
   void start_forwarding(const wire::ForwardRequest& req);
   // The authenticated parent's connection, on its own thread: chunks into
   // the receiver until the spool is whole, the parent is replaced, or we close.
-  void serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in);
+  void serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted);
   // From the feeder: part `index` failed its digest; drop the parent that
   // sent it and go back to `start`.
   void bad_part(std::size_t index, std::uint64_t start);

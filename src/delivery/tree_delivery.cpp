@@ -305,21 +305,19 @@ void TreeDelivery::bad_part(std::size_t m, const wire::BadPart& e) {
   attach(topology::kSource, static_cast<int>(m), true);
 }
 
-// A node whose bytes stop growing is at fault only if its parent has bytes
-// to give and is itself alive; otherwise its parent's own check (or failure)
-// moves it. A node waiting for a source edge is not stalled.
 void TreeDelivery::check_stall(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
-  const auto stall = std::chrono::seconds(in_.options.stall_timeout);
-  const auto now = Clock::now();
-  if (complete(m) || queued_[m] || now - grew_[m] < stall) return;
-  int p = plan_.parent[m];
-  if (p >= 0) {
-    auto pi = static_cast<std::size_t>(p);
-    bool parent_live = alive_[pi] && (complete(pi) || now - grew_[pi] < stall);
-    if (!parent_live || bundle_position(pi) <= bundle_position(m)) return;
-  }
-  throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
+  const int p = plan_.parent[m];
+  if (p == topology::kDetached) return;  // its old parent's loss moves it
+  topology::Progress me = progress_of(m), parent;
+  if (p >= 0) parent = progress_of(static_cast<std::size_t>(p));
+  if (topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout))
+    throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
+}
+
+topology::Progress TreeDelivery::progress_of(std::size_t m) const {
+  return {bundle_position(m), std::chrono::duration<double>(Clock::now() - grew_[m]).count(), complete(m),
+          queued_[m] || pending_[m] != kNone, alive_[m]};
 }
 
 void TreeDelivery::lost(std::size_t m) {

@@ -20,6 +20,7 @@
 #include "src/delivery/delivery.h"
 #include "src/ssh/tunnel.h"
 #include "src/wire/sender.h"
+#include "topology/stall.h"
 
 namespace treesync {
 
@@ -38,6 +39,7 @@ class TreeDelivery {
   void watch(std::size_t m);  // member m's thread, until the whole tree is done
   void on_event(std::size_t m, const wire::Json& event);
   void check_stall(std::size_t m);
+  topology::Progress progress_of(std::size_t m) const;  // mu_ held
   void lost(std::size_t m);
   void bad_part(std::size_t m, const wire::BadPart& e);  // mu_ held
   std::vector<int> reparent(std::size_t m);  // mu_ held

@@ -1,0 +1,50 @@
+// The stall rule: who is blamed when bytes stop growing.
+#include <catch2/catch.hpp>
+
+#include "topology/stall.h"
+
+using topology::Progress;
+using topology::stalled;
+
+namespace {
+
+Progress idle(double s, std::uint64_t at = 100) { return {at, s, false, false, true}; }
+
+}  // namespace
+
+TEST_CASE("a node fed by the source is stalled once idle for the timeout, not before") {
+  CHECK_FALSE(stalled(idle(5), nullptr, 10));
+  CHECK(stalled(idle(10), nullptr, 10));
+}
+
+TEST_CASE("a complete node, or one waiting for its edge to start, is never stalled") {
+  Progress done = idle(100);
+  done.complete = true;
+  CHECK_FALSE(stalled(done, nullptr, 10));
+  Progress waiting = idle(100);
+  waiting.waiting = true;
+  CHECK_FALSE(stalled(waiting, nullptr, 10));
+}
+
+TEST_CASE("a node is blamed only if its parent is live, moving and ahead of it") {
+  const Progress me = idle(30, 100);
+  Progress parent = idle(1, 200);
+  CHECK(stalled(me, &parent, 10));
+  SECTION("parent not ahead: starved, not stalled") {
+    parent.position = 100;
+    CHECK_FALSE(stalled(me, &parent, 10));
+  }
+  SECTION("parent idle too: its own check moves us") {
+    parent.idle_s = 30;
+    CHECK_FALSE(stalled(me, &parent, 10));
+  }
+  SECTION("parent complete counts as live however long it has been idle") {
+    parent.idle_s = 300;
+    parent.complete = true;
+    CHECK(stalled(me, &parent, 10));
+  }
+  SECTION("parent dead: its loss moves us") {
+    parent.alive = false;
+    CHECK_FALSE(stalled(me, &parent, 10));
+  }
+}

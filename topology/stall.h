@@ -1,0 +1,23 @@
+// When a node that stopped receiving is to blame: pure, so every case is a
+// unit test (tests/topology_test.cpp).
+#pragma once
+
+#include <cstdint>
+
+namespace topology {
+
+struct Progress {
+  std::uint64_t position = 0;  // how far into the whole bundle its bytes reach
+  double idle_s = 0;           // seconds since its bytes last grew
+  bool complete = false;       // holds its whole stream
+  bool waiting = false;        // its edge has not started yet (the source's workers are busy)
+  bool alive = true;           // its relay still answers
+};
+
+// A node whose bytes have not grown for `stall_s` is stalled only if its
+// parent had bytes to give and was itself moving: a node starved by a dead
+// or stalled parent is moved when that parent is, not blamed. The source is
+// always live and ahead: pass nullptr for it.
+bool stalled(const Progress& node, const Progress* parent, double stall_s);
+
+}  // namespace topology
