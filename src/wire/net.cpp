@@ -128,17 +128,25 @@ Socket accept_tcp(const Socket& listener) {
   }
 }
 
-Socket connect_tcp(const std::string& ip, int port, int timeout_ms) {
+Socket connect_tcp(const std::string& ip, int port, int timeout_ms, const std::atomic<bool>* cancel) {
   sockaddr_storage addr;
   socklen_t len = make_address(ip, port, &addr);
   Socket s(::socket(addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   int err = 0;
   if (::connect(s.fd(), reinterpret_cast<sockaddr*>(&addr), len) != 0) {
     err = errno;
-    if (err == EINPROGRESS) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+    while (err == EINPROGRESS) {
+      if (cancel && *cancel) throw Error("cancelled");
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {
+        err = ETIMEDOUT;
+        break;
+      }
       pollfd p{s.fd(), POLLOUT, 0};
       socklen_t elen = sizeof err;
-      err = ::poll(&p, 1, timeout_ms) == 1 ? (getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &elen), err) : ETIMEDOUT;
+      int ready = ::poll(&p, 1, static_cast<int>(std::min<std::int64_t>(left.count(), 100)));
+      if (ready == 1) getsockopt(s.fd(), SOL_SOCKET, SO_ERROR, &err, &elen);
     }
   }
   if (err != 0)

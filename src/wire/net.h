@@ -2,6 +2,7 @@
 // mode). Numeric addresses only: the static relay must not touch NSS.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <optional>
@@ -44,8 +45,10 @@ class Socket {
 // Listens on ip (port 0: any free port); returns the socket and the port.
 Socket listen_tcp(const std::string& ip, int* port);
 Socket accept_tcp(const Socket& listener);
-// Throws wire::Error naming the address on failure.
-Socket connect_tcp(const std::string& ip, int port, int timeout_ms);
+// Throws wire::Error naming the address on failure. With `cancel`, gives
+// up within 100 ms of it turning true (a relay told to stop must not wait
+// out a connect to a dead child).
+Socket connect_tcp(const std::string& ip, int port, int timeout_ms, const std::atomic<bool>* cancel = nullptr);
 std::string peer_address(const Socket& s);
 
 }  // namespace wire

@@ -34,7 +34,7 @@ Sender::Sender(Target target, std::string key, std::uint64_t size, Reader reader
     : target_(std::move(target)),
       where_(target_.name + " (" + target_.address + ":" + std::to_string(target_.port) + ")"),
       key_(std::move(key)), size_(size), reader_(std::move(reader)), done_(std::move(done)), dial_(std::move(dial)) {
-  if (!dial_) dial_ = [this] { return connect_tcp(target_.address, target_.port, kConnectTimeoutMs); };
+  if (!dial_) dial_ = [this] { return connect_tcp(target_.address, target_.port, kConnectTimeoutMs, &cancelled_); };
 }
 
 Sender::~Sender() {
@@ -87,7 +87,9 @@ std::uint64_t Sender::open() {
     } catch (const Error&) {
       if (cancelled_ || attempt == kOpenAttempts) throw;
     }
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::min(2000, 250 << (attempt - 1))));
+    // In slices, so that cancel() is felt at once.
+    for (int waited = 0; waited < std::min(2000, 250 << (attempt - 1)) && !cancelled_; waited += 50)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
 
