@@ -10,7 +10,7 @@
 
 #include "src/wire/bundle.h"
 #include "src/wire/messages.h"
-#include "src/delivery/node_action.h"
+#include "src/cache/wanted_image.h"
 #include "topology/plan.h"
 
 namespace treesync {

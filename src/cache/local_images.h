@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "src/delivery/node_action.h"
+#include "src/cache/wanted_image.h"
 
 namespace treesync {
 

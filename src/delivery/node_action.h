@@ -5,13 +5,9 @@
 #include <string>
 #include <vector>
 
-namespace treesync {
+#include "src/cache/wanted_image.h"
 
-struct WantedImage {
-  std::string id;                 // sha256:… of the image config, on the source
-  std::vector<std::string> refs;  // normalized references to apply
-  std::vector<std::string> diff_ids;  // its layers (.RootFS.Layers), bottom first
-};
+namespace treesync {
 
 struct NodeImage {
   bool present = false;

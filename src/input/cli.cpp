@@ -7,6 +7,7 @@
 #include <cxxopts.hpp>
 
 #include "src/errors.h"
+#include "src/input/home.h"
 #include "src/input/image_ref.h"
 #include "src/input/inventory.h"
 
@@ -56,10 +57,7 @@ std::vector<std::string> spread_images(int argc, const char* const* argv) {
   return out;
 }
 
-std::string home_path(const std::string& rest) {
-  const char* home = std::getenv("HOME");
-  return std::string(home && *home ? home : "/root") + rest;
-}
+std::string home_path(const std::string& rest) { return home_dir() + rest; }
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "src/errors.h"
+#include "src/input/home.h"
 
 namespace treesync {
 namespace {
@@ -52,12 +53,7 @@ class Reader {
 
   std::string path(const YAML::Node& v, const std::string& field) const {
     if (!v.IsScalar() || v.Scalar().empty()) throw error(v, "'" + field + "' must be a file path");
-    std::string p = v.Scalar();
-    if (p.rfind("~/", 0) == 0) {
-      const char* home = std::getenv("HOME");
-      p = std::string(home ? home : "") + p.substr(1);
-    }
-    return p;
+    return expand_home(v.Scalar());
   }
 
   // Reads the fields a node and the defaults block share into `node`.

@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/errors.h"
+#include "src/input/home.h"
 #include "src/ssh/known_hosts.h"
 
 namespace treesync {
@@ -259,9 +260,8 @@ void SshSession::authenticate() {
   if (!config_.identity.empty()) {
     files.push_back(config_.identity);
   } else {
-    const char* home = std::getenv("HOME");
     for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-      std::string f = std::string(home ? home : "") + "/.ssh/" + name;
+      std::string f = home_dir() + "/.ssh/" + name;
       if (::access(f.c_str(), R_OK) == 0) files.push_back(f);
     }
   }
