@@ -1,11 +1,18 @@
-// Every message type of src/wire/messages.h: it survives the wire, and
-// decoding refuses anything that is not exactly that message. The types are
-// taken from the tuples, so a new message cannot be left out.
+// Every message type of src/wire/messages.h: it survives the wire, decoding
+// refuses anything that is not exactly that message, and docs/protocol.md
+// documents each one with exactly its fields. The types are taken from the
+// tuples, so a new message cannot be left out.
 #include <catch2/catch.hpp>
 
+#include <cctype>
+#include <fstream>
+#include <map>
 #include <regex>
 #include <set>
+#include <sstream>
 
+#include "relay/listener.h"
+#include "relay/receiver.h"
 #include "src/wire/messages.h"
 
 using wire::Json;
@@ -322,4 +329,150 @@ TEST_CASE("a receive request with a part the relay could be misled by is refused
   Json zstd = good;
   zstd["parts"][1]["raw"] = 1;  // a zstd part may decode to any size
   CHECK_NOTHROW(wire::from_message<wire::ReceiveRequest>(zstd));
+}
+
+// --- docs/protocol.md against the code ----------------------------------------
+
+namespace {
+
+std::string read_doc() {
+  const std::string path = std::string(TREESYNC_SOURCE_DIR) + "/docs/protocol.md";
+  std::ifstream in(path);
+  REQUIRE(in);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::string trim(const std::string& s) {
+  std::size_t b = s.find_first_not_of(" \t"), e = s.find_last_not_of(" \t");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+struct Row {
+  std::size_t line;
+  std::vector<std::string> cells;
+};
+
+// The rows of every Markdown table in the document.
+std::vector<Row> table_rows(const std::string& doc) {
+  std::vector<Row> rows;
+  std::istringstream in(doc);
+  std::string line;
+  for (std::size_t n = 1; std::getline(in, line); ++n) {
+    line = trim(line);
+    if (line.size() < 2 || line.front() != '|' || line.back() != '|') continue;
+    Row row{n, {}};
+    std::istringstream cells(line.substr(1, line.size() - 2));
+    for (std::string cell; std::getline(cells, cell, '|');) row.cells.push_back(trim(cell));
+    rows.push_back(row);
+  }
+  return rows;
+}
+
+// Every `name` in a cell, in order.
+std::vector<std::string> quoted(const std::string& cell) {
+  std::vector<std::string> out;
+  static const std::regex re("`([^`]*)`");
+  for (std::sregex_iterator it(cell.begin(), cell.end(), re), end; it != end; ++it) out.push_back((*it)[1]);
+  return out;
+}
+
+// A row's quoted names must be the fields of the JSON form, each once.
+void check_fields(const Row& row, std::size_t column, const Json& form) {
+  std::set<std::string> expected;
+  for (const auto& item : form.items()) expected.insert(item.key());
+  std::vector<std::string> listed = quoted(row.cells.at(column));
+  INFO("docs/protocol.md:" << row.line << " lists " << row.cells.at(column));
+  CHECK(std::set<std::string>(listed.begin(), listed.end()) == expected);
+  CHECK(listed.size() == expected.size());
+}
+
+// Who sends each message: the tuple it is in says, for the control channel.
+template <typename M>
+std::set<std::string> senders() {
+  if (std::apply([](auto... m) { return ((std::string(decltype(m)::kType) == M::kType) || ...); },
+                 wire::ControlRequests{}))
+    return {"treesync"};
+  if (std::apply([](auto... m) { return ((std::string(decltype(m)::kType) == M::kType) || ...); },
+                 wire::LinkMessages{}))
+    return {"sender", "receiver"};
+  return {"relay"};
+}
+
+const std::set<std::string> kFromColumn = {"treesync", "relay", "sender", "receiver"};
+
+}  // namespace
+
+TEST_CASE("docs/protocol.md has one table row per message, with exactly its fields") {
+  const std::vector<Row> rows = table_rows(read_doc());
+  std::map<std::string, std::vector<Row>> by_type;  // rows of the message tables: | from | `type` | fields | meaning |
+  for (const Row& row : rows)
+    if (row.cells.size() == 4 && kFromColumn.count(row.cells[0])) by_type[row.cells[1]].push_back(row);
+
+  std::set<std::string> known;
+  for_each_type<AllMessages>([&](auto m) {
+    using M = decltype(m);
+    const std::string name = std::string("`") + M::kType + "`";
+    known.insert(name);
+    INFO("message " << name);
+    REQUIRE(by_type[name].size() == 1);
+    const Row& row = by_type[name].front();
+    CHECK(senders<M>().count(row.cells[0]) == 1);
+    check_fields(row, 2, Json(M{}));
+    CHECK_FALSE(row.cells[3].empty());
+  });
+  for (const auto& [type, rows_of_type] : by_type) {
+    INFO("docs/protocol.md:" << rows_of_type.front().line << " documents " << type);
+    CHECK(known.count(type) == 1);  // a message the code does not have
+  }
+}
+
+TEST_CASE("docs/protocol.md documents the objects inside messages with exactly their fields") {
+  const std::map<std::string, Json> objects = {{"part", Json(wire::Part{})},
+                                               {"plan image", Json(wire::PlanImage{})},
+                                               {"child edge", Json(wire::ChildEdge{})},
+                                               {"image state", Json(wire::ImageState{})}};
+  std::map<std::string, int> seen;
+  for (const Row& row : table_rows(read_doc())) {  // | object | fields | meaning |
+    if (row.cells.size() != 3 || !objects.count(row.cells[0])) continue;
+    ++seen[row.cells[0]];
+    check_fields(row, 1, objects.at(row.cells[0]));
+  }
+  for (const auto& [name, form] : objects) {
+    INFO("object " << name);
+    CHECK(seen[name] == 1);
+  }
+}
+
+TEST_CASE("docs/protocol.md names no message type in JSON that the code lacks") {
+  std::set<std::string> known;
+  for_each_type<AllMessages>([&](auto m) { known.insert(decltype(m)::kType); });
+  const std::string doc = read_doc();
+  static const std::regex re("\"type\" *: *\"([^\"]*)\"");
+  for (std::sregex_iterator it(doc.begin(), doc.end(), re), end; it != end; ++it) {
+    INFO((*it)[0]);
+    CHECK(known.count((*it)[1]) == 1);
+  }
+}
+
+TEST_CASE("docs/protocol.md states the limits and the MAC inputs the code has") {
+  std::string doc;  // with every run of white space one space, as Markdown reads it
+  for (char c : read_doc())
+    if (!std::isspace(static_cast<unsigned char>(c)))
+      doc += c;
+    else if (!doc.empty() && doc.back() != ' ')
+      doc += ' ';
+  const std::vector<std::pair<std::string, std::uint64_t>> limits = {
+      {"kMaxFrame", wire::kMaxFrame},       {"kMaxHandshakeFrame", wire::kMaxHandshakeFrame},
+      {"kMaxDataFrame", wire::kMaxDataFrame}, {"kChunkSize", wire::kChunkSize},
+      {"kMaxPending", relay::kMaxPending},   {"kHandshakeMs", relay::kHandshakeMs},
+      {"kMaxBadParts", relay::kMaxBadParts}};
+  for (const auto& [name, value] : limits) {
+    INFO(name << " is " << value);
+    CHECK(doc.find("`" + name + "` = " + std::to_string(value)) != std::string::npos);
+  }
+  // tests/edge_auth_test.cpp pins the code to the same inputs.
+  CHECK(doc.find(R"(answer mac = HMAC(key, "treesync edge answer\n" R "\n" S))") != std::string::npos);
+  CHECK(doc.find(R"(accept mac = HMAC(key, "treesync edge accept\n" R "\n" S "\n" O))") != std::string::npos);
 }
