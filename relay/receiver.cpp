@@ -92,8 +92,8 @@ void Receiver::emit_file(const std::string& name, const std::string& bytes) {
 // Runs the load until it has every part right, or a part failed too often.
 void Receiver::feed() {
   for (int bad = 0;;) {
-    if (!start_load()) return;
     try {
+      if (!start_load()) return;
       feed_once();
       load_->close_stdin();
       return;
@@ -109,11 +109,11 @@ void Receiver::feed() {
         return;
       }
       on_bad_part_(b.index, starts_[b.index]);
-    } catch (const std::exception& e) {
+    } catch (const std::exception& e) {  // the runtime could not be started, or broke off
       feed_step_ = "load";
       feed_error_ = e.what();
       feed_failed_ = true;
-      load_->close_stdin();
+      if (load_) load_->close_stdin();
       return;
     }
   }
@@ -175,8 +175,10 @@ void Receiver::feed_part(std::size_t index) {
 LoadResult Receiver::finish() {
   if (feeder_.joinable()) feeder_.join();
   LoadResult r;
-  if (!load_) {  // nothing to load: a node that only forwards
-    r.ok = true;
+  if (!load_) {  // nothing to load (a node that only forwards), or no runtime to load with
+    r.ok = !feed_failed_;
+    r.step = feed_step_;
+    r.error = feed_error_;
     return r;
   }
   int status = load_->wait();

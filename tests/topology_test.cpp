@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <set>
 
 #include "topology/plan.h"
@@ -222,4 +223,98 @@ TEST_CASE("an orphan never goes to a node whose stream lacks parts of its own") 
   Plan again = tree_plan(make_nodes(6), 3);
   auto nobody = [](int, int) { return false; };
   CHECK(reparent(again, 0, have, alive, nobody) == std::vector<int>{kSource});  // the source carries everything
+}
+
+TEST_CASE("flat plans: every node a child of the source, nobody forwards") {
+  for (std::size_t n = 0; n <= 70; ++n) {
+    INFO("n=" << n);
+    Plan p = flat_plan(n);
+    REQUIRE(p.size() == n);
+    CHECK(p.fanout == static_cast<int>(std::max<std::size_t>(n, 1)));
+    check_shape(p, p.fanout);
+    std::vector<int> all(n);
+    for (std::size_t i = 0; i < n; ++i) all[i] = static_cast<int>(i);
+    CHECK(p.source_children == all);
+    for (std::size_t i = 0; i < n; ++i) {
+      CHECK(p.parent[i] == kSource);
+      CHECK(p.children[i].empty());
+    }
+    CHECK(p.depth() == (n == 0 ? 0 : 1));
+  }
+}
+
+namespace {
+
+// The nodes of `root`'s subtree, root first, depth-first.
+std::vector<int> subtree(const Plan& plan, int root) {
+  std::vector<int> out, stack = {root};
+  while (!stack.empty()) {
+    int at = stack.back();
+    stack.pop_back();
+    out.push_back(at);
+    const auto& kids = plan.children[static_cast<std::size_t>(at)];
+    stack.insert(stack.end(), kids.rbegin(), kids.rend());
+  }
+  return out;
+}
+
+void check_same(const Plan& a, const Plan& b) {
+  CHECK(a.fanout == b.fanout);
+  CHECK(a.parent == b.parent);
+  CHECK(a.children == b.children);
+  CHECK(a.source_children == b.source_children);
+}
+
+}  // namespace
+
+TEST_CASE("move_to_source: the node and its subtree hang from the source, nothing else moves") {
+  // 40 nodes, fan-out 3: depth 4, so there are interior nodes at depths 2 and 3.
+  const Plan before = tree_plan(make_nodes(40), 3);
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    const int node = static_cast<int>(i);
+    const int old_parent = before.parent[i];
+    if (old_parent == kSource) continue;
+    INFO("node " << node << ", parent " << old_parent);
+    Plan p = before;
+    move_to_source(p, node);
+    CHECK(p.parent[i] == kSource);
+    CHECK(p.source_children.back() == node);
+    std::vector<int> sources = before.source_children;
+    sources.push_back(node);
+    CHECK(p.source_children == sources);
+    // It left its old parent's children, whose others stay in order.
+    std::vector<int> siblings = before.children[static_cast<std::size_t>(old_parent)];
+    siblings.erase(std::find(siblings.begin(), siblings.end(), node));
+    CHECK(p.children[static_cast<std::size_t>(old_parent)] == siblings);
+    // Its subtree comes along unchanged; every other node keeps its parent
+    // and children.
+    CHECK(subtree(p, node) == subtree(before, node));
+    for (std::size_t j = 0; j < before.size(); ++j) {
+      if (j == i) continue;
+      CHECK(p.parent[j] == before.parent[j]);
+      if (static_cast<int>(j) != old_parent) CHECK(p.children[j] == before.children[j]);
+    }
+    // Still a tree: everyone once, the source has one more child than the fan-out allows.
+    check_shape(p, p.fanout + 1);
+    CHECK(p.depth() <= before.depth());
+  }
+}
+
+TEST_CASE("move_to_source leaves a source child or a detached node where it is") {
+  Plan p = tree_plan(make_nodes(13), 3);
+  const Plan before = p;
+  for (int c : before.source_children) {
+    move_to_source(p, c);
+    check_same(p, before);
+  }
+  // Node 1 fails: it is detached, its children are re-parented.
+  std::vector<std::uint64_t> have(13, 100);
+  std::vector<bool> alive(13, true);
+  alive[1] = false;
+  reparent(p, 1, have, alive);
+  REQUIRE(p.parent[1] == kDetached);
+  const Plan detached = p;
+  move_to_source(p, 1);
+  check_same(p, detached);
+  CHECK(std::find(p.source_children.begin(), p.source_children.end(), 1) == p.source_children.end());
 }

@@ -249,15 +249,24 @@ std::string encode(const M& m) {
 // The type a message says it is ("" if none).
 std::string type_of(const Json& j);
 
+// Whether every value of `decoded` (a message converted to its type and
+// back) is in `sent` exactly as it was: nlohmann's conversions take true or
+// 1.5 for an integer and wrap -1 into an unsigned one.
+bool converts_back(const Json& sent, const Json& decoded);
+
 // Throws wire::Error unless j is a well-formed M.
 template <typename M>
 M from_message(const Json& j) {
   if (type_of(j) != M::kType) throw Error(std::string("expected a '") + M::kType + "' message, got '" + type_of(j) + "'");
+  M m;
   try {
-    return j.get<M>();
+    m = j.get<M>();
   } catch (const Json::exception& e) {
     throw Error(std::string("malformed '") + M::kType + "' message: " + e.what());
   }
+  if (!converts_back(j, Json(m)))
+    throw Error(std::string("malformed '") + M::kType + "' message: a value of the wrong type or out of range");
+  return m;
 }
 
 }  // namespace wire

@@ -19,6 +19,13 @@ constexpr int kFinalAckTimeoutMs = 120000;
 // tells it over SSH while we connect): try again, 0.25 s to 2 s apart.
 constexpr int kOpenAttempts = 7;
 
+// A receiver that answered the handshake wrongly (no proof of the key, an
+// offset past the end): unlike one that refused, it will not change its
+// answer if we try again.
+struct WrongAnswer : Error {
+  using Error::Error;
+};
+
 template <typename M>
 M read_message(Socket& sock, FrameReader& in, const std::string& where) {
   bool closed = false;
@@ -84,6 +91,8 @@ std::uint64_t Sender::open() {
       }
       FrameReader in(kMaxHandshakeFrame);
       return handshake(in);
+    } catch (const WrongAnswer&) {
+      throw;
     } catch (const Error&) {
       if (cancelled_ || attempt == kOpenAttempts) throw;
     }
@@ -102,8 +111,8 @@ std::uint64_t Sender::handshake(FrameReader& in) {
   // A receiver that cannot prove the key is not the node the source meant:
   // send it nothing.
   if (!same_secret(accept.mac, accept_mac(key_, challenge.nonce, answer.nonce, accept.offset)))
-    throw Error(where_ + " could not prove it holds the edge's key; sent nothing");
-  if (accept.offset > size_) throw Error(where_ + " asked to resume past the end of the stream");
+    throw WrongAnswer(where_ + " could not prove it holds the edge's key; sent nothing");
+  if (accept.offset > size_) throw WrongAnswer(where_ + " asked to resume past the end of the stream");
   return accept.offset;
 }
 

@@ -54,8 +54,8 @@ class Sender {
  private:
   void run();
   // Connects and authenticates, trying again for a while if the receiver
-  // refuses (it may not know this edge's key yet); returns the offset to
-  // start from.
+  // refuses (it may not know this edge's key yet), but not if it answers
+  // wrongly; returns the offset to start from.
   std::uint64_t open();
   std::uint64_t handshake(FrameReader& in);
   void stream(std::uint64_t offset);

@@ -1,0 +1,373 @@
+// The relay's spool and receiver (relay/spool.h, relay/receiver.h), with a
+// stand-in for `docker load` that keeps the archive it is given.
+#include <catch2/catch.hpp>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include <zstd.h>
+
+#include "relay/receiver.h"
+#include "relay/spool.h"
+#include "src/wire/digest.h"
+#include "src/wire/tar.h"
+
+using wire::Json;
+
+namespace {
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    char name[] = "/tmp/treesync-test-XXXXXX";
+    REQUIRE(::mkdtemp(name));
+    path = name;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+};
+
+std::string hex_of(const std::string& digest) { return digest.substr(7); }
+
+std::string read_all(relay::Spool& spool) {
+  std::string out(spool.written(), '\0');
+  std::size_t at = 0;
+  while (at < out.size()) at += spool.read(at, &out[at], out.size() - at);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("manifest.json: configs and layers by digest, no tags") {
+  const std::string c1 = wire::sha256_digest("config 1"), c2 = wire::sha256_digest("config 2");
+  const std::string l1 = wire::sha256_digest("layer 1"), l2 = wire::sha256_digest("layer 2");
+  Json m = Json::parse(relay::manifest_json({{c1, {l1, l2}}, {c2, {}}}));
+  REQUIRE(m.is_array());
+  REQUIRE(m.size() == 2);
+  CHECK(m[0] == Json({{"Config", hex_of(c1) + ".json"},
+                      {"RepoTags", nullptr},
+                      {"Layers", {hex_of(l1) + "/layer.tar", hex_of(l2) + "/layer.tar"}}}));
+  CHECK(m[1]["Config"] == hex_of(c2) + ".json");
+  CHECK(m[1]["RepoTags"].is_null());
+  CHECK(m[1]["Layers"] == Json::array());
+  CHECK(relay::manifest_json({}) == "[]");
+}
+
+TEST_CASE("spool: bytes come back in order; appending past the end is refused") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 10);
+  struct stat st;
+  REQUIRE(::stat((dir.path + "/spool").c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  CHECK_THROWS(relay::Spool(dir.path + "/spool", 10));  // created exclusively
+  spool.append("abcd");
+  spool.append("efgh");
+  CHECK(spool.written() == 8);
+  CHECK(read_all(spool) == "abcdefgh");
+  CHECK_THROWS_WITH(spool.append("ijk"), Catch::Contains("past the end"));
+  spool.append("ij");
+  char buf[4];
+  CHECK(spool.read(10, buf, sizeof buf) == 0);  // the end
+}
+
+TEST_CASE("spool: rewind forgets the bytes past it, and appending goes on there") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 10);
+  spool.append("abcdef");
+  spool.rewind(8);  // past what is written: nothing to forget
+  CHECK(spool.written() == 6);
+  spool.rewind(2);
+  CHECK(spool.written() == 2);
+  spool.append("XYZW");
+  CHECK(spool.written() == 6);
+  CHECK(read_all(spool) == "abXYZW");
+}
+
+TEST_CASE("spool: a reader waiting past a rewind gets the new bytes, not the old") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 10);
+  spool.append("abcdef");
+  spool.rewind(2);
+  std::atomic<bool> returned{false};
+  std::string got;
+  std::thread reader([&] {
+    char buf[4];
+    got.assign(buf, spool.read(4, buf, sizeof buf));
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  CHECK_FALSE(returned);  // offset 4 is no longer written
+  spool.append("XY");
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  CHECK_FALSE(returned);  // nor now: bytes 2..3
+  spool.append("ZW");
+  reader.join();
+  CHECK(got == "ZW");
+}
+
+TEST_CASE("spool: abort wakes a waiting reader with the reason") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 10);
+  std::string error;
+  std::thread reader([&] {
+    char buf[4];
+    try {
+      spool.read(0, buf, sizeof buf);
+    } catch (const std::exception& e) {
+      error = e.what();
+    }
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  spool.abort("receive cancelled");
+  reader.join();
+  CHECK(error == "receive cancelled");
+}
+
+namespace {
+
+// `docker` on PATH for as long as it lives: a script that reports an image
+// ID and keeps the archive it reads (or, with present = false, no docker).
+class FakeDocker {
+ public:
+  static constexpr const char* kLoadedId = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+
+  explicit FakeDocker(bool present) {
+    if (present) {
+      std::ofstream script(dir_.path + "/docker");
+      script << "#!/bin/sh\n"
+             << "echo 'Loaded image ID: " << kLoadedId << "'\n"
+             << "exec /bin/cat > '" << archive_path() << "'\n";
+      script.close();
+      ::chmod((dir_.path + "/docker").c_str(), 0700);
+    }
+    const char* path = std::getenv("PATH");
+    old_path_ = path ? path : "";
+    ::setenv("PATH", dir_.path.c_str(), 1);
+  }
+  ~FakeDocker() { ::setenv("PATH", old_path_.c_str(), 1); }
+
+  std::string archive_path() const { return dir_.path + "/archive.tar"; }
+  // The members of the archive the last load read, by name.
+  std::vector<std::pair<wire::TarEntry, std::string>> archive() const {
+    std::ifstream in(archive_path(), std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    const std::string bytes = s.str();
+    std::vector<std::pair<wire::TarEntry, std::string>> out;
+    wire::TarParser parser({[&](const wire::TarEntry& e) { out.push_back({e, ""}); },
+                            [&](const char* d, std::size_t n) { out.back().second.append(d, n); }, [] {}});
+    parser.feed(bytes.data(), bytes.size());
+    CHECK(parser.done());
+    return out;
+  }
+
+ private:
+  TempDir dir_;
+  std::string old_path_;
+};
+
+std::string compress(const std::string& text) {
+  std::unique_ptr<ZSTD_CCtx, decltype(&ZSTD_freeCCtx)> cctx(ZSTD_createCCtx(), ZSTD_freeCCtx);
+  ZSTD_CCtx_setParameter(cctx.get(), ZSTD_c_checksumFlag, 1);
+  std::string frame(ZSTD_compressBound(text.size()), '\0');
+  frame.resize(ZSTD_compress2(cctx.get(), frame.data(), frame.size(), text.data(), text.size()));
+  return frame;
+}
+
+// One image of three parts, and a layer it does not load (for a child):
+//   0 config, 1 layer (plain), 2 layer not loaded, 3 layer (zstd).
+struct Stream {
+  std::string config = R"({"architecture":"amd64","rootfs":{"type":"layers"}})";
+  std::string layer1, unloaded, layer3;  // decoded
+  std::string layer3_wire;
+  wire::ReceiveRequest plan;
+  std::string bytes;  // the whole stream as sent
+
+  Stream() {
+    std::mt19937 rng(7);
+    layer1.resize(300000);
+    for (auto& c : layer1) c = static_cast<char>(rng());
+    unloaded = std::string(1 << 20, 'u');
+    for (int i = 0; i < 200000; ++i) layer3 += "line " + std::to_string(i % 1000) + "\n";
+    layer3_wire = compress(layer3);
+    auto part = [](wire::PartKind kind, const std::string& decoded, const std::string& sent, wire::Codec codec) {
+      return wire::Part{kind, wire::sha256_digest(decoded), codec, sent.size(), decoded.size()};
+    };
+    plan.parts = {part(wire::PartKind::Config, config, config, wire::Codec::None),
+                  part(wire::PartKind::Layer, layer1, layer1, wire::Codec::None),
+                  part(wire::PartKind::Layer, unloaded, unloaded, wire::Codec::None),
+                  part(wire::PartKind::Layer, layer3, layer3_wire, wire::Codec::Zstd)};
+    plan.load = {0, 1, 3};
+    plan.images = {{plan.parts[0].digest, {plan.parts[1].digest, plan.parts[3].digest}}};
+    plan.listen = "127.0.0.1";
+    plan.parent_key = "k";
+    bytes = config + layer1 + unloaded + layer3_wire;
+  }
+  std::uint64_t start(std::size_t part) const { return wire::part_offsets(plan.parts)[part]; }
+  std::uint64_t end(std::size_t part) const { return start(part) + plan.parts[part].size; }
+};
+
+// Hands `bytes[from, to)` to the receiver in chunks as a parent would.
+void deliver(relay::Receiver& rx, const std::string& bytes, std::uint64_t from, std::uint64_t to) {
+  for (std::uint64_t at = from; at < to;) {
+    std::string body = bytes.substr(at, std::min<std::uint64_t>(wire::kChunkSize, to - at));
+    wire::Frame f{wire::Kind::Data, body, at, wire::chunk_hash(body)};
+    rx.accept(f);
+    at += body.size();
+  }
+}
+
+// What the receiver's on_bad_part reports, and the spool rewind the relay does.
+struct BadParts {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::size_t, std::uint64_t>> seen;
+  relay::Receiver* rx = nullptr;
+
+  relay::Receiver::OnBadPart callback() {
+    return [this](std::size_t index, std::uint64_t start) {
+      rx->spool().rewind(start);
+      std::lock_guard<std::mutex> lock(mu);
+      seen.push_back({index, start});
+      cv.notify_all();
+    };
+  }
+  bool wait_for(std::size_t count) {
+    std::unique_lock<std::mutex> lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(10), [&] { return seen.size() >= count; });
+  }
+};
+
+// A receive with the stand-in docker; a bad part is rewound as the relay does.
+struct Receive {
+  FakeDocker docker{true};
+  TempDir work;
+  Stream s;
+  BadParts bad;
+  relay::Receiver rx{work.path, s.plan, bad.callback()};
+  Receive() { bad.rx = &rx; }
+};
+
+}  // namespace
+
+TEST_CASE_METHOD(Receive, "receiver: the load gets manifest.json and each loaded part, decoded") {
+  deliver(rx, s.bytes, 0, s.bytes.size());
+  CHECK(rx.complete());
+  relay::LoadResult r = rx.finish();
+  INFO(r.step << ": " << r.error);
+  REQUIRE(r.ok);
+  CHECK(bad.seen.empty());
+  CHECK(r.ids == std::vector<std::string>{FakeDocker::kLoadedId});
+  auto members = docker.archive();
+  const std::string h1 = hex_of(s.plan.parts[1].digest), h3 = hex_of(s.plan.parts[3].digest);
+  std::vector<std::string> names;
+  for (const auto& [entry, data] : members) names.push_back(entry.name);
+  CHECK(names == std::vector<std::string>{"manifest.json", hex_of(s.plan.parts[0].digest) + ".json", h1 + "/",
+                                          h1 + "/layer.tar", h3 + "/", h3 + "/layer.tar"});
+  REQUIRE(members.size() == 6);
+  CHECK(members[0].second == relay::manifest_json(s.plan.images));
+  CHECK(members[1].second == s.config);
+  CHECK(members[2].first.type == '5');
+  CHECK(members[3].second == s.layer1);
+  CHECK(members[5].second == s.layer3);
+}
+
+TEST_CASE_METHOD(Receive, "receiver: a part that fails its SHA-256 is reported with its start; sent again, it loads") {
+  // The parent sent a layer with one byte changed, in chunks whose XXH3 is right.
+  std::string wrong = s.bytes;
+  wrong[s.start(1) + 1000] ^= 0x20;
+  deliver(rx, wrong, 0, s.end(1));
+  REQUIRE(bad.wait_for(1));
+  CHECK(bad.seen[0] == std::make_pair(std::size_t{1}, s.start(1)));
+  CHECK(rx.received() == s.start(1));  // rewound to the part's start
+  deliver(rx, s.bytes, s.start(1), s.bytes.size());
+  relay::LoadResult r = rx.finish();
+  INFO(r.step << ": " << r.error);
+  CHECK(r.ok);
+  CHECK(bad.seen.size() == 1);
+  auto members = docker.archive();
+  REQUIRE(members.size() == 6);
+  CHECK(members[3].second == s.layer1);
+}
+
+TEST_CASE_METHOD(Receive, "receiver: a zstd part that does not decode counts as a bad part") {
+  std::string wrong = s.bytes;
+  for (std::uint64_t i = s.start(3) + 100; i < s.start(3) + 200; ++i) wrong[i] = 'z';
+  deliver(rx, wrong, 0, wrong.size());
+  REQUIRE(bad.wait_for(1));
+  CHECK(bad.seen[0] == std::make_pair(std::size_t{3}, s.start(3)));
+  deliver(rx, s.bytes, s.start(3), s.bytes.size());
+  relay::LoadResult r = rx.finish();
+  INFO(r.step << ": " << r.error);
+  CHECK(r.ok);
+  CHECK(docker.archive().at(5).second == s.layer3);
+}
+
+TEST_CASE_METHOD(Receive, "receiver: three strikes and the node fails at verify") {
+  std::string wrong = s.bytes;
+  wrong[s.start(1)] ^= 1;
+  for (int strike = 1; strike < relay::kMaxBadParts; ++strike) {
+    deliver(rx, wrong, rx.received(), s.end(1));
+    REQUIRE(bad.wait_for(static_cast<std::size_t>(strike)));
+  }
+  deliver(rx, wrong, rx.received(), s.end(1));
+  relay::LoadResult r = rx.finish();
+  CHECK_FALSE(r.ok);
+  CHECK(r.step == "verify");
+  CHECK_THAT(r.error, Catch::Contains("failed its SHA-256 check 3 times"));
+  CHECK(bad.seen.size() == static_cast<std::size_t>(relay::kMaxBadParts - 1));
+  // Nothing more is taken.
+  CHECK_THROWS_AS(deliver(rx, s.bytes, rx.received(), s.bytes.size()), relay::FeedFailed);
+}
+
+TEST_CASE("receiver: chunks out of order or failing their XXH3 are refused") {
+  TempDir work;
+  Stream s;
+  s.plan.images.clear();  // nothing to load: no runtime is started
+  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) {});
+  deliver(rx, s.bytes, 0, 100);
+  std::string body = s.bytes.substr(200, 50);
+  CHECK_THROWS_WITH(rx.accept({wire::Kind::Data, body, 200, wire::chunk_hash(body)}), Catch::Contains("expected 100"));
+  body = s.bytes.substr(100, 50);
+  CHECK_THROWS_WITH(rx.accept({wire::Kind::Data, body, 100, wire::chunk_hash(body) ^ 1}), Catch::Contains("XXH3"));
+  CHECK(rx.received() == 100);
+  deliver(rx, s.bytes, 100, s.bytes.size());
+  CHECK(rx.complete());
+  CHECK(rx.finish().ok);  // a node that only forwards
+}
+
+TEST_CASE("receiver: a plan that does not hold together is refused") {
+  TempDir work;
+  auto no_op = [](std::size_t, std::uint64_t) {};
+  Stream s;
+  wire::ReceiveRequest plan = s.plan;
+  plan.load.push_back(4);
+  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, no_op), Catch::Contains("out of range"));
+  plan = s.plan;
+  plan.load = {1, 3};  // the image's config is not loaded
+  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, no_op), Catch::Contains("config is not loaded"));
+  plan = s.plan;
+  plan.images[0].layers.push_back("../../etc/passwd");
+  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, no_op), Catch::Contains("malformed layer digest"));
+}
+
+TEST_CASE("receiver: a runtime that cannot be started fails the load, not the relay") {
+  FakeDocker docker(false);  // no docker on PATH
+  TempDir work;
+  Stream s;
+  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) {});
+  relay::LoadResult r = rx.finish();
+  CHECK_FALSE(r.ok);
+  CHECK(r.step == "load");
+  CHECK_THAT(r.error, Catch::Contains("docker"));
+}
