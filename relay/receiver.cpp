@@ -16,6 +16,9 @@ namespace {
 
 std::string hex_of(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
 
+// Bytes of each part kept from docker load until the part is verified.
+constexpr std::size_t kHeldBack = 4096;
+
 struct BadDigest {
   std::size_t index;
   std::string got;
@@ -54,11 +57,15 @@ Receiver::~Receiver() {
   if (feeder_.joinable()) feeder_.join();
 }
 
+// The load dies first: once the spool is aborted the feeder stops, and
+// docker load must not be alive to take that for the end of its input.
 void Receiver::cancel() {
+  {
+    std::lock_guard<std::mutex> lock(load_mu_);
+    cancelled_ = true;
+    if (load_) load_->kill();
+  }
   spool_.abort("receive cancelled");
-  std::lock_guard<std::mutex> lock(load_mu_);
-  cancelled_ = true;
-  if (load_) load_->kill();
 }
 
 bool Receiver::start_load() {
@@ -69,6 +76,7 @@ bool Receiver::start_load() {
 }
 
 void Receiver::accept(const wire::Frame& chunk) {
+  std::lock_guard<std::mutex> lock(intake_mu_);
   if (chunk.offset != spool_.written())
     throw std::runtime_error("chunk at offset " + std::to_string(chunk.offset) + ", expected " +
                              std::to_string(spool_.written()));
@@ -89,9 +97,11 @@ void Receiver::emit_file(const std::string& name, const std::string& bytes) {
   emit(zeros, wire::tar_padding(bytes.size()));
 }
 
-// Runs the load until it has every part right, or a part failed too often.
+// Runs the load until it has every part right, or the source's own copy
+// of a part failed too often. On any failure docker load is killed, never
+// given the end of its input: a cut archive must not look whole to it.
 void Receiver::feed() {
-  for (int bad = 0;;) {
+  for (int strikes = 0;;) {
     try {
       if (!start_load()) return;
       feed_once();
@@ -99,21 +109,24 @@ void Receiver::feed() {
       return;
     } catch (const BadDigest& b) {
       load_->kill();
-      load_->wait();
       const wire::Part& p = plan_.parts[b.index];
-      if (++bad >= kMaxBadParts || cancelled_) {
+      {
+        std::lock_guard<std::mutex> lock(intake_mu_);
+        spool_.rewind(starts_[b.index]);
+      }
+      if (cancelled_) return;
+      if (on_bad_part_(b.index, starts_[b.index]) && ++strikes >= kMaxBadParts) {
         feed_step_ = "verify";
-        feed_error_ = p.name() + " failed its SHA-256 check " + std::to_string(bad) + " times (got " + b.got +
+        feed_error_ = p.name() + " failed its SHA-256 check " + std::to_string(strikes) + " times (got " + b.got +
                       "); nothing was loaded";
         feed_failed_ = true;
         return;
       }
-      on_bad_part_(b.index, starts_[b.index]);
     } catch (const std::exception& e) {  // the runtime could not be started, or broke off
       feed_step_ = "load";
       feed_error_ = e.what();
       feed_failed_ = true;
-      if (load_) load_->close_stdin();
+      if (load_) load_->kill();
       return;
     }
   }
@@ -149,15 +162,23 @@ void Receiver::feed_part(std::size_t index) {
   if (p.codec == wire::Codec::Zstd) decoder.emplace(p.name(), p.raw);
   wire::Sha256 hash;
   std::uint64_t decoded = 0;
+  // The part's last bytes are held back until its digest matches: docker
+  // load must never see a member whole before we know it is the right one.
+  std::string tail;
   auto out = [&](const char* data, std::size_t len) {
     decoded += len;
     if (decoded > p.raw) throw BadDigest{index, "more bytes than announced"};
     hash.update(data, len);
-    emit(data, len);
+    tail.append(data, len);
+    if (tail.size() > kHeldBack) {
+      emit(tail.data(), tail.size() - kHeldBack);
+      tail.erase(0, tail.size() - kHeldBack);
+    }
   };
   try {
     while (offset < end) {
       std::size_t n = spool_.read(offset, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - offset)));
+      if (n == 0) throw std::runtime_error("the spool ended inside " + p.name());
       offset += n;
       if (decoder)
         decoder->feed(in.data(), n, out);
@@ -170,6 +191,7 @@ void Receiver::feed_part(std::size_t index) {
   }
   std::string got = hash.digest();
   if (decoded != p.raw || got != p.digest) throw BadDigest{index, got};
+  emit(tail.data(), tail.size());
 }
 
 LoadResult Receiver::finish() {

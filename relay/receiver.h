@@ -42,9 +42,10 @@ constexpr int kMaxBadParts = 3;
 class Receiver {
  public:
   // Called from the feeder when part `index` of the stream failed its
-  // digest: the spool must go back to `start` and the bytes come again from
-  // someone else.
-  using OnBadPart = std::function<void(std::size_t index, std::uint64_t start)>;
+  // digest, once the spool went back to `start`: the bytes must come again
+  // from someone else. Returns whether this bad copy counts against the
+  // node (it came from the source, which has no better one to give).
+  using OnBadPart = std::function<bool(std::size_t index, std::uint64_t start)>;
 
   // Throws wire::Error for a plan that does not hold together (a load
   // position out of range, an image whose config is not loaded).
@@ -76,7 +77,8 @@ class Receiver {
   OnBadPart on_bad_part_;
   std::string output_path_;
   Spool spool_;
-  std::mutex load_mu_;  // guards load_ itself: the feeder replaces it, cancel() kills it
+  std::mutex intake_mu_;  // accept() against a rewind from the feeder
+  std::mutex load_mu_;    // guards load_ itself: the feeder replaces it, cancel() kills it
   std::unique_ptr<runtime::Child> load_;
   std::thread feeder_;
   std::atomic<bool> cancelled_{false};

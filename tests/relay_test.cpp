@@ -227,19 +227,18 @@ void deliver(relay::Receiver& rx, const std::string& bytes, std::uint64_t from, 
   }
 }
 
-// What the receiver's on_bad_part reports, and the spool rewind the relay does.
+// What the receiver's on_bad_part reports (the receiver has rewound its spool by then).
 struct BadParts {
   std::mutex mu;
   std::condition_variable cv;
   std::vector<std::pair<std::size_t, std::uint64_t>> seen;
-  relay::Receiver* rx = nullptr;
 
   relay::Receiver::OnBadPart callback() {
     return [this](std::size_t index, std::uint64_t start) {
-      rx->spool().rewind(start);
       std::lock_guard<std::mutex> lock(mu);
       seen.push_back({index, start});
       cv.notify_all();
+      return true;  // as if every copy came from the source
     };
   }
   bool wait_for(std::size_t count) {
@@ -248,14 +247,13 @@ struct BadParts {
   }
 };
 
-// A receive with the stand-in docker; a bad part is rewound as the relay does.
+// A receive with the stand-in docker.
 struct Receive {
   FakeDocker docker{true};
   TempDir work;
   Stream s;
   BadParts bad;
   relay::Receiver rx{work.path, s.plan, bad.callback()};
-  Receive() { bad.rx = &rx; }
 };
 
 }  // namespace
@@ -325,16 +323,64 @@ TEST_CASE_METHOD(Receive, "receiver: three strikes and the node fails at verify"
   CHECK_FALSE(r.ok);
   CHECK(r.step == "verify");
   CHECK_THAT(r.error, Catch::Contains("failed its SHA-256 check 3 times"));
-  CHECK(bad.seen.size() == static_cast<std::size_t>(relay::kMaxBadParts - 1));
+  CHECK(bad.seen.size() == static_cast<std::size_t>(relay::kMaxBadParts));
   // Nothing more is taken.
   CHECK_THROWS_AS(deliver(rx, s.bytes, rx.received(), s.bytes.size()), relay::FeedFailed);
+}
+
+TEST_CASE("receiver: bad copies from a relay parent never fail the node; the source's good one loads") {
+  FakeDocker docker(true);
+  TempDir work;
+  Stream s;
+  std::atomic<int> seen{0};
+  relay::Receiver rx(work.path, s.plan, [&](std::size_t, std::uint64_t) {
+    ++seen;
+    return false;  // a relay parent sent it
+  });
+  std::string wrong = s.bytes;
+  wrong[s.start(1)] ^= 1;
+  for (int copy = 1; copy <= relay::kMaxBadParts + 2; ++copy) {
+    deliver(rx, wrong, rx.received(), s.end(1));
+    for (int i = 0; i < 1000 && seen < copy; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    REQUIRE(seen == copy);
+  }
+  deliver(rx, s.bytes, rx.received(), s.bytes.size());
+  relay::LoadResult r = rx.finish();
+  INFO(r.step << ": " << r.error);
+  CHECK(r.ok);
+}
+
+TEST_CASE("receiver: docker load never holds a whole part before its digest is checked") {
+  FakeDocker docker(true);
+  TempDir work;
+  Stream s;
+  std::string wrong = s.bytes;
+  wrong[s.end(1) - 1] ^= 1;  // the layer's very last byte
+  const std::string wrong_layer = wrong.substr(s.start(1), s.plan.parts[1].size);
+  std::string loaded_before_kill;
+  std::atomic<bool> bad{false};
+  relay::Receiver rx(work.path, s.plan, [&](std::size_t, std::uint64_t) {
+    // docker load was killed and reaped before this call: what it read is final.
+    std::ifstream in(docker.archive_path(), std::ios::binary);
+    std::stringstream text;
+    text << in.rdbuf();
+    loaded_before_kill = text.str();
+    bad = true;
+    return true;
+  });
+  deliver(rx, wrong, 0, s.end(1));
+  for (int i = 0; i < 1000 && !bad; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  REQUIRE(bad);
+  CHECK(loaded_before_kill.find(s.config) != std::string::npos);       // the parts before it went through
+  CHECK(loaded_before_kill.find(wrong_layer) == std::string::npos);    // but not all of the bad one
+  rx.cancel();
 }
 
 TEST_CASE("receiver: chunks out of order or failing their XXH3 are refused") {
   TempDir work;
   Stream s;
   s.plan.images.clear();  // nothing to load: no runtime is started
-  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) {});
+  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) { return true; });
   deliver(rx, s.bytes, 0, 100);
   std::string body = s.bytes.substr(200, 50);
   CHECK_THROWS_WITH(rx.accept({wire::Kind::Data, body, 200, wire::chunk_hash(body)}), Catch::Contains("expected 100"));
@@ -348,7 +394,7 @@ TEST_CASE("receiver: chunks out of order or failing their XXH3 are refused") {
 
 TEST_CASE("receiver: a plan that does not hold together is refused") {
   TempDir work;
-  auto no_op = [](std::size_t, std::uint64_t) {};
+  auto no_op = [](std::size_t, std::uint64_t) { return true; };
   Stream s;
   wire::ReceiveRequest plan = s.plan;
   plan.load.push_back(4);
@@ -365,7 +411,7 @@ TEST_CASE("receiver: a runtime that cannot be started fails the load, not the re
   FakeDocker docker(false);  // no docker on PATH
   TempDir work;
   Stream s;
-  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) {});
+  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) { return true; });
   relay::LoadResult r = rx.finish();
   CHECK_FALSE(r.ok);
   CHECK(r.step == "load");

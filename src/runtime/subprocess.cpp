@@ -151,30 +151,50 @@ Child::Child(const std::vector<std::string>& argv, const std::string& output_pat
 }
 
 Child::~Child() {
-  if (pid_ > 0 && status_ < 0) {
-    kill();
-    wait();
-  }
+  kill();
+  wait();
   close_fd(stdin_fd_);
 }
-
 
 bool Child::write_all(const char* data, std::size_t n) { return wire::write_fully(stdin_fd_, data, n); }
 
 void Child::close_stdin() { close_fd(stdin_fd_); }
 
 int Child::wait() {
-  if (status_ >= 0) return status_;
   close_stdin();
+  return reap();
+}
+
+// Waits without reaping (waitid WNOWAIT), then reaps under the lock, so a
+// kill() from another thread never signals a PID the kernel gave away.
+int Child::reap() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reaped_) return status_;
+  }
+  siginfo_t info{};
+  while (waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOWAIT) < 0 && errno == EINTR) {
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (reaped_) return status_;
   int raw = 0;
   while (waitpid(pid_, &raw, 0) < 0) {
-    if (errno != EINTR) return status_ = -1;
+    if (errno != EINTR) {
+      raw = -1;
+      break;
+    }
   }
-  return status_ = decode_wait_status(raw);
+  reaped_ = true;
+  return status_ = raw < 0 ? -1 : decode_wait_status(raw);
 }
 
 void Child::kill() {
-  if (pid_ > 0 && status_ < 0) ::kill(pid_, SIGTERM);
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (pid_ <= 0 || reaped_) return;
+    ::kill(pid_, SIGKILL);
+  }
+  reap();
 }
 
 }  // namespace runtime

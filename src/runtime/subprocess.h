@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -34,13 +35,21 @@ class Child {
   Child& operator=(const Child&) = delete;
 
   bool write_all(const char* data, std::size_t n);  // false if the child closed stdin
+  // The end of its input: only once everything written was meant to be read.
   void close_stdin();
   int wait();  // exit code, or 128+signal
+  // SIGKILL, and reaps it; stdin stays open (another thread may be writing
+  // to it) until wait() or the destructor: a child that could still run
+  // must never see its input end early, or docker load would load a cut
+  // archive. Safe from any thread.
   void kill();
 
  private:
+  int reap();
   pid_t pid_ = -1;
   int stdin_fd_ = -1;
+  std::mutex mu_;       // guards the states below against kill() from another thread
+  bool reaped_ = false;
   int status_ = -1;
 };
 
