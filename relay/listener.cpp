@@ -25,6 +25,11 @@ void Listener::expect(std::string key) {
   key_ = std::move(key);
 }
 
+std::string Listener::key() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return key_;
+}
+
 void Listener::close() {
   closing_ = true;
   listener_.shutdown();
@@ -50,6 +55,23 @@ void Listener::reap() {
   }
 }
 
+bool Listener::admit(const std::string& peer, std::string* why) {
+  int pending = 0, from_peer = 0;
+  Connection* oldest = nullptr;
+  for (auto& c : connections_) {
+    if (!c->pending) continue;
+    ++pending;
+    if (c->peer == peer) ++from_peer;
+    if (!oldest) oldest = c.get();
+  }
+  if (from_peer >= kMaxPendingPerPeer) {
+    *why = "too many connections from it in the handshake";
+    return false;
+  }
+  if (pending >= kMaxPending) oldest->sock.shutdown();  // its handshake fails; its thread ends
+  return true;
+}
+
 void Listener::accept_loop() {
   while (!closing_) {
     // Poll so that a quiet port still reaps finished connections.
@@ -64,53 +86,54 @@ void Listener::accept_loop() {
       if (closing_) return;
       continue;
     }
+    const std::string peer = wire::peer_address(s);
     std::lock_guard<std::mutex> lock(mu_);
     reap();
     if (closing_) return;
-    if (pending_ >= kMaxPending) {
-      std::string peer = wire::peer_address(s);
+    std::string why;
+    if (!admit(peer, &why)) {
       s = wire::Socket();  // closed before it can cost us anything
-      on_refused_(peer, "too many connections in the handshake");
+      on_refused_(peer, why);
       continue;
     }
-    ++pending_;
     connections_.push_back(std::make_unique<Connection>());
     Connection& c = *connections_.back();
     c.sock = std::move(s);
+    c.peer = peer;
     c.thread = std::thread([this, &c] { serve(c); });
   }
 }
 
 void Listener::serve(Connection& c) {
-  const std::string peer = wire::peer_address(c.sock);
   bool authenticated = false;
   try {
     wire::FrameReader in(wire::kMaxHandshakeFrame);
-    std::string why;
+    std::string why, key;
     std::uint64_t accepted = 0;
-    authenticated = authenticate(c.sock, in, &accepted, &why);
+    authenticated = authenticate(c.sock, in, &accepted, &key, &why);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      --pending_;
+      c.pending = false;
     }
     if (!authenticated) {
-      on_refused_(peer, why);
+      on_refused_(c.peer, why);
     } else if (!closing_) {
       in.set_max_frame(wire::kMaxDataFrame);
-      on_parent_(c.sock, peer, in, accepted);
+      on_parent_(c.sock, c.peer, in, accepted, key);
     }
   } catch (const std::exception& e) {
-    if (!authenticated) {
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      --pending_;
+      c.pending = false;
     }
-    on_refused_(peer, e.what());
+    if (!authenticated) on_refused_(c.peer, e.what());
   }
   c.sock.shutdown();
   c.done = true;
 }
 
-bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* why) {
+bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* key,
+                            std::string* why) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandshakeMs);
   const std::string nonce = wire::new_nonce();
   if (!sock.write_all(wire::encode(wire::Challenge{nonce}))) {
@@ -128,17 +151,13 @@ bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint
     return false;
   }
   wire::Answer answer = wire::from_message<wire::Answer>(frame->json());
-  std::string key;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    key = key_;
-  }
-  if (key.empty() || !wire::same_secret(answer.mac, wire::answer_mac(key, nonce, answer.nonce))) {
+  *key = this->key();
+  if (key->empty() || !wire::same_secret(answer.mac, wire::answer_mac(*key, nonce, answer.nonce))) {
     *why = "did not prove the key of the edge the source assigned";
     return false;
   }
   *accepted = offset_();
-  return sock.write_all(wire::encode(wire::Accept{*accepted, wire::accept_mac(key, nonce, answer.nonce, *accepted)})) ||
+  return sock.write_all(wire::encode(wire::Accept{*accepted, wire::accept_mac(*key, nonce, answer.nonce, *accepted)})) ||
          (*why = "closed during the handshake", false);
 }
 

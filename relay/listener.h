@@ -1,11 +1,13 @@
 // The relay's data port. Anyone on the node's network can reach it
 // (containers and other tenants included), so everything a peer can make
 // the relay do before it has proved it holds the edge key is bounded: at
-// most kMaxPending connections in the handshake at once (others are closed
-// at once), kHandshakeMs to finish it whatever the peer trickles, a few KiB
-// to say it in, every error caught on the connection's own thread, and
-// every thread joined. Only a peer that answers the challenge with the key
-// the source gave us (wire/edge_auth.h) is handed on.
+// most kMaxPending connections in the handshake at once and
+// kMaxPendingPerPeer from one address (past the first cap the oldest is
+// dropped, so idle connections cannot lock the real parent out; past the
+// second the newcomer is), kHandshakeMs to finish whatever the peer
+// trickles, a few KiB to say it in, every error caught on the connection's
+// own thread, and every thread joined. Only a peer that answers the
+// challenge with the key the source gave us (wire/edge_auth.h) is handed on.
 #pragma once
 
 #include <atomic>
@@ -22,15 +24,17 @@
 namespace relay {
 
 constexpr int kMaxPending = 8;
+constexpr int kMaxPendingPerPeer = 2;
 constexpr int kHandshakeMs = 5000;
 
 class Listener {
  public:
   // Runs on the connection's thread once the peer is authenticated; returns
   // when the peer is done or replaced. `reader` holds what it sent so far;
-  // `accepted` is the offset the peer was told to start from.
+  // `accepted` is the offset the peer was told to start from, `key` the key
+  // it proved (the source may have named another since).
   using OnParent = std::function<void(wire::Socket& sock, const std::string& peer, wire::FrameReader& reader,
-                                      std::uint64_t accepted)>;
+                                      std::uint64_t accepted, const std::string& key)>;
   using OnRefused = std::function<void(const std::string& peer, const std::string& reason)>;
   // Where our spool ends, for the accept message.
   using Offset = std::function<std::uint64_t()>;
@@ -41,8 +45,9 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   int port() const { return port_; }
-  // From now on only a peer with this key is accepted.
+  // From now on only a peer with this key is accepted ("": nobody).
   void expect(std::string key);
+  std::string key();
   // Stops accepting, wakes every connection (authenticated or not) and
   // joins every thread.
   void close();
@@ -50,14 +55,20 @@ class Listener {
  private:
   struct Connection {
     wire::Socket sock;
+    std::string peer;
     std::thread thread;
+    bool pending = true;  // in the handshake; mu_
     std::atomic<bool> done{false};
   };
   void accept_loop();
   void serve(Connection& c);
   // The handshake; returns true if the peer proved the current key.
-  bool authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* why);
+  bool authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* key,
+                    std::string* why);
   void reap();  // joins finished connections; mu_ held
+  // Makes room for one more connection from `peer` in the handshake, or
+  // says why not; mu_ held.
+  bool admit(const std::string& peer, std::string* why);
 
   int port_ = 0;
   wire::Socket listener_;
@@ -68,8 +79,7 @@ class Listener {
   std::atomic<bool> closing_{false};
   std::mutex mu_;  // guards everything below
   std::string key_;
-  std::list<std::unique_ptr<Connection>> connections_;
-  int pending_ = 0;
+  std::list<std::unique_ptr<Connection>> connections_;  // oldest first
 };
 
 }  // namespace relay

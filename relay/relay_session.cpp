@@ -14,7 +14,9 @@ namespace {
 
 constexpr auto kTickEvery = std::chrono::seconds(1);
 // A port scanned or flooded must not flood the source in turn.
-constexpr auto kRefusedReportEvery = std::chrono::seconds(1);
+constexpr auto kReportEvery = std::chrono::seconds(1);
+// A parent whose chunks fail their XXH3 this often is not having bad luck.
+constexpr int kMaxCorruptChunks = 16;
 
 }  // namespace
 
@@ -39,8 +41,8 @@ void RelaySession::stop_receive() {
   if (listener_) listener_->close();  // joins serve_parent, so parent_ is gone
   if (loader_.joinable()) loader_.join();
   senders_.clear();
+  receiver_.reset();  // joins the feeder, whose bad_part() may still use the listener
   listener_.reset();
-  receiver_.reset();
 }
 
 void RelaySession::run() {
@@ -93,7 +95,9 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
   closing_ = false;
   received_ = false;
   wire_bytes_ = 0;
-  receiver_ = std::make_unique<Receiver>(workdir_, req, [this](std::size_t i, std::uint64_t at) { bad_part(i, at); });
+  parts_ = req.parts;
+  parent_is_source_ = req.parent_is_source;
+  receiver_ = std::make_unique<Receiver>(workdir_, req, [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
   start_ticker();
   listener_ = std::make_unique<Listener>(
       req.listen, req.parent_key,
@@ -101,9 +105,8 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
         std::lock_guard<std::mutex> lock(rx_mu_);
         return receiver_->received();
       },
-      [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted) {
-        serve_parent(s, peer, in, accepted);
-      },
+      [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted,
+             const std::string& key) { serve_parent(s, peer, in, accepted, key); },
       [this](const std::string& peer, const std::string& reason) { refused(peer, reason); });
   send(wire::Listening{listener_->port()});
   std::lock_guard<std::mutex> lock(rx_mu_);
@@ -114,10 +117,11 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
 // us now (the old parent) is cut off.
 void RelaySession::expect_parent(const wire::ExpectParent& req) {
   if (!listener_) throw std::runtime_error("expect_parent before receive");
-  listener_->expect(req.key);
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
-    if (parent_) parent_->shutdown();
+    listener_->expect(req.key);
+    parent_is_source_ = req.source;
+    drop_parent();
   }
   send(wire::ParentExpected{req.key});
 }
@@ -148,21 +152,32 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
 // A newer authenticated parent replaces the current one; either resumes
 // where the spool ends.
 void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in,
-                                std::uint64_t accepted) {
+                                std::uint64_t accepted, const std::string& key) {
+  // Whatever ends this connection, parent_ must not outlive it: the
+  // listener frees the socket once we return.
+  struct Release {
+    RelaySession& s;
+    wire::Socket& sock;
+    ~Release() {
+      std::lock_guard<std::mutex> lock(s.rx_mu_);
+      if (s.parent_ == &sock) s.parent_ = nullptr;
+    }
+  } release{*this, sock};
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
-    if (parent_) parent_->shutdown();
+    // The source may have named another parent since this one's handshake.
+    if (listener_->key() != key) return refused(peer, "its edge was replaced during its handshake");
+    drop_parent();
     parent_ = &sock;
     parent_peer_ = peer;
-    if (receiver_->complete()) {  // a new parent after we got everything
-      parent_ = nullptr;
-      return;
-    }
+    if (receiver_->complete()) return;  // a new parent after we got everything
     // The old parent may have added chunks since the handshake: its chunks
     // need not line up with the new one's, so say where we really are.
-    if (receiver_->received() != accepted) sock.write_all(wire::encode(wire::Resume{receiver_->received()}));
+    if (receiver_->received() != accepted && !sock.try_write(wire::encode(wire::Resume{receiver_->received()})))
+      return;
   }
   bool closed = false;
+  int corrupt = 0;
   while (!closing_ && !closed) {
     auto frame = sock.read_frame(in, 1000, &closed);
     std::lock_guard<std::mutex> lock(rx_mu_);
@@ -172,55 +187,70 @@ void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wir
     wire_bytes_ += frame->body.size();
     if (frame->offset != receiver_->received()) continue;  // stale after a resume
     if (!frame->intact()) {
-      send(wire::Corrupt{frame->offset, peer});
-      sock.write_all(wire::encode(wire::Resume{receiver_->received()}));
+      if (++corrupt > kMaxCorruptChunks) return give_up_on_parent("", receiver_->received());
+      report_corrupt(frame->offset, peer);
+      // Never block here (we hold rx_mu_): a parent that does not read is dropped.
+      if (!sock.try_write(wire::encode(wire::Resume{receiver_->received()}))) return drop_parent();
       continue;
     }
     try {
       receiver_->accept(*frame);
     } catch (const FeedFailed& e) {
       send_error(e.step, e.what());
-      parent_ = nullptr;
-      return;
+      return drop_parent();
     } catch (const std::exception& e) {
       send_error("receive", e.what());
-      parent_ = nullptr;
-      return;
+      return drop_parent();
     }
     if (receiver_->complete()) {
-      parent_ = nullptr;
-      sock.shutdown();  // tells the parent we hold every byte
+      drop_parent();  // the close tells the parent we hold every byte
       finish_receive();
       return;
     }
   }
-  std::lock_guard<std::mutex> lock(rx_mu_);
-  if (parent_ == &sock) parent_ = nullptr;
 }
 
-void RelaySession::bad_part(std::size_t index, std::uint64_t start) {
-  std::string peer;
-  {
-    std::lock_guard<std::mutex> lock(rx_mu_);
-    receiver_->spool().rewind(start);
-    if (parent_) parent_->shutdown();
-    parent_ = nullptr;
-    peer = parent_peer_;
-  }
-  send(wire::BadPart{receiver_->parts()[index].digest, peer, start});
+void RelaySession::drop_parent() {
+  if (parent_) parent_->shutdown();
+  parent_ = nullptr;
+}
+
+// Nothing more from this parent: its key stops working at once (it cannot
+// come back before the source has named another), and the source is told.
+void RelaySession::give_up_on_parent(const std::string& part, std::uint64_t resume_at) {
+  listener_->expect("");
+  drop_parent();
+  if (!closing_) send(wire::BadPart{part, parent_peer_, resume_at});
+}
+
+bool RelaySession::bad_part(std::size_t index, std::uint64_t start) {
+  std::lock_guard<std::mutex> lock(rx_mu_);
+  const bool from_source = parent_is_source_;
+  give_up_on_parent(parts_[index].digest, start);
+  return from_source;
+}
+
+void RelaySession::report_corrupt(std::uint64_t offset, const std::string& peer) {
+  auto now = std::chrono::steady_clock::now();
+  if (now - corrupt_reported_ < kReportEvery) return;
+  corrupt_reported_ = now;
+  send(wire::Corrupt{offset, peer});
 }
 
 void RelaySession::refused(const std::string& peer, const std::string& reason) {
-  std::fprintf(stderr, "treesync-relay: refused a connection from %s: %s\n", peer.c_str(), reason.c_str());
   std::lock_guard<std::mutex> lock(refused_mu_);
   ++refused_count_;
   refused_peer_ = peer;
   refused_reason_ = reason;
   auto now = std::chrono::steady_clock::now();
-  if (now - refused_reported_ >= kRefusedReportEvery) report_refused(now);  // else the ticker will
+  if (now - refused_reported_ >= kReportEvery) report_refused(now);  // else the ticker will
 }
 
+// Rate-limited, stderr included: the source reads the relay's stderr only
+// at the end, and a flood must not pile up there either.
 void RelaySession::report_refused(std::chrono::steady_clock::time_point now) {
+  std::fprintf(stderr, "treesync-relay: refused %llu connection(s), the latest from %s: %s\n",
+               static_cast<unsigned long long>(refused_count_), refused_peer_.c_str(), refused_reason_.c_str());
   refused_reported_ = now;
   refused_reported_count_ = refused_count_;
   send(wire::Refused{refused_peer_, refused_reason_, refused_count_});
@@ -254,7 +284,7 @@ void RelaySession::start_ticker() {
       // The tail of a burst of refusals, which the rate limit held back.
       std::lock_guard<std::mutex> refused_lock(refused_mu_);
       auto now = std::chrono::steady_clock::now();
-      if (refused_count_ > refused_reported_count_ && now - refused_reported_ >= kRefusedReportEvery)
+      if (refused_count_ > refused_reported_count_ && now - refused_reported_ >= kReportEvery)
         report_refused(now);
     }
   });

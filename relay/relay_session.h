@@ -35,10 +35,14 @@ class RelaySession {
   void start_forwarding(const wire::ForwardRequest& req);
   // The authenticated parent's connection, on its own thread: chunks into
   // the receiver until the spool is whole, the parent is replaced, or we close.
-  void serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted);
-  // From the feeder: part `index` failed its digest; drop the parent that
-  // sent it and go back to `start`.
-  void bad_part(std::size_t index, std::uint64_t start);
+  void serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted,
+                    const std::string& key);
+  void drop_parent();  // rx_mu_ held
+  void give_up_on_parent(const std::string& part, std::uint64_t resume_at);  // rx_mu_ held
+  // From the feeder: part `index` failed its digest and the spool went back
+  // to `start`; drop the parent that sent it. True if that was the source.
+  bool bad_part(std::size_t index, std::uint64_t start);
+  void report_corrupt(std::uint64_t offset, const std::string& peer);  // rx_mu_ held
   void refused(const std::string& peer, const std::string& reason);
   void report_refused(std::chrono::steady_clock::time_point now);  // refused_mu_ held
   void finish_receive();  // rx_mu_ held: starts the loader thread
@@ -58,6 +62,9 @@ class RelaySession {
   std::mutex out_mu_;
 
   std::mutex rx_mu_;  // guards receiver_ chunk intake, parent_ and the spool's end
+  std::vector<wire::Part> parts_;   // of the stream we receive
+  bool parent_is_source_ = false;   // the parent the source named is the source itself
+  std::chrono::steady_clock::time_point corrupt_reported_{};
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<Listener> listener_;
   wire::Socket* parent_ = nullptr;  // the connection feeding us now

@@ -48,11 +48,12 @@ wire::ReceiveRequest sample() {
   r.images = {{digest('c'), {digest('e'), digest('d')}}};
   r.listen = "10.1.2.3";
   r.parent_key = std::string(64, 'f');
+  r.parent_is_source = true;
   return r;
 }
 template <>
 wire::ExpectParent sample() {
-  return {std::string(64, '9')};
+  return {std::string(64, '9'), true};
 }
 template <>
 wire::ForwardRequest sample() {

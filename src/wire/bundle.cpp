@@ -40,10 +40,10 @@ void from_json(const Json& j, Part& p) {
   if (p.codec == Codec::None && p.size != p.raw) throw Error("part " + p.digest + ": size and raw size differ");
 }
 
+// Sizes come from the wire: a sum that wraps would make a spool of no size.
 std::uint64_t total_size(const std::vector<Part>& parts) {
-  std::uint64_t n = 0;
-  for (const auto& p : parts) n += p.size;
-  return n;
+  std::vector<std::uint64_t> starts = part_offsets(parts);
+  return parts.empty() ? 0 : starts.back() + parts.back().size;
 }
 
 std::vector<std::uint64_t> part_offsets(const std::vector<Part>& parts) {
@@ -51,7 +51,7 @@ std::vector<std::uint64_t> part_offsets(const std::vector<Part>& parts) {
   std::uint64_t at = 0;
   for (const auto& p : parts) {
     out.push_back(at);
-    at += p.size;
+    if (__builtin_add_overflow(at, p.size, &at)) throw Error("the parts' sizes add up past 2^64 bytes");
   }
   return out;
 }

@@ -38,12 +38,14 @@ struct ReceiveRequest {
   std::vector<PlanImage> images;   // what the load must produce
   std::string listen;              // numeric IP to listen on
   std::string parent_key;          // the secret of the edge from the first parent
+  bool parent_is_source = false;   // that parent is the source: its bad copies count against the node
 };
 
 // A new parent (after a failure or a bad part): only it may feed us now.
 struct ExpectParent {
   static constexpr const char* kType = "expect_parent";
   std::string key;
+  bool source = false;  // the new parent is the source
 };
 
 struct ChildEdge {
@@ -207,8 +209,8 @@ using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 // Strict conversions: from_json throws for a missing field or a wrong type.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs)

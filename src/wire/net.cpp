@@ -58,6 +58,11 @@ bool write_fully(int fd, const char* data, std::size_t n) {
   return true;
 }
 
+bool Socket::try_write(const std::string& bytes) {
+  ssize_t n = ::send(fd_, bytes.data(), bytes.size(), MSG_DONTWAIT | MSG_NOSIGNAL);
+  return n == static_cast<ssize_t>(bytes.size());
+}
+
 Socket::~Socket() {
   if (fd_ >= 0) ::close(fd_);
 }

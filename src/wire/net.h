@@ -31,6 +31,9 @@ class Socket {
 
   bool write_all(const char* data, std::size_t n);
   bool write_all(const std::string& bytes) { return write_all(bytes.data(), bytes.size()); }
+  // Writes all of a small message at once or nothing, without waiting: for
+  // a thread that must not block on a peer that does not read.
+  bool try_write(const std::string& bytes);
   // Reads until one whole frame is there; nullopt on EOF, error or timeout,
   // with *closed telling EOF and errors from a timeout. The deadline is
   // absolute: a peer trickling a byte at a time does not extend it.

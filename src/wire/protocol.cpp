@@ -73,7 +73,9 @@ std::string file_hash_hex(const std::string& path) {
 }
 
 std::string encode_message(const Json& message) {
-  std::string text = message.dump();
+  // Invalid UTF-8 (a peer's address or a path in an error) must not throw
+  // from a thread that reports it.
+  std::string text = message.dump(-1, ' ', false, Json::error_handler_t::replace);
   std::string out;
   out.reserve(kHeaderSize + text.size());
   out.push_back(static_cast<char>(Kind::Message));

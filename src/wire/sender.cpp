@@ -15,9 +15,7 @@ constexpr int kConnectTimeoutMs = 10000;
 constexpr int kReplyTimeoutMs = 10000;
 // After the last byte, how long to wait for the receiver to close or ask again.
 constexpr int kFinalAckTimeoutMs = 120000;
-// A receiver may refuse an edge it has not been told of yet (the source
-// tells it over SSH while we connect): try again, 0.25 s to 2 s apart.
-constexpr int kOpenAttempts = 7;
+constexpr int kMaxRetryPauseMs = 2000;
 
 // A receiver that answered the handshake wrongly (no proof of the key, an
 // offset past the end): unlike one that refused, it will not change its
@@ -37,10 +35,12 @@ M read_message(Socket& sock, FrameReader& in, const std::string& where) {
 
 }  // namespace
 
-Sender::Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done, Dial dial)
+Sender::Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done, Dial dial,
+               int open_attempts)
     : target_(std::move(target)),
       where_(target_.name + " (" + target_.address + ":" + std::to_string(target_.port) + ")"),
-      key_(std::move(key)), size_(size), reader_(std::move(reader)), done_(std::move(done)), dial_(std::move(dial)) {
+      key_(std::move(key)), size_(size), reader_(std::move(reader)), done_(std::move(done)), dial_(std::move(dial)),
+      open_attempts_(open_attempts) {
   if (!dial_) dial_ = [this] { return connect_tcp(target_.address, target_.port, kConnectTimeoutMs, &cancelled_); };
 }
 
@@ -68,7 +68,11 @@ std::string Sender::error() const {
 
 void Sender::run() {
   try {
-    stream(open());
+    // The handshake's reader goes on into the stream: a resume the receiver
+    // sent right after its accept must not be lost.
+    FrameReader in(kMaxHandshakeFrame);
+    std::uint64_t offset = open(in);
+    stream(offset, in);
   } catch (const std::exception& e) {
     std::lock_guard<std::mutex> lock(mu_);
     error_ = cancelled_ ? "cancelled" : e.what();
@@ -80,8 +84,8 @@ void Sender::run() {
   }
 }
 
-std::uint64_t Sender::open() {
-  for (int attempt = 1;; ++attempt) {
+std::uint64_t Sender::open(FrameReader& in) {
+  for (int attempt = 1, pause_ms = 250;; ++attempt, pause_ms = std::min(kMaxRetryPauseMs, pause_ms * 2)) {
     try {
       Socket s = dial_();
       {
@@ -89,15 +93,15 @@ std::uint64_t Sender::open() {
         if (cancelled_) throw Error("cancelled");
         sock_ = std::move(s);
       }
-      FrameReader in(kMaxHandshakeFrame);
+      in = FrameReader(kMaxHandshakeFrame);
       return handshake(in);
     } catch (const WrongAnswer&) {
       throw;
     } catch (const Error&) {
-      if (cancelled_ || attempt == kOpenAttempts) throw;
+      if (cancelled_ || attempt == open_attempts_) throw;
     }
     // In slices, so that cancel() is felt at once.
-    for (int waited = 0; waited < std::min(2000, 250 << (attempt - 1)) && !cancelled_; waited += 50)
+    for (int waited = 0; waited < pause_ms && !cancelled_; waited += 50)
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
 }
@@ -116,8 +120,7 @@ std::uint64_t Sender::handshake(FrameReader& in) {
   return accept.offset;
 }
 
-void Sender::stream(std::uint64_t offset) {
-  FrameReader in(kMaxHandshakeFrame);
+void Sender::stream(std::uint64_t offset, FrameReader& in) {
   bool closed = false;
   std::vector<char> buf(kChunkSize);
   auto take_resume = [&](const Frame& f) {

@@ -36,7 +36,13 @@ class Sender {
   // follows is the same, so the route adds no trust.
   using Dial = std::function<Socket()>;
 
-  Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done = nullptr, Dial dial = nullptr);
+  // A receiver that refuses (it may not know this edge's key yet, or
+  // strangers hold its handshake slots) is tried again, 0.25 s to 2 s apart,
+  // `open_attempts` times in all; 0: until cancelled (the source, which
+  // cancels the edges it gives up on).
+  Sender(Target target, std::string key, std::uint64_t size, Reader reader, Done done = nullptr, Dial dial = nullptr,
+         int open_attempts = kOpenAttempts);
+  static constexpr int kOpenAttempts = 7;
   ~Sender();
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
@@ -53,12 +59,12 @@ class Sender {
 
  private:
   void run();
-  // Connects and authenticates, trying again for a while if the receiver
-  // refuses (it may not know this edge's key yet), but not if it answers
-  // wrongly; returns the offset to start from.
-  std::uint64_t open();
+  // Connects and authenticates, trying again if the receiver refuses, but
+  // not if it answers wrongly; returns the offset to start from, with `in`
+  // holding what came after the accept.
+  std::uint64_t open(FrameReader& in);
   std::uint64_t handshake(FrameReader& in);
-  void stream(std::uint64_t offset);
+  void stream(std::uint64_t offset, FrameReader& in);
 
   Target target_;
   std::string where_;
@@ -67,6 +73,7 @@ class Sender {
   Reader reader_;
   Done done_;
   Dial dial_;
+  int open_attempts_;
   std::thread thread_;
   mutable std::mutex mu_;
   Socket sock_;

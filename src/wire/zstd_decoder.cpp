@@ -7,10 +7,18 @@
 #include "src/wire/protocol.h"
 
 namespace wire {
+namespace {
+
+constexpr int kMaxWindowLog = 24;  // 16 MiB
+
+}  // namespace
 
 ZstdDecoder::ZstdDecoder(std::string what, std::uint64_t expected)
     : what_(std::move(what)), expected_(expected), ctx_(ZSTD_createDCtx()), out_(ZSTD_DStreamOutSize(), '\0') {
   if (!ctx_) throw std::runtime_error("zstd: out of memory");
+  // treesync compresses with a 2 MiB window (level 3); a frame asking for
+  // more than this is not ours, and would cost memory per part.
+  ZSTD_DCtx_setParameter(ctx_, ZSTD_d_windowLogMax, kMaxWindowLog);
 }
 
 ZstdDecoder::~ZstdDecoder() { ZSTD_freeDCtx(ctx_); }
