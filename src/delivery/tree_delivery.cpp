@@ -13,6 +13,9 @@ namespace {
 // Threads that wait on relays: one per loading node, up to this many.
 constexpr std::size_t kMaxWatchers = 1024;
 constexpr int kNone = -3;  // no parent waiting
+// A node the source had to feed this often (bad parts, stalls, parents
+// lost) has something wrong with it that another edge will not mend.
+constexpr int kMaxSourceEdges = 8;
 // A relay port that does not answer this fast is taken as firewalled.
 constexpr int kDirectConnectMs = 3000;
 
@@ -100,6 +103,9 @@ void TreeDelivery::make_plan(topology::Mode mode) {
   queued_.assign(members_.size(), false);
   pending_.assign(members_.size(), kNone);
   tunnels_.resize(members_.size());
+  source_sender_.assign(members_.size(), nullptr);
+  source_edges_.assign(members_.size(), 0);
+  doomed_.assign(members_.size(), "");
 }
 
 // Every member checks its room and opens its listener for its first parent.
@@ -114,7 +120,7 @@ void TreeDelivery::open_receivers() {
     if (run.failed()) return;
     address_[m] = numeric_address(run.node.host);
     wire::ReceiveRequest req{bundle.parts_of(s.parts), positions_in(s.parts, run.need), bundle.plan_images(),
-                             address_[m], key_[m]};
+                             address_[m], key_[m], plan_.parent[m] == topology::kSource};
     port_[m] = run.relay->open_receive(req);
     run.status->total = s.size;
     run.status->stage = Stage::Receiving;
@@ -156,7 +162,7 @@ void TreeDelivery::attach(int parent, int child, bool new_key) {
   if (!new_key) return connect(parent, child);
   key_[c] = wire::new_edge_key();
   pending_[c] = parent;
-  run_of(c).relay->expect_parent(key_[c]);
+  run_of(c).relay->expect_parent(key_[c], parent == topology::kSource);
 }
 
 void TreeDelivery::connect(int parent, int child) {
@@ -168,9 +174,21 @@ void TreeDelivery::connect(int parent, int child) {
                               positions_in(streams_[p].parts, streams_[c].parts), key_[c]});
     return;
   }
+  if (++source_edges_[c] > kMaxSourceEdges) {
+    doomed_[c] = "fed by the source " + std::to_string(kMaxSourceEdges) + " times over; giving up";
+    return;
+  }
   queued_[c] = true;
   source_queue_.push_back(c);
   start_source_edges();
+}
+
+// An edge the source gives up on (its node was lost, or moved to a new
+// edge) must not keep knocking: senders from the source retry until
+// cancelled.
+void TreeDelivery::cancel_source_edge(std::size_t m) {
+  if (source_sender_[m]) source_sender_[m]->cancel();
+  source_sender_[m] = nullptr;
 }
 
 void TreeDelivery::start_source_edges() {
@@ -181,9 +199,11 @@ void TreeDelivery::start_source_edges() {
     if (!alive_[c] || complete(c)) continue;
     grew_[c] = Clock::now();  // its stall clock starts with its edge
     ++source_active_;
+    cancel_source_edge(c);
     sources_.push_back(std::make_unique<wire::Sender>(
         target(static_cast<int>(c)), key_[c], streams_[c].size, in_.reader.stream(streams_[c].parts),
-        [this, c](const wire::Sender&) { source_edge_done(c); }, [this, c] { return dial(c); }));
+        [this, c](const wire::Sender&) { source_edge_done(c); }, [this, c] { return dial(c); }, 0));
+    source_sender_[c] = sources_.back().get();
     sources_.back()->start();
   }
 }
@@ -209,7 +229,7 @@ wire::Socket TreeDelivery::dial(std::size_t m) {
       run.result.via_ssh = true;
     }
   }
-  return wire::connect_tcp("127.0.0.1", tunnels_[m]->local_port(), kDirectConnectMs);
+  return tunnels_[m]->open();
 }
 
 // How far into the whole bundle a member's bytes reach: streams differ, but
@@ -294,25 +314,40 @@ void TreeDelivery::on_event(std::size_t m, const wire::Json& e) {
   }
 }
 
-// The parent sent bytes that failed their digest: the relay dropped it and
-// rewound; the source, which read them from its own cache, feeds it now.
+// The parent sent bytes that failed their digest (or chunk after chunk
+// that failed its XXH3): the relay dropped it and rewound; the source, which
+// reads from its own cache, feeds it now.
 void TreeDelivery::bad_part(std::size_t m, const wire::BadPart& e) {
-  spdlog::warn("{}: {} from {} failed its SHA-256 check; resuming from the source at byte {}", run_of(m).node.name,
-               e.part, e.peer.empty() ? "its parent" : e.peer, e.offset);
+  const std::string from = e.peer.empty() ? "its parent" : e.peer;
+  const std::string what = e.part.empty() ? "chunk after chunk from " + from + " failed its XXH3 check"
+                                          : e.part + " from " + from + " failed its SHA-256 check";
+  spdlog::warn("{}: {}; resuming from the source at byte {}", run_of(m).node.name, what, e.offset);
   have_[m] = std::min(have_[m], e.offset);
+  move_to_source(m);
+}
+
+void TreeDelivery::move_to_source(std::size_t m) {
   grew_[m] = Clock::now();
   topology::move_to_source(plan_, static_cast<int>(m));
   attach(topology::kSource, static_cast<int>(m), true);
 }
 
+// A node stalled under a relay parent may have a parent that lies about
+// its progress: the source, which does not lie, takes it over. Stalled
+// under the source, the node itself is at fault.
 void TreeDelivery::check_stall(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (!doomed_[m].empty()) throw NodeError("receive", doomed_[m], true);
   const int p = plan_.parent[m];
   if (p == topology::kDetached) return;  // its old parent's loss moves it
   topology::Progress me = progress_of(m), parent;
   if (p >= 0) parent = progress_of(static_cast<std::size_t>(p));
-  if (topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout))
+  if (!topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout)) return;
+  if (p == topology::kSource)
     throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
+  spdlog::warn("{}: no progress for {} s from {}; resuming from the source at byte {}", run_of(m).node.name,
+               in_.options.stall_timeout, run_of(static_cast<std::size_t>(p)).node.name, have_[m]);
+  move_to_source(m);
 }
 
 topology::Progress TreeDelivery::progress_of(std::size_t m) const {
@@ -323,6 +358,7 @@ topology::Progress TreeDelivery::progress_of(std::size_t m) const {
 void TreeDelivery::lost(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   alive_[m] = false;
+  cancel_source_edge(m);
   std::vector<int> orphans = plan_.children[m];
   std::vector<int> parents = reparent(m);
   for (std::size_t i = 0; i < orphans.size(); ++i) {

@@ -42,6 +42,8 @@ class TreeDelivery {
   topology::Progress progress_of(std::size_t m) const;  // mu_ held
   void lost(std::size_t m);
   void bad_part(std::size_t m, const wire::BadPart& e);  // mu_ held
+  void move_to_source(std::size_t m);                    // mu_ held
+  void cancel_source_edge(std::size_t m);                // mu_ held
   std::vector<int> reparent(std::size_t m);  // mu_ held
   // Feeds `child` from `parent`; with new_key over a fresh edge, whose key
   // the child learns first (the parent connects once it says it knows);
@@ -85,6 +87,9 @@ class TreeDelivery {
   std::size_t source_active_ = 0;             // source edges streaming now
   bool finishing_ = false;                    // no new edges
   std::vector<std::unique_ptr<wire::Sender>> sources_;
+  std::vector<wire::Sender*> source_sender_;  // per member: the source's latest edge to it, if any
+  std::vector<int> source_edges_;             // per member: edges the source opened to it
+  std::vector<std::string> doomed_;           // per member: why it must fail at its next check
   std::mutex tunnels_mu_;  // not mu_: opening a tunnel is an SSH login
   std::vector<std::unique_ptr<Tunnel>> tunnels_;  // per member, where TCP failed
   std::atomic<std::size_t> settled_{0};       // members done or failed

@@ -137,7 +137,9 @@ int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {
   return request<wire::Listening>(req, kReplyTimeoutS).port;
 }
 
-void RemoteRelay::expect_parent(const std::string& key) { post(wire::encode(wire::ExpectParent{key})); }
+void RemoteRelay::expect_parent(const std::string& key, bool source) {
+  post(wire::encode(wire::ExpectParent{key, source}));
+}
 
 void RemoteRelay::forward(const wire::ChildEdge& child) { post(wire::encode(wire::ForwardRequest{{child}})); }
 

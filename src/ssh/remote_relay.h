@@ -52,7 +52,7 @@ class RemoteRelay {
   // the parent that proves `req.parent_key`; returns the port it listens on.
   int open_receive(const wire::ReceiveRequest& req);
   // From now on only the parent holding this key may feed the relay.
-  void expect_parent(const std::string& key);
+  void expect_parent(const std::string& key, bool source);
   // The relay streams to this child the parts of its stream the edge names.
   void forward(const wire::ChildEdge& child);
 

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <string>
 
 #include <spdlog/spdlog.h>
@@ -20,22 +21,40 @@ constexpr int kPollMs = 100;
 
 Tunnel::Tunnel(const SshConfig& ssh, std::string relay_ip, int relay_port)
     : session_(std::make_unique<SshSession>(ssh)), relay_ip_(std::move(relay_ip)), relay_port_(relay_port) {
-  listener_ = wire::listen_tcp("127.0.0.1", &local_port_);
   thread_ = std::thread([this] { serve(); });
 }
 
 Tunnel::~Tunnel() {
-  stop_ = true;
-  listener_.shutdown();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  queued_.notify_all();
   if (thread_.joinable()) thread_.join();
 }
 
+wire::Socket Tunnel::open() {
+  int fds[2];
+  if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0)
+    throw wire::Error(std::string("socketpair: ") + std::strerror(errno));
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    waiting_.emplace_back(fds[1]);
+  }
+  queued_.notify_all();
+  return wire::Socket(fds[0]);
+}
+
 void Tunnel::serve() {
-  while (!stop_) {
-    pollfd p{listener_.fd(), POLLIN, 0};
-    if (::poll(&p, 1, kPollMs) <= 0) continue;
-    wire::Socket local = wire::accept_tcp(listener_);
-    if (!local) continue;
+  for (;;) {
+    wire::Socket local;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      queued_.wait(lock, [this] { return stop_ || !waiting_.empty(); });
+      if (stop_) return;
+      local = std::move(waiting_.front());
+      waiting_.pop_front();
+    }
     try {
       carry(local);
     } catch (const std::exception& e) {
@@ -55,7 +74,11 @@ void Tunnel::carry(wire::Socket& local) {
   std::string up, down;  // bytes read from one side, not yet written to the other
   bool local_eof = false, remote_eof = false, eof_sent = false;
   char buf[1 << 16];
-  while (!stop_ && !(remote_eof && down.empty())) {
+  auto stopping = [this] {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stop_;
+  };
+  while (!stopping() && !(remote_eof && down.empty())) {
     pollfd p[2] = {{local.fd(), static_cast<short>((local_eof || up.size() > sizeof buf ? 0 : POLLIN) |
                                                    (down.empty() ? 0 : POLLOUT)), 0},
                    {session_->socket_fd(), POLLIN, 0}};
