@@ -119,7 +119,7 @@ bool layer_cached(const CacheDirs& d, const std::string& diff) {
 
 void convert(const fs::path& from, const fs::path& to, std::uint64_t raw);
 
-// One layer.tar of the docker save stream on its way into the cache: named
+// One layer of the docker save stream on its way into the cache: named
 // by the SHA-256 of its bytes, which is its diff ID. A layer already cached
 // (docker save always sends every layer) is dropped; a new one is
 // compressed once, and under auto kept compressed only if that pays.
@@ -135,9 +135,13 @@ class LayerWriter {
     hash_.update(data, n);
     write_or_throw(file_.get(), data, n, tmp_);
   }
-  void finish() {
+  // `expect`: the diff ID the bytes must have (an OCI blob's name), if known.
+  void finish(const std::string& expect = "") {
     const std::string diff = hash_.digest();
     close_or_throw(file_, tmp_);
+    if (!expect.empty() && diff != expect)
+      throw std::runtime_error("docker save's blob " + expect + " holds other bytes (SHA-256 " + diff +
+                               "): its archive is damaged");
     if (layer_cached(dirs_, diff)) return spdlog::debug("layer {} was cached already", diff);
     if (mode_ != Compress::None) {
       const fs::path zst = zst_path(dirs_, diff);
@@ -165,56 +169,18 @@ bool image_cached(const CacheDirs& d, const WantedImage& img) {
 }
 
 // One docker save of `images`, by ID, streamed into the cache: no archive
-// is ever written whole. Configs are written last, once the save is whole,
-// so a failed save leaves no image looking cached.
+// is ever written whole (SaveStream reads it).
 void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images, Compress mode) {
   std::vector<std::string> argv = {"docker", "save"};
   for (const auto& img : images) argv.push_back(img.id);
-  std::unique_ptr<LayerWriter> layer;
-  std::string config_name, config;
-  std::map<std::string, std::string> configs;  // file name -> verified content
-  static const std::regex config_re("[0-9a-f]{64}\\.json");
-  wire::TarParser parser({
-      [&](const wire::TarEntry& e) {
-        const bool is_layer = e.type == '0' && e.name.size() > 10 && e.name.compare(e.name.size() - 10, 10, "/layer.tar") == 0;
-        if (is_layer) layer = std::make_unique<LayerWriter>(d, mode, e.size);
-        config_name = e.type == '0' && std::regex_match(e.name, config_re) ? e.name : "";
-        config.clear();
-      },
-      [&](const char* data, std::size_t n) {
-        if (layer) layer->write(data, n);
-        if (!config_name.empty()) config.append(data, n);
-      },
-      [&] {
-        if (layer) layer->finish();
-        layer.reset();
-        if (!config_name.empty() && wire::sha256_digest(config).substr(7) + ".json" == config_name) configs[config_name] = config;
-      },
-  });
+  SaveStream stream(d.root.string(), images, mode);
   spdlog::info("saving {} image(s) into the layer cache {}", images.size(), d.root.string());
   runtime::ProcessResult r = runtime::run_capture(argv, [&](const char* data, std::size_t n) {
     if (shutdown_flag()) throw std::runtime_error("interrupted while saving images into the layer cache");
-    parser.feed(data, n);
+    stream.feed(data, n);
   });
   if (!r.ok()) throw std::runtime_error("docker save failed: " + r.last_line());
-  if (!parser.done()) throw std::runtime_error("docker save ended early: its archive has no end");
-  for (const auto& [name, content] : configs) {
-    fs::path tmp = temp_path(d.configs, "json");
-    File f = open_write(tmp);
-    try {
-      write_or_throw(f.get(), content.data(), content.size(), tmp);
-      close_or_throw(f, tmp);
-    } catch (...) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw;
-    }
-    fs::rename(tmp, d.configs / name);
-  }
-  for (const auto& img : images)
-    if (!image_cached(d, img))
-      throw std::runtime_error("docker save of " + img.id + " did not yield its config and every layer (" +
-                               std::to_string(img.diff_ids.size()) + " expected)");
+  stream.finish();
 }
 
 std::uint64_t zst_content_size(const fs::path& path) {
@@ -318,6 +284,138 @@ void prune(const CacheDirs& d, std::set<std::string> keep) {
 }
 
 }  // namespace
+
+// Reads both layouts docker save writes (docs/design.md, "The layer cache"):
+//  - docker-archive (Docker 24 and older): `<id>/layer.tar` per layer, named
+//    by the SHA-256 of its bytes (its diff ID), and `<config hex>.json`;
+//  - OCI layout (Docker 25 and later, the classic store too):
+//    `blobs/sha256/<hex>`, each blob named by the SHA-256 of its bytes, beside
+//    index.json, oci-layout and a manifest.json that points into blobs/. The
+//    classic store writes layers uncompressed, so the blob named by a wanted
+//    diff ID is that layer and the one named by a wanted image ID its config;
+//    the rest (index, manifests, attestations) pass by unwritten. A blob's
+//    bytes must hash to its name.
+struct SaveStream::Impl {
+  Impl(const std::string& cache_dir, const std::vector<WantedImage>& wanted, Compress m)
+      : d{cache_dir, fs::path(cache_dir) / "layers", fs::path(cache_dir) / "configs"},
+        images(wanted),
+        mode(m),
+        parser({[this](const wire::TarEntry& e) { begin(e); },
+                [this](const char* data, std::size_t n) { take(data, n); }, [this] { end(); }}) {
+    for (const auto& img : images) {
+      configs_wanted.insert(hex_of(img.id));
+      for (const auto& diff : img.diff_ids) layers_wanted.insert(hex_of(diff));
+    }
+  }
+
+  void begin(const wire::TarEntry& e) {
+    static const std::regex config_re("[0-9a-f]{64}\\.json");
+    static const std::regex blob_re("blobs/sha256/([0-9a-f]{64})");
+    const bool file = e.type == '0';
+    std::smatch m;
+    blob = file && std::regex_match(e.name, m, blob_re);
+    head.clear();
+    expect.clear();
+    config_name.clear();
+    config.clear();
+    if (blob) {
+      oci = true;
+      const std::string hex = m[1];
+      if (layers_wanted.count(hex)) {
+        wanted_blob_layer = true;
+        // Named by its diff ID: a cached layer need not be written again.
+        if (!layer_cached(d, "sha256:" + hex)) {
+          layer = std::make_unique<LayerWriter>(d, mode, e.size);
+          expect = "sha256:" + hex;
+        }
+      } else if (configs_wanted.count(hex)) {
+        config_name = hex + ".json";
+      }
+    } else if (file && e.name.size() > 10 && e.name.compare(e.name.size() - 10, 10, "/layer.tar") == 0) {
+      docker_archive = true;
+      layer = std::make_unique<LayerWriter>(d, mode, e.size);
+    } else if (file && std::regex_match(e.name, config_re)) {
+      config_name = e.name;
+    } else if (e.name == "oci-layout" || e.name == "index.json") {
+      oci = true;
+    }
+  }
+
+  void take(const char* data, std::size_t n) {
+    if (blob && head.size() < 2) head.append(data, std::min(n, 2 - head.size()));
+    if (layer) layer->write(data, n);
+    if (!config_name.empty()) config.append(data, n);
+  }
+
+  void end() {
+    if (blob && head == "\x1f\x8b") gzip_blob = true;
+    if (layer) layer->finish(expect);
+    layer.reset();
+    if (!config_name.empty() && wire::sha256_digest(config).substr(7) + ".json" == config_name)
+      configs[config_name] = config;
+  }
+
+  // Why `img` is not whole in the cache after the save, for the error.
+  std::string missing(const WantedImage& img) const {
+    std::size_t found = std::count_if(img.diff_ids.begin(), img.diff_ids.end(),
+                                      [&](const std::string& diff) { return layer_cached(d, diff); });
+    std::string why = "docker save of " + img.id + " did not yield its config and every layer (" +
+                      std::to_string(img.diff_ids.size()) + " expected, " + std::to_string(found) + " found; config " +
+                      (fs::exists(config_path(d, img.id)) ? "found" : "missing");
+    if (oci && gzip_blob && !wanted_blob_layer)
+      why += "; the archive is in OCI layout with compressed layers: the containerd image store is not supported "
+             "on the source yet";
+    else if (oci)
+      why += "; the archive is in OCI layout";
+    else if (!docker_archive)
+      why += "; the archive is in neither layout treesync reads (docker-archive, OCI)";
+    return why + ")";
+  }
+
+  CacheDirs d;
+  std::vector<WantedImage> images;
+  Compress mode;
+  std::set<std::string> layers_wanted, configs_wanted;  // hex digests
+  wire::TarParser parser;
+  // The entry being read.
+  bool blob = false;
+  std::string head;  // a blob's first bytes: gzip starts 1f 8b
+  std::unique_ptr<LayerWriter> layer;
+  std::string expect;  // the digest the layer's bytes must have, if its name says
+  std::string config_name, config;
+  // What the archive held.
+  std::map<std::string, std::string> configs;  // file name -> verified content
+  bool oci = false, docker_archive = false, gzip_blob = false, wanted_blob_layer = false;
+};
+
+SaveStream::SaveStream(const std::string& cache_dir, const std::vector<WantedImage>& images, Compress mode)
+    : impl_(std::make_unique<Impl>(cache_dir, images, mode)) {}
+
+SaveStream::~SaveStream() = default;
+
+void SaveStream::feed(const char* data, std::size_t n) { impl_->parser.feed(data, n); }
+
+// Configs are written last, once the save is whole, so a failed save leaves
+// no image looking cached.
+void SaveStream::finish() {
+  Impl& s = *impl_;
+  if (!s.parser.done()) throw std::runtime_error("docker save ended early: its archive has no end");
+  for (const auto& [name, content] : s.configs) {
+    fs::path tmp = temp_path(s.d.configs, "json");
+    File f = open_write(tmp);
+    try {
+      write_or_throw(f.get(), content.data(), content.size(), tmp);
+      close_or_throw(f, tmp);
+    } catch (...) {
+      std::error_code ec;
+      fs::remove(tmp, ec);
+      throw;
+    }
+    fs::rename(tmp, s.d.configs / name);
+  }
+  for (const auto& img : s.images)
+    if (!image_cached(s.d, img)) throw std::runtime_error(s.missing(img));
+}
 
 PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std::string& cache_dir, Compress mode) {
   // The run holds the cache from before its first read until it exits.
