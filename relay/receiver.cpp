@@ -75,15 +75,14 @@ bool Receiver::start_load() {
   return true;
 }
 
-void Receiver::accept(const wire::Frame& chunk) {
+bool Receiver::accept(const wire::Frame& chunk) {
   std::lock_guard<std::mutex> lock(intake_mu_);
-  if (chunk.offset != spool_.written())
-    throw std::runtime_error("chunk at offset " + std::to_string(chunk.offset) + ", expected " +
-                             std::to_string(spool_.written()));
+  if (feed_failed_) throw FeedFailed(feed_step_, feed_error_);
+  if (chunk.offset != spool_.written()) return false;
   if (!chunk.intact())
     throw std::runtime_error("chunk at offset " + std::to_string(chunk.offset) + " failed its XXH3 check");
-  if (feed_failed_) throw FeedFailed(feed_step_, feed_error_);
   spool_.append(chunk.body);
+  return true;
 }
 
 void Receiver::emit(const char* data, std::size_t n) {

@@ -52,9 +52,10 @@ class Receiver {
   Receiver(const std::string& workdir, wire::ReceiveRequest plan, OnBadPart on_bad_part);
   ~Receiver();
 
-  // Takes the next data frame; throws if it is out of order, corrupt or
-  // cannot be stored (the message names which).
-  void accept(const wire::Frame& chunk);
+  // Takes the next data frame; false (and nothing stored) if it does not
+  // start where the spool ends: a stale chunk, or one the feeder's rewind
+  // overtook. Throws if it is corrupt or cannot be stored.
+  bool accept(const wire::Frame& chunk);
   bool complete() const { return spool_.written() == spool_.size(); }
   std::uint64_t received() const { return spool_.written(); }
   // Waits for the load to finish reading the spool and exit.

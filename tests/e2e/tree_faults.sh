@@ -2,7 +2,8 @@
 # Faults during a tree transfer on 6 nodes, fanout 2 (source -> node1 ->
 # node2, node3; source -> node4 -> node5, node6), links shaped so the stream
 # lasts several seconds: an interior relay killed, a leaf killed, an interior
-# node's network cut, a corrupted chunk, a connection without the edge key.
+# node's network cut, a parent that stops reaching its child, a corrupted
+# chunk, a connection without the edge key.
 . "$(dirname "$0")/lib.sh"
 [ "${#NODES[@]}" -ge 6 ] || fail "needs a lab of 6 nodes"
 ensure_image app:1 40
@@ -53,6 +54,22 @@ check "node4 failed for silence, naming the timeout" grep -qE '^node4 .* failed 
 check "node5 and node6 were re-parented" [ "$(grep -c 'lost its parent node4' <<<"$OUT")" = 2 ]
 for n in node1 node2 node3 node5 node6; do check "$n has app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]; done
 sleep 3  # node4's sshd notices the dead connection once the link is back
+assert_clean
+
+echo "# node2 stops hearing from its parent node1 (a firewall between them): it moves to the source"
+reset_nodes
+NODE1_IP=$("$LAB" ip node1)
+start_ts --image app:1 --mode tree --fanout 2 --stall-timeout 4 -v
+wait_spool node2 $((4 << 20))
+"$LAB" exec node2 iptables -A INPUT -s "$NODE1_IP" -j DROP
+trap '"$LAB" shape off; "$LAB" exec node2 iptables -D INPUT -s "$NODE1_IP" -j DROP 2>/dev/null || true' EXIT
+wait_ts
+"$LAB" exec node2 iptables -D INPUT -s "$NODE1_IP" -j DROP
+check "exit status 0: nobody failed" rc_is 0
+check "node2 was moved to the source, not failed" \
+  grep -qE 'node2: no progress for 4 s from node1; resuming from the source at byte [1-9][0-9]*' <<<"$OUT"
+check "node2's parent is the source in the summary's view" grep -qE 'node2 .* loaded' <<<"$OUT"
+check "every node shows app:1" all_nodes_have app:1
 assert_clean
 
 echo "# a chunk corrupted in transit is caught by its XXH3 and sent again"
