@@ -208,10 +208,16 @@ void RelaySession::refused(const std::string& peer, const std::string& reason) {
   std::fprintf(stderr, "treesync-relay: refused a connection from %s: %s\n", peer.c_str(), reason.c_str());
   std::lock_guard<std::mutex> lock(refused_mu_);
   ++refused_count_;
+  refused_peer_ = peer;
+  refused_reason_ = reason;
   auto now = std::chrono::steady_clock::now();
-  if (now - refused_reported_ < kRefusedReportEvery) return;
+  if (now - refused_reported_ >= kRefusedReportEvery) report_refused(now);  // else the ticker will
+}
+
+void RelaySession::report_refused(std::chrono::steady_clock::time_point now) {
   refused_reported_ = now;
-  send(wire::Refused{peer, reason, refused_count_});
+  refused_reported_count_ = refused_count_;
+  send(wire::Refused{refused_peer_, refused_reason_, refused_count_});
 }
 
 void RelaySession::finish_receive() {
@@ -223,9 +229,8 @@ void RelaySession::finish_receive() {
     LoadResult result = r->finish();
     {
       std::lock_guard<std::mutex> lock(tick_mu_);
-      ticking_ = false;
+      loading_ = false;
     }
-    tick_cv_.notify_all();
     if (closing_) return;
     if (result.ok)
       send(wire::Loaded{result.ids, r->received(), wire_bytes_.load()});
@@ -235,11 +240,17 @@ void RelaySession::finish_receive() {
 }
 
 void RelaySession::start_ticker() {
-  ticking_ = true;
+  ticking_ = loading_ = true;
   ticker_ = std::thread([this, r = receiver_.get()] {
     std::unique_lock<std::mutex> lock(tick_mu_);
-    while (!tick_cv_.wait_for(lock, kTickEvery, [this] { return !ticking_; }))
-      send(wire::Progress{r->received(), r->complete()});
+    while (!tick_cv_.wait_for(lock, kTickEvery, [this] { return !ticking_; })) {
+      if (loading_) send(wire::Progress{r->received(), r->complete()});
+      // The tail of a burst of refusals, which the rate limit held back.
+      std::lock_guard<std::mutex> refused_lock(refused_mu_);
+      auto now = std::chrono::steady_clock::now();
+      if (refused_count_ > refused_reported_count_ && now - refused_reported_ >= kRefusedReportEvery)
+        report_refused(now);
+    }
   });
 }
 

@@ -40,9 +40,11 @@ class RelaySession {
   // sent it and go back to `start`.
   void bad_part(std::size_t index, std::uint64_t start);
   void refused(const std::string& peer, const std::string& reason);
+  void report_refused(std::chrono::steady_clock::time_point now);  // refused_mu_ held
   void finish_receive();  // rx_mu_ held: starts the loader thread
   // Sends progress every second from receive start until the load ends: a
-  // sign of life even while docker load is busy.
+  // sign of life even while docker load is busy; and until the receive
+  // stops, the refusals that came after the last report.
   void start_ticker();
   // Never throws: a closed channel shows up as EOF on stdin.
   template <typename M>
@@ -65,12 +67,14 @@ class RelaySession {
   std::thread ticker_;
   std::mutex tick_mu_;
   std::condition_variable tick_cv_;
-  bool ticking_ = false;
+  bool ticking_ = false;  // the ticker runs: until stop_receive
+  bool loading_ = false;  // it sends progress: until the load ends
   std::thread loader_;  // waits for docker load, then reports
   std::atomic<bool> closing_{false};
   std::atomic<std::uint64_t> wire_bytes_{0};  // chunk bytes that arrived, resends and stale ones included
   std::mutex refused_mu_;
-  std::uint64_t refused_count_ = 0;
+  std::uint64_t refused_count_ = 0, refused_reported_count_ = 0;
+  std::string refused_peer_, refused_reason_;  // the latest refusal
   std::chrono::steady_clock::time_point refused_reported_{};
 };
 
