@@ -8,9 +8,13 @@ module by tests/relay_listener_test.py (which also knows the edge key and
 plays the source) and as a program by tests/e2e/hostile_peer.sh, run inside
 the lab on a host that is not the attacked node's parent:
 
-    hostile_peer.py HOST PORT [--flood N] [--slowloris N]
+    hostile_peer.py HOST PORT [--slowloris N] [--flood N] [--patience S] [--hold S]
 
-It prints one line per attack and exits 0 only if the relay refused them all.
+It prints one line per attack, then opens the trickling and silent
+connections all at once and watches them past the handshake's 5 s (then
+prints "holding ...", and keeps them --hold s more, so the test can look at
+the relay from its side), and exits 0 only if no connection ever got an
+`accept` and each attack was closed within --patience s.
 """
 import hashlib
 import hmac
@@ -26,6 +30,8 @@ HANDSHAKE_S = 5.0  # relay/listener.h: kHandshakeMs
 MAX_PENDING = 8  # relay/listener.h: kMaxPending
 MAX_HANDSHAKE_FRAME = 4096  # src/wire/protocol.h: kMaxHandshakeFrame
 FLOOD_RATE, FLOOD_BURST = 800, 8  # connections a second, in bursts of
+
+connections = 0  # opened so far: each one the relay must refuse
 
 
 def frame(kind, body):
@@ -46,11 +52,6 @@ def answer_mac(key, receiver_nonce, sender_nonce):
     return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
 
 
-def accept_mac(key, receiver_nonce, sender_nonce, offset):
-    text = "treesync edge accept\n%s\n%s\n%d" % (receiver_nonce, sender_nonce, offset)
-    return hmac.new(key.encode(), text.encode(), hashlib.sha256).hexdigest()
-
-
 def nonce():
     return os.urandom(16).hex()
 
@@ -63,7 +64,9 @@ class Conn:
     """One connection to the relay, reading its frames as they come."""
 
     def __init__(self, host, port, timeout=5.0):
+        global connections
         self.sock = socket.create_connection((host, port), timeout=timeout)
+        connections += 1
         self.started = time.monotonic()
         self.buf = b""
         self.eof = False
@@ -140,33 +143,34 @@ class Conn:
 
 
 # --- Attacks, each on its own connection; each returns how long the relay
-# took to close it. `key` is the edge key where the caller knows it (to make
-# a genuine answer for replay), else None.
+# took to close it, and fails if that took over `patience` seconds. `key`
+# is the edge key where the caller knows it (to make a genuine answer for
+# the replay), else None.
 
 def _simple(payload, read_challenge=True):
-    def attack(host, port, key=None):
+    def attack(host, port, key, patience):
         c = Conn(host, port)
         try:
             if read_challenge:
                 c.challenge()
             c.send(payload)
-            return c.wait_closed(2.0)
+            return c.wait_closed(patience)
         finally:
             c.close()
     return attack
 
 
-def wrong_mac(host, port, key=None):
+def wrong_mac(host, port, key, patience):
     c = Conn(host, port)
     try:
         r, s = c.challenge(), nonce()
         c.send(message({"type": "answer", "nonce": s, "mac": answer_mac("not the edge key", r, s)}))
-        return c.wait_closed(2.0)
+        return c.wait_closed(patience)
     finally:
         c.close()
 
 
-def replay(host, port, key=None):
+def replay(host, port, key, patience):
     """An answer made for an earlier connection's challenge, sent in reply to
     a new one. With the key, that answer was genuine (as if recorded off the
     wire from the real parent); without it, the best an outsider can do."""
@@ -183,12 +187,11 @@ def replay(host, port, key=None):
         if r2 == r1:
             raise Refusal("the relay reused its challenge nonce %s" % r1)
         c.send(message(recorded))
-        return c.wait_closed(2.0)
+        return c.wait_closed(patience)
     finally:
         c.close()
 
 
-BODY = b'{"type":"answer","nonce":"00","mac":"00"}'
 ATTACKS = [
     ("unknown frame kind", _simple(b"X\x00\x00\x00\x00", read_challenge=False)),
     ("frame length over the limit", _simple(b"M" + struct.pack(">I", MAX_HANDSHAKE_FRAME + 1))),
@@ -205,106 +208,114 @@ ATTACKS = [
 ]
 
 
-def run_attacks(host, port, key=None, log=print):
+def run_attacks(host, port, key=None, patience=2.0, log=print):
     for name, attack in ATTACKS:
-        seconds = attack(host, port, key)
+        seconds = attack(host, port, key, patience)
         log("%s: closed without accept after %.2f s" % (name, seconds))
 
 
-def open_quiet(host, port, n):
-    """n connections that send nothing (non-blocking connects), FLOOD_RATE a
+# --- A crowd: many connections at once, some trickling, some silent.
+
+TRICKLE = frame(b"M", b'{"type":"answer","nonce":"' + b"0" * 32 + b'","mac":"' + b"0" * 64 + b'"}')
+
+
+class _Member:
+    def __init__(self, host, port, trickles):
+        self.sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setblocking(False)
+        self.sock.connect_ex((host, port))
+        self.opened = time.monotonic()
+        self.pending = TRICKLE if trickles else b""
+        self.next_at = self.opened
+        self.seen = b""
+        self.touched = False  # the relay sent something, or closed it
+        self.lasted = None  # seconds from open to close
+
+
+class Crowd:
+    """`trickle` connections that each send a frame one byte every
+    `interval` s, and `silent` ones that send nothing, opened FLOOD_RATE a
     second. Faster than the relay's accept queue (16) drains, Linux drops
     the handshake's last ACK (syncookies) and the client believes in a
     connection the relay never saw and so cannot close: that would test the
     kernel, not the relay."""
-    socks = []
-    for i in range(n):
-        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
-        s.setblocking(False)
-        s.connect_ex((host, port))
-        socks.append(s)
-        if i % FLOOD_BURST == FLOOD_BURST - 1:
-            time.sleep(FLOOD_BURST / FLOOD_RATE)
-    return socks
 
+    def __init__(self, host, port, trickle=0, silent=0, interval=0.5, on_tick=None):
+        global connections
+        self.interval, self.on_tick, self.members = interval, on_tick, []
+        for i in range(trickle + silent):
+            self.members.append(_Member(host, port, trickles=i < trickle))
+            connections += 1
+            if i % FLOOD_BURST == FLOOD_BURST - 1:
+                self.watch(FLOOD_BURST / FLOOD_RATE)
+        self.last_opened = time.monotonic()
 
-def wait_all_closed(socks, within, on_tick=None):
-    """Waits until the relay closed every socket; returns the seconds each
-    took (from now). Raises on data other than a challenge, or on a socket
-    still open after `within` seconds."""
-    start = time.monotonic()
-    closed_at = {}
-    seen = {s: b"" for s in socks}
-    while len(closed_at) < len(socks):
-        left = start + within - time.monotonic()
-        if left <= 0:
-            raise Refusal("%d of %d connections still open after %.1f s" %
-                          (len(socks) - len(closed_at), len(socks), within))
-        if on_tick:
-            on_tick()
-        open_socks = [s for s in socks if s not in closed_at]
-        r, _, _ = select.select(open_socks, [], [], min(left, 0.2))
-        for s in r:
-            try:
-                chunk = s.recv(65536)
-            except BlockingIOError:
-                continue
-            except OSError:
-                chunk = b""
-            if chunk:
-                seen[s] += chunk
-                if b'"accept"' in seen[s]:
-                    raise Refusal("the relay accepted a silent connection")
-            else:
-                closed_at[s] = time.monotonic() - start
-    for s in socks:
-        s.close()
-    return sorted(closed_at.values())
+    def open_members(self):
+        return [m for m in self.members if m.lasted is None]
 
-
-def flood(host, port, n, on_tick=None):
-    """n connections that connect and say nothing. Returns the seconds each
-    took to be closed, sorted."""
-    return wait_all_closed(open_quiet(host, port, n), HANDSHAKE_S + 2.5, on_tick)
-
-
-def slowloris(host, port, n, interval=0.5, on_tick=None):
-    """n connections, each trickling a frame one byte every `interval` s.
-    Returns the seconds each lasted, sorted."""
-    conns = []
-    for _ in range(n):
-        c = Conn(host, port)
-        c.pending = frame(b"M", b'{"type":"answer","nonce":"' + b"0" * 32 + b'","mac":"' + b"0" * 64 + b'"}')
-        c.next_at = c.started
-        conns.append(c)
-    lasted = {}
-    try:
-        while len(lasted) < n:
+    def watch(self, seconds):
+        """Trickles and reads for `seconds`; raises on an accept."""
+        end = time.monotonic() + seconds
+        while True:
             now = time.monotonic()
-            for c in conns:
-                if c in lasted:
-                    continue
-                if now - c.started > HANDSHAKE_S + 2.5:
-                    raise Refusal("a trickling connection was still open after %.1f s" % (now - c.started))
-                if now >= c.next_at and c.pending:
-                    c.send(c.pending[:1])
-                    c.pending = c.pending[1:]
-                    c.next_at = now + interval
-            open_conns = [c for c in conns if c not in lasted]
-            r, _, _ = select.select([c.sock for c in open_conns], [], [], 0.05)
-            for c in open_conns:
-                if c.sock in r and not c._fill(0):
-                    if c.eof:
-                        lasted[c] = time.monotonic() - c.started
-                elif c.sock in r:
-                    while c._take_frame() is not None:  # the challenge, nothing else
+            for m in self.open_members():
+                if m.pending and now >= m.next_at:
+                    try:
+                        m.sock.send(m.pending[:1])
+                        m.pending = m.pending[1:]
+                    except (BlockingIOError, OSError):  # not connected yet, or closed: reading tells
                         pass
-            if on_tick:
-                on_tick()
+                    m.next_at = now + self.interval
+            if self.on_tick:
+                self.on_tick()
+            left = end - time.monotonic()
+            if left <= 0:
+                return
+            socks = {m.sock: m for m in self.open_members()}
+            r, _, _ = select.select(list(socks), [], [], min(left, 0.05))
+            for s in r:
+                m = socks[s]
+                try:
+                    chunk = s.recv(65536)
+                except BlockingIOError:
+                    continue
+                except ConnectionRefusedError:  # nobody listens: the relay is gone
+                    chunk, m.touched = b"", False
+                except OSError:  # reset: the relay closed it with our bytes unread
+                    chunk, m.touched = b"", True
+                else:
+                    m.touched = True
+                if chunk:
+                    m.seen += chunk
+                    if b'"accept"' in m.seen:
+                        raise Refusal("the relay accepted a connection without the key")
+                else:
+                    m.lasted = time.monotonic() - m.opened
+
+    def wait_closed(self, within):
+        """Watches until the relay closed every connection; raises if one is
+        still open `within` s after the last was opened."""
+        while self.open_members():
+            left = self.last_opened + within - time.monotonic()
+            if left <= 0:
+                raise Refusal("%d of %d connections still open after %.1f s" %
+                              (len(self.open_members()), len(self.members), within))
+            self.watch(min(left, 0.2))
+        return sorted(m.lasted for m in self.members)
+
+    def close(self):
+        for m in self.members:
+            m.sock.close()
+
+
+def crowd_lifetimes(host, port, trickle=0, silent=0, on_tick=None):
+    """A Crowd, watched until the relay closed every connection (each within
+    the handshake's time and a little); the seconds each lasted, sorted."""
+    c = Crowd(host, port, trickle=trickle, silent=silent, on_tick=on_tick)
+    try:
+        return c.wait_closed(HANDSHAKE_S + 2.5)
     finally:
-        for c in conns:
-            c.close()
-    return sorted(lasted.values())
+        c.close()
 
 
 def summary(times):
@@ -317,19 +328,35 @@ def main(argv):
     p = argparse.ArgumentParser(description="attack a treesync relay's data port")
     p.add_argument("host")
     p.add_argument("port", type=int)
-    p.add_argument("--flood", type=int, default=100)
-    p.add_argument("--slowloris", type=int, default=MAX_PENDING + 2)
+    p.add_argument("--flood", type=int, default=100, help="silent connections")
+    p.add_argument("--slowloris", type=int, default=MAX_PENDING + 2, help="trickling connections")
+    p.add_argument("--patience", type=float, default=2.0,
+                   help="seconds the relay may take to close a connection it refuses at once: on a "
+                        "saturated link its FIN may be lost and sent again")
+    p.add_argument("--hold", type=float, default=0.0,
+                   help="after the handshake's time, keep the crowd open this long more (printing "
+                        "'holding' first), for a look at the relay from its side")
     a = p.parse_args(argv)
+    crowd = None
     try:
-        run_attacks(a.host, a.port, log=lambda line: print("ok - " + line))
-        times = slowloris(a.host, a.port, a.slowloris)
-        print("ok - %d trickling connections closed (%s)" % (len(times), summary(times)))
-        times = flood(a.host, a.port, a.flood)
-        print("ok - %d silent connections closed (%s)" % (len(times), summary(times)))
+        run_attacks(a.host, a.port, patience=a.patience, log=lambda line: print("ok - " + line, flush=True))
+        crowd = Crowd(a.host, a.port, trickle=a.slowloris, silent=a.flood)
+        crowd.watch(crowd.last_opened + HANDSHAKE_S + 1.0 - time.monotonic())
+        print("holding %d connections (%d trickling), %d still open from here, %.1f s after the last opened" %
+              (len(crowd.members), a.slowloris, len(crowd.open_members()), time.monotonic() - crowd.last_opened),
+              flush=True)
+        crowd.watch(a.hold)
+        touched = sum(m.touched for m in crowd.members)
+        print("ok - no accept on any of %d trickling and %d silent connections; the relay answered or closed %d" %
+              (a.slowloris, a.flood, touched))
+        print("%d connections in all, %d of them seen by the relay for sure" %
+              (connections, touched + len(ATTACKS) + 1))
     except (Refusal, OSError) as e:
         print("FAIL: %s" % e)
         return 1
-    sys.stdout.flush()
+    finally:
+        if crowd:
+            crowd.close()
     return 0
 
 
