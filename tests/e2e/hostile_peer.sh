@@ -19,11 +19,13 @@
 . "$(dirname "$0")/lib.sh"
 [ "${#NODES[@]}" -ge 6 ] || fail "needs a lab of 6 nodes"
 ensure_image app:1 40
-"$LAB" shape 30mbit
 REPORT=/root/hostile_peer.json  # on the source host
 ATTACK_OUT="$TREESYNC_LAB_DIR/attack.out"
 trap '"$LAB" shape off; rm -f "$SRC_HOME/hostile_peer.json" "$ATTACK_OUT"' EXIT
-run_ts --image app:1 --mode tree --fanout 2 --dry-run >/dev/null   # relays shipped, layers cached
+SIZE=$(bundle_bytes app:1)  # relays shipped, layers cached
+# The source sends 2 copies: about 25 s of rollout whatever app:1 is as
+# sent (other tests leave it cached compressed or not), the attacks ~10 s.
+"$LAB" shape "$((SIZE * 2 * 8 / 25 / 1000))kbit"
 reset_nodes
 want=$(source_id app:1)
 attacker=node6
