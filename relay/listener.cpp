@@ -55,21 +55,17 @@ void Listener::reap() {
   }
 }
 
-bool Listener::admit(const std::string& peer, std::string* why) {
-  int pending = 0, from_peer = 0;
+void Listener::admit() {
+  int pending = 0;
   Connection* oldest = nullptr;
   for (auto& c : connections_) {
     if (!c->pending) continue;
     ++pending;
-    if (c->peer == peer) ++from_peer;
     if (!oldest) oldest = c.get();
   }
-  if (from_peer >= kMaxPendingPerPeer) {
-    *why = "too many connections from it in the handshake";
-    return false;
-  }
-  if (pending >= kMaxPending) oldest->sock.shutdown();  // its handshake fails; its thread ends
-  return true;
+  if (pending < kMaxPending) return;
+  oldest->sock.shutdown();  // its handshake fails; its thread ends
+  oldest->pending = false;  // at once: its thread may not have run yet
 }
 
 void Listener::accept_loop() {
@@ -90,12 +86,7 @@ void Listener::accept_loop() {
     std::lock_guard<std::mutex> lock(mu_);
     reap();
     if (closing_) return;
-    std::string why;
-    if (!admit(peer, &why)) {
-      s = wire::Socket();  // closed before it can cost us anything
-      on_refused_(peer, why);
-      continue;
-    }
+    admit();
     connections_.push_back(std::make_unique<Connection>());
     Connection& c = *connections_.back();
     c.sock = std::move(s);

@@ -1,13 +1,14 @@
 // The relay's data port. Anyone on the node's network can reach it
 // (containers and other tenants included), so everything a peer can make
 // the relay do before it has proved it holds the edge key is bounded: at
-// most kMaxPending connections in the handshake at once and
-// kMaxPendingPerPeer from one address (past the first cap the oldest is
-// dropped, so idle connections cannot lock the real parent out; past the
-// second the newcomer is), kHandshakeMs to finish whatever the peer
-// trickles, a few KiB to say it in, every error caught on the connection's
-// own thread, and every thread joined. Only a peer that answers the
-// challenge with the key the source gave us (wire/edge_auth.h) is handed on.
+// most kMaxPending connections in the handshake at once (past that the
+// oldest is dropped, so idle connections cannot lock the real parent out:
+// its handshake takes one round trip), kHandshakeMs to finish whatever the
+// peer trickles, a few KiB to say it in, every error caught on the
+// connection's own thread, and every thread joined. No cap per address:
+// containers behind NAT share their node's address with a real parent.
+// Only a peer that answers the challenge with the key the source gave us
+// (wire/edge_auth.h) is handed on.
 #pragma once
 
 #include <atomic>
@@ -24,7 +25,6 @@
 namespace relay {
 
 constexpr int kMaxPending = 8;
-constexpr int kMaxPendingPerPeer = 2;
 constexpr int kHandshakeMs = 5000;
 
 class Listener {
@@ -66,9 +66,8 @@ class Listener {
   bool authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* key,
                     std::string* why);
   void reap();  // joins finished connections; mu_ held
-  // Makes room for one more connection from `peer` in the handshake, or
-  // says why not; mu_ held.
-  bool admit(const std::string& peer, std::string* why);
+  // Makes room for one more connection in the handshake; mu_ held.
+  void admit();
 
   int port_ = 0;
   wire::Socket listener_;

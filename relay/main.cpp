@@ -1,6 +1,7 @@
 // treesync-relay: the small static program treesync starts on each node over
 // SSH. It speaks the wire protocol on stdin/stdout and exits, cleaning up its
 // spool, when the channel closes or it is signalled.
+#include <malloc.h>
 #include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -70,6 +71,9 @@ int main(int argc, char** argv) {
   }
 
   umask(077);
+  // Every connection has a thread for its handshake; glibc would give each
+  // up to 64 MiB of address space in arenas of its own.
+  mallopt(M_ARENA_MAX, 2);
   install_signals();
   ::mkdir(spool_dir.c_str(), 0700);
   const std::string host = relay::host_name();

@@ -1,0 +1,409 @@
+#!/usr/bin/env python3
+"""relay_listener: the real treesync-relay against hostile peers on its data port.
+
+No root, no lab, no Docker: the test starts `treesync-relay serve` itself and
+plays the source over its stdin and stdout (hello, receive, expect_parent),
+puts a fake `docker load` (fake_docker.py) first in the relay's PATH, plays
+every attacker of hostile_peer.py against the port the relay listens on
+(127.0.0.1), watching the relay's memory and threads while it is flooded,
+and then lets the real parent (relay_peer: wire::Sender with the edge key)
+stream an image of one config and one layer.
+
+    relay_listener_test.py RELAY RELAY_PEER
+
+Checks: every attack is closed without an `accept`, a trickle within the
+handshake's 5 s; the relay stays small under a flood; it reports `refused`
+with a count and logs every refused connection; after all of it the real
+parent's stream completes (`received`, then `loaded` with the config's
+digest); closing the relay's stdin while a peer is still trickling ends the
+relay with status 0 within 1.5 s and removes its run directory. And a parent
+holding the right key but sending a layer whose bytes are not its digest's
+gets `bad_part`, no `loaded`, and the runtime never sees a whole archive;
+after expect_parent only the new key is accepted, and the right bytes load.
+"""
+import hashlib
+import io
+import json
+import os
+import random
+import re
+import select
+import shutil
+import struct
+import subprocess
+import sys
+import tarfile
+import tempfile
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.dont_write_bytecode = True  # no __pycache__ in the source tree
+import fake_docker  # noqa: E402
+import hostile_peer as hp  # noqa: E402
+
+RELAY, PEER = (os.path.abspath(p) for p in sys.argv[1:3])
+CHECKS = 0
+
+
+class Failed(Exception):
+    pass
+
+
+def ok(what):
+    global CHECKS
+    CHECKS += 1
+    print("ok - " + what, flush=True)
+
+
+def check(cond, what):
+    if not cond:
+        raise Failed(what)
+    ok(what)
+
+
+def sha256(data):
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+# --- The image: one layer (a tar of 2.5 MB of seeded random bytes, so its
+# stream spans three 1 MiB chunks) and its config.
+
+def make_image():
+    content = random.Random(2026).randbytes(2_500_000)
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w", format=tarfile.USTAR_FORMAT) as t:
+        info = tarfile.TarInfo("app/data.bin")
+        info.size, info.mtime = len(content), 1700000000
+        t.addfile(info, io.BytesIO(content))
+    layer = buf.getvalue()
+    config = json.dumps({"architecture": "amd64", "os": "linux", "config": {},
+                         "rootfs": {"type": "layers", "diff_ids": [sha256(layer)]}}).encode()
+    return config, layer
+
+
+CONFIG, LAYER = make_image()
+CONFIG_ID, LAYER_ID = sha256(CONFIG), sha256(LAYER)
+STREAM = CONFIG + LAYER
+# Same length, other bytes, in the second chunk: every chunk's XXH3 is right
+# (the sender hashes what it sends), only the layer's SHA-256 is not.
+_bad = bytearray(LAYER)
+_bad[1_500_000:1_500_100] = bytes(b ^ 0xA5 for b in _bad[1_500_000:1_500_100])
+BAD_STREAM = CONFIG + bytes(_bad)
+
+
+def receive_request(key):
+    parts = [{"kind": "config", "digest": CONFIG_ID, "codec": "none", "size": len(CONFIG), "raw": len(CONFIG)},
+             {"kind": "layer", "digest": LAYER_ID, "codec": "none", "size": len(LAYER), "raw": len(LAYER)}]
+    return {"type": "receive", "parts": parts, "load": [0, 1],
+            "images": [{"config": CONFIG_ID, "layers": [LAYER_ID]}], "listen": "127.0.0.1", "parent_key": key,
+            "parent_is_source": True}
+
+
+def relay_hash():
+    """The relay's own XXH3-128, from its refusal to run under a wrong one."""
+    r = subprocess.run([RELAY, "serve", "--hash", "0" * 32], capture_output=True, text=True, timeout=10)
+    m = re.search(r"binary hash ([0-9a-f]{32}) does not match", r.stderr)
+    if r.returncode != 3 or not m:
+        raise Failed("the relay did not refuse a wrong hash as expected: %d %r" % (r.returncode, r.stderr))
+    return m.group(1)
+
+
+class Relay:
+    """A treesync-relay we are the source of: messages in on its stdin, out on its stdout."""
+
+    def __init__(self, work, hash_hex):
+        self.work = work
+        self.stderr_path = os.path.join(work, "relay.stderr")
+        env = dict(os.environ, PATH=os.path.join(work, "bin") + ":" + os.environ.get("PATH", "/usr/bin:/bin"),
+                   FAKE_DOCKER_RECORD=os.path.join(work, "record"))
+        self.proc = subprocess.Popen([RELAY, "serve", "--hash", hash_hex, "--spool-dir", os.path.join(work, "spool")],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=open(self.stderr_path, "ab"), env=env, cwd=work)
+        self.messages = []
+        self.cv = threading.Condition()
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.peak = {"VmRSS": 0, "VmSize": 0, "Threads": 0, "fds": 0}
+
+    def _read(self):
+        out, buf = self.proc.stdout, b""
+        while chunk := out.read1(65536):
+            buf += chunk
+            while len(buf) >= 5 and len(buf) >= 5 + struct.unpack(">I", buf[1:5])[0]:
+                n = 5 + struct.unpack(">I", buf[1:5])[0]
+                kind, body, buf = buf[:1], buf[5:n], buf[n:]
+                msg = json.loads(body) if kind == b"M" else {"type": "DATA FRAME ON STDOUT"}
+                with self.cv:
+                    self.messages.append(msg)
+                    self.cv.notify_all()
+
+    def send(self, msg):
+        self.proc.stdin.write(hp.message(msg))
+        self.proc.stdin.flush()
+
+    def of_type(self, kind):
+        with self.cv:
+            return [m for m in self.messages if m.get("type") == kind]
+
+    def wait_for(self, kind, timeout):
+        deadline = time.monotonic() + timeout
+        with self.cv:
+            while True:
+                for m in self.messages:
+                    if m.get("type") == kind:
+                        return m
+                    if m.get("type") == "error":
+                        raise Failed("the relay sent an error while we waited for '%s': %r" % (kind, m))
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise Failed("no '%s' from the relay within %.0f s" % (kind, timeout))
+                self.cv.wait(left)
+
+    def sample(self):
+        """Its size now, folded into the peaks."""
+        status = {}
+        with open("/proc/%d/status" % self.proc.pid) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key in ("VmRSS", "VmSize", "Threads"):
+                    status[key] = int(value.split()[0])
+        status["fds"] = len(os.listdir("/proc/%d/fd" % self.proc.pid))
+        for k, v in status.items():
+            self.peak[k] = max(self.peak[k], v)
+        return status
+
+    def refusals_logged(self):
+        """(lines about refusals in its log, the latest count they give)."""
+        lines, count = 0, 0
+        with open(self.stderr_path) as f:
+            for line in f:
+                m = re.search(r"refused (\d+) connection\(s\)", line)
+                if m:
+                    lines, count = lines + 1, int(m.group(1))
+        return lines, count
+
+    def close(self, within):
+        """Closes its stdin; returns (exit status, seconds it took)."""
+        start = time.monotonic()
+        self.proc.stdin.close()
+        try:
+            rc = self.proc.wait(timeout=within)
+        except subprocess.TimeoutExpired:
+            raise Failed("the relay was still running %.1f s after its stdin closed" % within)
+        return rc, time.monotonic() - start
+
+    def kill(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def start(work, hash_hex, key):
+    relay = Relay(work, hash_hex)
+    hello = relay.wait_for("hello", 10)
+    check(hello["pid"] == relay.proc.pid, "the relay said hello with its pid")
+    relay.send(receive_request(key))
+    port = relay.wait_for("listening", 10)["port"]
+    check(port > 0, "the relay listens on 127.0.0.1:%d" % port)
+    return relay, port
+
+
+def peer(port, key, stream_path):
+    return subprocess.run([PEER, "127.0.0.1", str(port), key, stream_path], capture_output=True, text=True,
+                          timeout=30)
+
+
+def records(work):
+    d = os.path.join(work, "record")
+    out = []
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name), "rb") as f:
+            out.append(f.read())
+    return out
+
+
+def no_run_dirs(work):
+    return [n for n in os.listdir(os.path.join(work, "spool")) if n.startswith("run-")] == []
+
+
+class Trickler(threading.Thread):
+    """A peer that has read its challenge and sends one byte every 0.5 s."""
+
+    def __init__(self, port):
+        super().__init__(daemon=True)
+        self.conn = hp.Conn("127.0.0.1", port)
+        self.conn.challenge()
+        self.closed_at = None
+        self.stop = False
+
+    def run(self):
+        pending = hp.message({"type": "answer", "nonce": "0" * 32, "mac": "0" * 64})
+        while not self.stop and pending:
+            self.conn.send(pending[:1])
+            pending = pending[1:]
+            if self.conn._fill(0.5) is False and self.conn.eof:
+                self.closed_at = time.monotonic()
+                return
+
+    def still_open(self):
+        return self.closed_at is None and not self.conn.eof
+
+
+def attacks_then_parent(work, hash_hex):
+    print("# every attacker on its own connection, then the real parent", flush=True)
+    key = os.urandom(32).hex()
+    relay, port = start(work, hash_hex, key)
+    try:
+        hp.run_attacks("127.0.0.1", port, key, log=ok)
+
+        n = hp.MAX_PENDING + 2
+        times = hp.crowd_lifetimes("127.0.0.1", port, trickle=n, on_tick=relay.sample)
+        print("  %d trickling connections closed after %s" % (n, ", ".join("%.2f" % t for t in times)))
+        check(times[-1] < hp.HANDSHAKE_S + 1.0, "every trickling connection was closed within about 5 s (%s)" %
+              hp.summary(times))
+        check(sum(t < 1.0 for t in times) >= n - hp.MAX_PENDING,
+              "those past %d in the handshake were closed at once" % hp.MAX_PENDING)
+
+        after_slowloris = dict(relay.peak)
+        times = hp.crowd_lifetimes("127.0.0.1", port, silent=300, on_tick=relay.sample)
+        print("  300 silent connections (in %.1f s) closed after %s; peaks: VmRSS %d kB, VmSize %d kB "
+              "(%d kB with 10 connections), Threads %d, fds %d" %
+              (300 / hp.FLOOD_RATE, hp.summary(times), relay.peak["VmRSS"], relay.peak["VmSize"],
+               after_slowloris["VmSize"], relay.peak["Threads"], relay.peak["fds"]), flush=True)
+        check(times[-1] < hp.HANDSHAKE_S + 1.5, "all 300 were closed, none later than the handshake's 5 s")
+        attacked = hp.connections
+        check(relay.peak["VmRSS"] < 64 * 1024, "the relay's RSS stayed under 64 MB (%d kB)" % relay.peak["VmRSS"])
+        check(relay.peak["Threads"] < 40, "it ran fewer than 40 threads (%d)" % relay.peak["Threads"])
+        check(relay.peak["fds"] < 64, "it held fewer than 64 descriptors (%d)" % relay.peak["fds"])
+        # Address space follows threads (an 8 MiB stack each; the relay caps
+        # glibc's malloc arenas at 2), not connections: a connection evicted
+        # from the handshake may hold its thread a moment longer.
+        extra_threads = max(0, relay.peak["Threads"] - after_slowloris["Threads"])
+        check(relay.peak["VmSize"] <= after_slowloris["VmSize"] + (extra_threads + 2) * 8 * 1024,
+              "300 connections cost no more address space than their few extra threads (%d kB)" % relay.peak["VmSize"])
+        check(relay.peak["VmSize"] < 512 * 1024, "under 512 MiB of address space (%d kB)" % relay.peak["VmSize"])
+
+        deadline = time.monotonic() + 3  # one report a second at most, and the tail within two
+        while relay.of_type("refused")[-1:] and relay.of_type("refused")[-1]["count"] < attacked and \
+                time.monotonic() < deadline:
+            time.sleep(0.1)
+        refused = relay.of_type("refused")
+        logged = relay.refusals_logged()
+        check(refused and all(r["peer"] == "127.0.0.1" and r["count"] >= 1 and r["reason"] for r in refused),
+              "the relay reported %d refused event(s), each with peer, reason and count" % len(refused))
+        check(len(refused) < 30, "rate-limited: %d events for %d refusals" % (len(refused), attacked))
+        check(logged[1] == attacked, "its log counts every refused connection (%d of %d)" % (logged[1], attacked))
+        check(logged[0] < 30, "in a few lines, rate-limited like the events (%d)" % logged[0])
+        check(refused[-1]["count"] == attacked, "within 2 s of the last, a report counts them all (%d of %d)" %
+              (refused[-1]["count"], attacked))
+
+        path = os.path.join(work, "stream.bin")
+        with open(path, "wb") as f:
+            f.write(STREAM)
+        started = time.monotonic()
+        r = peer(port, key, path)
+        check(r.returncode == 0, "the real parent streamed with the edge key and the relay proved it too: %s" %
+              (r.stdout.strip() or r.stderr.strip()))
+        got = relay.wait_for("received", 10)
+        check(got["bytes"] == len(STREAM), "received: %d bytes" % got["bytes"])
+        loaded = relay.wait_for("loaded", 20)
+        print("  the stream took %.2f s to load" % (time.monotonic() - started))
+        check(loaded["ids"] == [CONFIG_ID], "loaded: the config's digest %s" % CONFIG_ID[:19])
+        check(not relay.of_type("bad_part") and not relay.of_type("corrupt"), "no bad_part and no corrupt chunk")
+        fed = records(work)
+        members, whole = fake_docker.walk_tar(fed[0]) if len(fed) == 1 else ({}, False)
+        check(whole and members.get(CONFIG_ID[7:] + ".json") == CONFIG and
+              members.get(LAYER_ID[7:] + "/layer.tar") == LAYER,
+              "docker load was run once and fed a whole archive with the config and the layer")
+
+        trickler = Trickler(port)
+        trickler.start()
+        time.sleep(1.5)
+        check(trickler.still_open(), "a peer is still trickling its answer when the source hangs up")
+        rc, seconds = relay.close(1.5)
+        check(rc == 0, "the relay exited with status 0 after its stdin closed (%.2f s)" % seconds)
+        trickler.join(2)
+        check(trickler.conn.eof, "the trickling connection was closed with it")
+        trickler.stop = True
+        trickler.conn.close()
+        check(no_run_dirs(work), "its run directory is gone")
+    finally:
+        relay.kill()
+
+
+def bad_part_then_new_parent(work, hash_hex):
+    print("# the right key with the wrong bytes: bad_part, nothing loaded; then a new parent", flush=True)
+    shutil.rmtree(os.path.join(work, "record"))
+    os.mkdir(os.path.join(work, "record"))
+    key, new_key = os.urandom(32).hex(), os.urandom(32).hex()
+    relay, port = start(work, hash_hex, key)
+    try:
+        bad_path, good_path = os.path.join(work, "bad.bin"), os.path.join(work, "stream.bin")
+        with open(bad_path, "wb") as f:
+            f.write(BAD_STREAM)
+        peer(port, key, bad_path)  # it may well think it succeeded: the check is the relay's
+        bad = relay.wait_for("bad_part", 10)
+        check(bad["part"] == LAYER_ID and bad["offset"] == len(CONFIG) and bad["peer"] == "127.0.0.1",
+              "bad_part names the layer and resumes at its start (byte %d)" % bad["offset"])
+        time.sleep(1.0)
+        check(not relay.of_type("loaded"), "no loaded")
+        fed = records(work)
+        check(fed and not any(fake_docker.walk_tar(r)[1] for r in fed),
+              "docker load never got a whole archive (%d run(s), none with an end)" % len(fed))
+
+        relay.send({"type": "expect_parent", "key": new_key, "source": True})
+        check(relay.wait_for("parent_expected", 5)["key"] == new_key, "parent_expected for the new key")
+        c = hp.Conn("127.0.0.1", port)
+        try:
+            r, s = c.challenge(), hp.nonce()
+            c.send(hp.message({"type": "answer", "nonce": s, "mac": hp.answer_mac(key, r, s)}))
+            c.wait_closed(2.0)
+        finally:
+            c.close()
+        ok("the old parent's key is refused now")
+        r = peer(port, new_key, good_path)
+        check(r.returncode == 0, "the new parent streamed the rest: %s" % (r.stdout.strip() or r.stderr.strip()))
+        loaded = relay.wait_for("loaded", 20)
+        check(loaded["ids"] == [CONFIG_ID], "loaded: the config's digest")
+        whole = [r for r in records(work) if fake_docker.walk_tar(r)[1]]
+        check(len(whole) == 1 and fake_docker.load(whole[0]) == ["Loaded image ID: " + CONFIG_ID],
+              "exactly one load got a whole archive, and it holds the right bytes")
+        rc, seconds = relay.close(1.5)
+        check(rc == 0, "the relay exited with status 0 (%.2f s)" % seconds)
+        check(no_run_dirs(work), "its run directory is gone")
+    finally:
+        relay.kill()
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="relay-listener-")
+    try:
+        for d in ("bin", "spool", "record"):
+            os.mkdir(os.path.join(work, d))
+        docker = os.path.join(work, "bin", "docker")
+        with open(docker, "w") as f:
+            f.write('#!/bin/sh\nexec python3 %s "$@"\n' % os.path.join(HERE, "fake_docker.py"))
+        os.chmod(docker, 0o755)
+        hash_hex = relay_hash()
+        started = time.monotonic()
+        attacks_then_parent(work, hash_hex)
+        bad_part_then_new_parent(work, hash_hex)
+        print("%d passed, 0 failed (%.1f s)" % (CHECKS, time.monotonic() - started))
+        return 0
+    except (Failed, hp.Refusal, OSError, subprocess.TimeoutExpired) as e:
+        print("FAIL: %s" % e, flush=True)
+        log = os.path.join(work, "relay.stderr")
+        if os.path.exists(log):
+            with open(log) as f:
+                lines = f.readlines()
+            print("relay's stderr (last 20 lines):\n" + "".join(lines[-20:]))
+        print("%d passed, 1 failed" % CHECKS)
+        return 1
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
