@@ -37,9 +37,9 @@ void Listener::close() {
   std::list<std::unique_ptr<Connection>> all;
   {
     std::lock_guard<std::mutex> lock(mu_);
+    for (auto& c : connections_) c->sock.shutdown();  // under mu_: a finishing thread closes its socket
     all.swap(connections_);
   }
-  for (auto& c : all) c->sock.shutdown();
   for (auto& c : all)
     if (c->thread.joinable()) c->thread.join();
 }
@@ -119,7 +119,13 @@ void Listener::serve(Connection& c) {
     }
     if (!authenticated) on_refused_(c.peer, e.what());
   }
-  c.sock.shutdown();
+  // Closed here, not when the accept loop reaps the thread: an evicted or
+  // refused connection must stop holding a descriptor at once.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    c.pending = false;
+    c.sock = wire::Socket();
+  }
   c.done = true;
 }
 

@@ -21,7 +21,8 @@
 ensure_image app:1 40
 REPORT=/root/hostile_peer.json  # on the source host
 ATTACK_OUT="$TREESYNC_LAB_DIR/attack.out"
-trap '"$LAB" shape off; rm -f "$SRC_HOME/hostile_peer.json" "$ATTACK_OUT"' EXIT
+# A failed check must not leave the rollout running into the next test.
+trap 'pkill -TERM -f -- "^$TS " 2>/dev/null || true; wait 2>/dev/null || true; "$LAB" shape off; rm -f "$SRC_HOME/hostile_peer.json" "$ATTACK_OUT"' EXIT
 SIZE=$(bundle_bytes app:1)  # relays shipped, layers cached
 # The source sends 2 copies: about 25 s of rollout whatever app:1 is as
 # sent (other tests leave it cached compressed or not), the attacks ~10 s.
@@ -64,8 +65,10 @@ sed 's/^/  > /' "$ATTACK_OUT"
 echo "  node1's relay during the attack: at most $max_sockets sockets ($base before), $max_threads threads," \
   "VmRSS $max_rss kB; ${at_hold:-?} sockets 6 s after the crowd came"
 check "no attack got an accept, and each refused at once was closed" [ "$attack_rc" = 0 ]
-check "the relay never held more than 8 unauthenticated connections ($((max_sockets - base)))" \
-  [ "$max_sockets" -le $((base + 8)) ]
+# 8 in the handshake, and past that the oldest is evicted: a handful may be
+# between their eviction and their thread's close when a sample is taken.
+check "the relay held a bounded number of unauthenticated connections ($((max_sockets - base)) <= 8 + 4 closing)" \
+  [ "$max_sockets" -le $((base + 12)) ]
 check "it ran fewer than 40 threads ($max_threads)" [ "$max_threads" -lt 40 ]
 check "its RSS stayed under 64 MB ($max_rss kB)" between "$max_rss" 1 $((64 << 10))
 check "the rollout was still running when the attacks ended ($((attack_end - started)) s in)" kill -0 "$JOB"
