@@ -168,11 +168,18 @@ void Receiver::feed_part(std::size_t index) {
     decoded += len;
     if (decoded > p.raw) throw BadDigest{index, "more bytes than announced"};
     hash.update(data, len);
-    tail.append(data, len);
-    if (tail.size() > kHeldBack) {
-      emit(tail.data(), tail.size() - kHeldBack);
-      tail.erase(0, tail.size() - kHeldBack);
+    if (len < kHeldBack) {  // rare: small pieces go through the tail
+      tail.append(data, len);
+      if (tail.size() > kHeldBack) {
+        emit(tail.data(), tail.size() - kHeldBack);
+        tail.erase(0, tail.size() - kHeldBack);
+      }
+      return;
     }
+    // The usual case: no copy of the bulk, only of the new tail.
+    emit(tail.data(), tail.size());
+    emit(data, len - kHeldBack);
+    tail.assign(data + len - kHeldBack, kHeldBack);
   };
   try {
     while (offset < end) {

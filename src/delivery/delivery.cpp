@@ -3,7 +3,7 @@
 #include <iostream>
 
 #include "src/cache/chain_ids.h"
-#include "src/delivery/tree_delivery.h"
+#include "src/delivery/rollout.h"
 
 namespace treesync {
 
@@ -25,8 +25,8 @@ void assign_needs(std::vector<NodeRun>& runs, const Bundle& bundle) {
 }
 
 std::uint64_t deliver(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode) {
-  TreeDelivery delivery(runs, in, mode);
-  return delivery.run();
+  Rollout rollout(runs, in, mode);
+  return rollout.run();
 }
 
 topology::Plan plan_tree(const std::vector<const NodeRun*>& loaders, int fanout) {

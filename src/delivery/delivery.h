@@ -1,7 +1,7 @@
 // Getting the images to the nodes that need them: flat (the source streams
 // to each node) or tree (the source streams to its children, every node
 // forwards to its own while it loads), both through one path
-// (tree_delivery.h). Either way a node's stream holds only the layers it (or
+// (rollout.h). Either way a node's stream holds only the layers it (or
 // its subtree) lacks.
 #pragma once
 

@@ -1,4 +1,4 @@
-#include "src/delivery/tree_delivery.h"
+#include "src/delivery/rollout.h"
 
 #include <netdb.h>
 #include <sys/socket.h>
@@ -34,12 +34,12 @@ std::string numeric_address(const std::string& host) {
 
 }  // namespace
 
-TreeDelivery::TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
-    : runs_(runs), in_(in) {
+Rollout::Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
+    : runs_(runs), in_(in), relays_forward_(mode == topology::Mode::Tree) {
   make_plan(mode);
 }
 
-TreeDelivery::~TreeDelivery() {
+Rollout::~Rollout() {
   std::vector<std::unique_ptr<wire::Sender>> senders;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -49,7 +49,7 @@ TreeDelivery::~TreeDelivery() {
   for (auto& s : senders) s->cancel();
 }
 
-std::uint64_t TreeDelivery::run() {
+std::uint64_t Rollout::run() {
   open_receivers();
   drop_unopened();
   start_tree();
@@ -79,7 +79,7 @@ std::uint64_t TreeDelivery::run() {
 
 // The plan over every loading node, what each one's stream carries, and a
 // key for each edge.
-void TreeDelivery::make_plan(topology::Mode mode) {
+void Rollout::make_plan(topology::Mode mode) {
   std::vector<const NodeRun*> loaders;
   std::vector<PartList> needs;
   for (std::size_t i = 0; i < runs_.size(); ++i) {
@@ -109,7 +109,7 @@ void TreeDelivery::make_plan(topology::Mode mode) {
 }
 
 // Every member checks its room and opens its listener for its first parent.
-void TreeDelivery::open_receivers() {
+void Rollout::open_receivers() {
   const Bundle& bundle = in_.prepared.bundle;
   for_each_node(runs_, static_cast<std::size_t>(in_.options.max_workers), [&](NodeRun& run) {
     int member = member_of(run);
@@ -131,7 +131,7 @@ void TreeDelivery::open_receivers() {
 
 // Members that could not open (no room, no listener) leave the tree before
 // anything is sent; their children move as if they had failed later.
-void TreeDelivery::drop_unopened() {
+void Rollout::drop_unopened() {
   std::lock_guard<std::mutex> lock(mu_);
   for (std::size_t m = 0; m < members_.size(); ++m) {
     if (!run_of(m).failed()) continue;
@@ -142,7 +142,7 @@ void TreeDelivery::drop_unopened() {
 }
 
 // Interior nodes are told their children, and the source starts on its own.
-void TreeDelivery::start_tree() {
+void Rollout::start_tree() {
   std::lock_guard<std::mutex> lock(mu_);
   for (std::size_t m = 0; m < members_.size(); ++m) {
     if (!alive_[m]) continue;
@@ -152,12 +152,12 @@ void TreeDelivery::start_tree() {
   for (int c : plan_.source_children) attach(topology::kSource, c, false);
 }
 
-wire::Target TreeDelivery::target(int member) const {
+wire::Target Rollout::target(int member) const {
   auto m = static_cast<std::size_t>(member);
   return {runs_[members_[m]].node.name, address_[m], port_[m]};
 }
 
-void TreeDelivery::attach(int parent, int child, bool new_key) {
+void Rollout::attach(int parent, int child, bool new_key) {
   const auto c = static_cast<std::size_t>(child);
   if (!new_key) return connect(parent, child);
   key_[c] = wire::new_edge_key();
@@ -165,7 +165,7 @@ void TreeDelivery::attach(int parent, int child, bool new_key) {
   run_of(c).relay->expect_parent(key_[c], parent == topology::kSource);
 }
 
-void TreeDelivery::connect(int parent, int child) {
+void Rollout::connect(int parent, int child) {
   const auto c = static_cast<std::size_t>(child);
   run_of(c).result.parent = parent == topology::kSource ? "source" : run_of(static_cast<std::size_t>(parent)).node.name;
   if (parent != topology::kSource) {
@@ -186,12 +186,12 @@ void TreeDelivery::connect(int parent, int child) {
 // An edge the source gives up on (its node was lost, or moved to a new
 // edge) must not keep knocking: senders from the source retry until
 // cancelled.
-void TreeDelivery::cancel_source_edge(std::size_t m) {
+void Rollout::cancel_source_edge(std::size_t m) {
   if (source_sender_[m]) source_sender_[m]->cancel();
   source_sender_[m] = nullptr;
 }
 
-void TreeDelivery::start_source_edges() {
+void Rollout::start_source_edges() {
   while (!finishing_ && !source_queue_.empty() && source_active_ < static_cast<std::size_t>(in_.options.max_workers)) {
     std::size_t c = source_queue_.front();
     source_queue_.pop_front();
@@ -208,13 +208,13 @@ void TreeDelivery::start_source_edges() {
   }
 }
 
-void TreeDelivery::source_edge_done(std::size_t) {
+void Rollout::source_edge_done(std::size_t) {
   std::lock_guard<std::mutex> lock(mu_);
   --source_active_;
   start_source_edges();
 }
 
-wire::Socket TreeDelivery::dial(std::size_t m) {
+wire::Socket Rollout::dial(std::size_t m) {
   std::unique_lock<std::mutex> lock(tunnels_mu_);
   if (!tunnels_[m]) {
     lock.unlock();
@@ -234,23 +234,23 @@ wire::Socket TreeDelivery::dial(std::size_t m) {
 
 // How far into the whole bundle a member's bytes reach: streams differ, but
 // a parent's carries all of its child's, so positions compare.
-std::uint64_t TreeDelivery::bundle_position(std::size_t m) const {
+std::uint64_t Rollout::bundle_position(std::size_t m) const {
   return complete(m) ? in_.prepared.bundle.size() : streams_[m].view->locate(have_[m]).first;
 }
 
-std::vector<std::uint64_t> TreeDelivery::bundle_positions() const {
+std::vector<std::uint64_t> Rollout::bundle_positions() const {
   std::vector<std::uint64_t> out;
   for (std::size_t m = 0; m < members_.size(); ++m) out.push_back(bundle_position(m));
   return out;
 }
 
-std::vector<int> TreeDelivery::reparent(std::size_t m) {
+std::vector<int> Rollout::reparent(std::size_t m) {
   return topology::reparent(plan_, static_cast<int>(m), bundle_positions(), alive_, [this](int p, int c) {
     return contains_parts(streams_[static_cast<std::size_t>(p)].parts, streams_[static_cast<std::size_t>(c)].parts);
   });
 }
 
-void TreeDelivery::watch(std::size_t m) {
+void Rollout::watch(std::size_t m) {
   NodeRun& run = run_of(m);
   bool relay_ok = true;
   try {
@@ -266,10 +266,11 @@ void TreeDelivery::watch(std::size_t m) {
     relay_ok = false;
   }
   ++settled_;  // always: the other watchers serve until every member settles
-  // A finished node keeps forwarding to its subtree (and may adopt orphans)
-  // until every node has settled.
+  // In a tree, a finished node keeps forwarding to its subtree (and may
+  // adopt orphans) until every node has settled. In flat mode nobody
+  // forwards, and waiting for the others would only add to the run.
   try {
-    if (relay_ok) run.relay->serve_until([this] { return settled_ == members_.size(); });
+    if (relay_ok && relays_forward_) run.relay->serve_until([this] { return settled_ == members_.size(); });
   } catch (const std::exception& e) {
     spdlog::warn("{}: relay lost after its own load: {}", run.node.name, e.what());
     relay_ok = false;
@@ -277,7 +278,7 @@ void TreeDelivery::watch(std::size_t m) {
   if (!relay_ok) lost(m);
 }
 
-void TreeDelivery::on_event(std::size_t m, const wire::Json& e) {
+void Rollout::on_event(std::size_t m, const wire::Json& e) {
   const std::string type = wire::type_of(e);
   std::lock_guard<std::mutex> lock(mu_);
   const std::string& name = run_of(m).node.name;
@@ -317,7 +318,7 @@ void TreeDelivery::on_event(std::size_t m, const wire::Json& e) {
 // The parent sent bytes that failed their digest (or chunk after chunk
 // that failed its XXH3): the relay dropped it and rewound; the source, which
 // reads from its own cache, feeds it now.
-void TreeDelivery::bad_part(std::size_t m, const wire::BadPart& e) {
+void Rollout::bad_part(std::size_t m, const wire::BadPart& e) {
   const std::string from = e.peer.empty() ? "its parent" : e.peer;
   const std::string what = e.part.empty() ? "chunk after chunk from " + from + " failed its XXH3 check"
                                           : e.part + " from " + from + " failed its SHA-256 check";
@@ -326,7 +327,7 @@ void TreeDelivery::bad_part(std::size_t m, const wire::BadPart& e) {
   move_to_source(m);
 }
 
-void TreeDelivery::move_to_source(std::size_t m) {
+void Rollout::move_to_source(std::size_t m) {
   grew_[m] = Clock::now();
   topology::move_to_source(plan_, static_cast<int>(m));
   attach(topology::kSource, static_cast<int>(m), true);
@@ -335,7 +336,7 @@ void TreeDelivery::move_to_source(std::size_t m) {
 // A node stalled under a relay parent may have a parent that lies about
 // its progress: the source, which does not lie, takes it over. Stalled
 // under the source, the node itself is at fault.
-void TreeDelivery::check_stall(std::size_t m) {
+void Rollout::check_stall(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!doomed_[m].empty()) throw NodeError("receive", doomed_[m], true);
   const int p = plan_.parent[m];
@@ -350,12 +351,12 @@ void TreeDelivery::check_stall(std::size_t m) {
   move_to_source(m);
 }
 
-topology::Progress TreeDelivery::progress_of(std::size_t m) const {
+topology::Progress Rollout::progress_of(std::size_t m) const {
   return {bundle_position(m), std::chrono::duration<double>(Clock::now() - grew_[m]).count(), complete(m),
           queued_[m] || pending_[m] != kNone, alive_[m]};
 }
 
-void TreeDelivery::lost(std::size_t m) {
+void Rollout::lost(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   alive_[m] = false;
   cancel_source_edge(m);

@@ -24,10 +24,10 @@
 
 namespace treesync {
 
-class TreeDelivery {
+class Rollout {
  public:
-  TreeDelivery(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode);
-  ~TreeDelivery();
+  Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode);
+  ~Rollout();
   // Returns the stream bytes the source itself sent.
   std::uint64_t run();
 
@@ -64,6 +64,7 @@ class TreeDelivery {
 
   std::vector<NodeRun>& runs_;
   const DeliveryInput& in_;
+  const bool relays_forward_;  // tree mode: relays feed each other
   struct Stream {
     PartList parts;                       // of the bundle: the member's needs and its subtree's
     std::uint64_t size = 0;
