@@ -1,7 +1,8 @@
 // The wire protocol between treesync and its relays (docs/protocol.md).
 //
-// One byte stream carries two kinds of frames, so that flat mode needs nothing
-// but the SSH channel and tree mode can reuse the same framing over TCP:
+// Two kinds of frames, on the control channel (SSH: messages only) and on
+// every data link (TCP, or TCP carried over SSH: the handshake's messages,
+// then chunks):
 //   'M' <u32 length> <JSON text>                      a control message
 //   'D' <u32 length> <u64 offset> <u64 xxh3> <bytes>  an archive chunk
 // Integers are big-endian; length counts everything after the header.
