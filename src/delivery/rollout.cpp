@@ -202,13 +202,13 @@ void Rollout::start_source_edges() {
     cancel_source_edge(c);
     sources_.push_back(std::make_unique<wire::Sender>(
         target(static_cast<int>(c)), key_[c], streams_[c].size, in_.reader.stream(streams_[c].parts),
-        [this, c](const wire::Sender&) { source_edge_done(c); }, [this, c] { return dial(c); }, 0));
+        [this](const wire::Sender&) { source_edge_done(); }, [this, c] { return dial(c); }, 0));
     source_sender_[c] = sources_.back().get();
     sources_.back()->start();
   }
 }
 
-void Rollout::source_edge_done(std::size_t) {
+void Rollout::source_edge_done() {
   std::lock_guard<std::mutex> lock(mu_);
   --source_active_;
   start_source_edges();

@@ -51,7 +51,7 @@ class Rollout {
   void attach(int parent, int child, bool new_key);
   void connect(int parent, int child);  // mu_ held
   void start_source_edges();              // mu_ held: up to --max-workers at once
-  void source_edge_done(std::size_t m);   // from a sender's thread
+  void source_edge_done();                // from a sender's thread: a worker is free
   // The source's connection to member m's relay: TCP, or failing that (a
   // firewall that lets only SSH through) an SSH tunnel, kept for later edges.
   wire::Socket dial(std::size_t m);
