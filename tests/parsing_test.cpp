@@ -135,3 +135,16 @@ TEST_CASE("every flag in --help is in the English user guide") {
   }
   CHECK(flags >= 20);
 }
+
+TEST_CASE("--source-runtime and --source-namespace") {
+  CHECK(parse({"--image", "a:1"}).source_runtime.empty());
+  CHECK(parse({"--image", "a:1", "--source-runtime", "podman"}).source_runtime == "podman");
+  Options o = parse({"--image", "a:1", "--source-namespace", "default"});
+  CHECK(o.source_runtime == "containerd");
+  CHECK(o.source_namespace == "default");
+  CHECK_THROWS_WITH(parse({"--image", "a:1", "--source-runtime", "crio"}),
+                    "--source-runtime 'crio' is not one of docker, podman, containerd");
+  CHECK_THROWS_WITH(parse({"--image", "a:1", "--source-runtime", "docker", "--source-namespace", "k8s.io"}),
+                    Catch::Contains("needs --source-runtime containerd"));
+  CHECK_THROWS_AS(parse({"--image", "a:1", "--source-namespace", "a b"}), UsageError);
+}

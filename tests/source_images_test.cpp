@@ -421,3 +421,222 @@ TEST_CASE("platforms: parsing, the host's, Docker manifest lists, arm variants")
   r = treesync::resolve_image(wire::sha256_digest(m6), treesync::parse_platform("linux/amd64"), lookup, all, "x");
   CHECK(r.info.config == wire::sha256_digest(c6));
 }
+
+// ---------------------------------------------------------------------------
+// Identity per runtime (inspect_local_images), from recorded outputs: fake
+// `docker`, `podman` and `ctr` first in PATH answer from files, and log
+// every call, so no daemon is needed.
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+
+#include "src/cache/cache_lease.h"
+#include "src/cache/local_images.h"
+#include "src/errors.h"
+
+namespace {
+
+const char* kFakeDocker = R"SH(#!/bin/sh
+echo "docker $*" >>"$FAKE_RT/calls"
+case "$1" in
+  info) cat "$FAKE_RT/docker-info.json" ;;
+  image) f="$FAKE_RT/inspect/$(echo "$5" | tr '/:' '__')"
+         if [ -f "$f" ]; then cat "$f"; else echo "Error response from daemon: No such image: $5" >&2; exit 1; fi ;;
+  save) if [ -f "$FAKE_RT/save.tar" ]; then cat "$FAKE_RT/save.tar"; else echo "no save expected" >&2; exit 1; fi ;;
+  *) exit 2 ;;
+esac
+)SH";
+
+const char* kFakePodman = R"SH(#!/bin/sh
+echo "podman $*" >>"$FAKE_RT/calls"
+case "$1" in
+  version) echo 4.3.1 ;;
+  image) f="$FAKE_RT/inspect/$(echo "$5" | tr '/:' '__')"
+         if [ -f "$f" ]; then cat "$f"; else echo "Error: $5: image not known" >&2; exit 125; fi ;;
+  *) exit 2 ;;
+esac
+)SH";
+
+const char* kFakeCtr = R"SH(#!/bin/sh
+echo "ctr $*" >>"$FAKE_RT/calls"
+while [ $# -gt 0 ]; do case "$1" in --address|--namespace|--connect-timeout) shift 2 ;; *) break ;; esac; done
+case "$1" in
+  version) echo "Server: 1.7.24" ;;
+  images) echo "REF TYPE DIGEST SIZE PLATFORMS LABELS"; grep "^${3#name==} " "$FAKE_RT/ctr-images" || true ;;
+  content) f="$FAKE_RT/blobs/${3#sha256:}"
+           if [ -f "$f" ]; then cat "$f"; else echo "ctr: content digest $3: not found" >&2; exit 1; fi ;;
+  *) exit 2 ;;
+esac
+)SH";
+
+// A fake runtime world in a temp dir, first in PATH while it lives.
+struct FakeRuntimes {
+  TempDir dir{"fake-rt"};
+  std::string old_path = std::getenv("PATH") ? std::getenv("PATH") : "";
+  fs::path bin = dir.path / "bin";
+
+  FakeRuntimes() {
+    fs::create_directories(bin);
+    fs::create_directories(dir.path / "inspect");
+    fs::create_directories(dir.path / "blobs");
+    for (const auto& [name, text] : {std::pair<const char*, const char*>{"docker", kFakeDocker}, {"podman", kFakePodman}, {"ctr", kFakeCtr}}) {
+      std::ofstream(bin / name) << text;
+      fs::permissions(bin / name, fs::perms::owner_all);
+    }
+    ::setenv("PATH", (bin.string() + ":" + old_path).c_str(), 1);
+    ::setenv("FAKE_RT", dir.path.c_str(), 1);
+    ::unsetenv("DOCKER_HOST");
+    ::unsetenv("CONTAINERD_NAMESPACE");
+  }
+  ~FakeRuntimes() {
+    ::setenv("PATH", old_path.c_str(), 1);
+    ::unsetenv("FAKE_RT");
+    ::unsetenv("CONTAINERD_ADDRESS");
+  }
+  void put(const fs::path& rel, const std::string& text) const { std::ofstream(dir.path / rel, std::ios::binary) << text; }
+  void inspect(const std::string& ref, const std::string& out) const {
+    std::string name = ref;
+    std::replace(name.begin(), name.end(), '/', '_');
+    std::replace(name.begin(), name.end(), ':', '_');
+    put(fs::path("inspect") / name, out);
+  }
+  void blob(const std::string& content) const { put(fs::path("blobs") / hex(wire::sha256_digest(content)), content); }
+  void docker_info(const std::string& driver_type, const std::string& extra = "") const {
+    put("docker-info.json", R"({"ServerVersion":"26.1.5","DriverStatus":[["driver-type",")" + driver_type + "\"]]" +
+                                extra + "}");
+  }
+  std::string calls() const { return slurp(dir.path / "calls"); }
+  // A unix socket that exists (is_socket), for ctr's --address.
+  std::string socket(const std::string& name) const {
+    const std::string path = (dir.path / name).string();
+    int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::snprintf(a.sun_path, sizeof a.sun_path, "%s", path.c_str());
+    REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
+    ::close(fd);
+    return path;
+  }
+};
+
+std::string inspect_line(const std::string& id, const std::vector<std::string>& diffs) {
+  std::string j = "[";
+  for (std::size_t i = 0; i < diffs.size(); ++i) j += (i ? ",\"" : "\"") + diffs[i] + "\"";
+  return id + " " + j + "]\n";
+}
+
+treesync::Options options_for(const Cache& cache, const std::vector<std::string>& refs, const std::string& rt = "",
+                              const std::string& ns = "") {
+  treesync::Options o;
+  o.images = refs;
+  o.cache_dir = cache.root();
+  o.source_runtime = rt;
+  o.source_namespace = ns;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("identity on Docker's classic store: .Id is the config digest, nothing is saved") {
+  FakeRuntimes fake;
+  Image img;
+  fake.docker_info("overlay2");
+  fake.inspect("app:1", inspect_line(img.wanted.id, img.wanted.diff_ids));
+  Cache cache;
+  auto images = treesync::inspect_local_images(options_for(cache, {"app:1"}));
+  REQUIRE(images.size() == 1);
+  CHECK(images[0].id == img.wanted.id);
+  CHECK(images[0].diff_ids == img.wanted.diff_ids);
+  CHECK(images[0].source.kind == runtime::SourceKind::Docker);
+  CHECK(fake.calls().find("docker save") == std::string::npos);
+  CHECK_THROWS_AS(treesync::inspect_local_images(options_for(cache, {"nope:1"})), treesync::UsageError);
+  CHECK_THROWS_WITH(treesync::inspect_local_images(options_for(cache, {"nope:1"})),
+                    "image nope:1 is not in the local Docker (check with: docker images nope:1; pull or build it "
+                    "first, e.g. docker pull nope:1)");
+}
+
+TEST_CASE("identity on Docker's containerd store without ctr's reach: one save says it, the cache remembers") {
+  FakeRuntimes fake;
+  StoredImage stored;
+  fake.docker_info("io.containerd.snapshotter.v1");
+  // .Id is the manifest digest; .RootFS.Layers the diff IDs.
+  fake.inspect("app:1", inspect_line(stored.target, stored.img.wanted.diff_ids));
+  fake.put("save.tar", stored.save());
+  Cache cache;
+  treesync::Options o = options_for(cache, {"app:1"});
+  auto lease = treesync::CacheLease::open(cache.root(), false, std::chrono::milliseconds(100));
+  auto images = treesync::inspect_local_images(o);
+  REQUIRE(images.size() == 1);
+  CHECK(images[0].id == stored.img.wanted.id);  // the config digest, not the store's ID
+  CHECK(images[0].source_id == stored.target);
+  CHECK(images[0].source.kind == runtime::SourceKind::DockerContainerd);
+  CHECK(fake.calls().find("docker save " + stored.target) != std::string::npos);
+  // The save filled the cache (a later prepare_bundle saves nothing) ...
+  CHECK(fs::exists(cache.configs / (hex(stored.img.wanted.id) + ".json")));
+  CHECK((fs::exists(cache.layers / (hex(stored.img.wanted.diff_ids[1]) + ".tar.zst")) ||
+         fs::exists(cache.layers / (hex(stored.img.wanted.diff_ids[1]) + ".tar"))));
+  // ... and the next run learns the config digest without one.
+  fs::remove(fake.dir.path / "save.tar");
+  images = treesync::inspect_local_images(o);
+  CHECK(images[0].id == stored.img.wanted.id);
+}
+
+TEST_CASE("identity on Docker's containerd store through its containerd (docker info names it)") {
+  FakeRuntimes fake;
+  StoredImage stored;
+  const std::string sock = fake.socket("ctd.sock");
+  fake.docker_info("io.containerd.snapshotter.v1",
+                   R"(,"Containerd":{"Address":")" + sock + R"(","Namespaces":{"Containers":"moby"}})");
+  fake.inspect("app:1", inspect_line(stored.target, stored.img.wanted.diff_ids));
+  for (const auto& b : stored.all_blobs()) fake.blob(b);
+  Cache cache;
+  auto images = treesync::inspect_local_images(options_for(cache, {"app:1"}));
+  REQUIRE(images.size() == 1);
+  CHECK(images[0].id == stored.img.wanted.id);
+  CHECK(images[0].source.address == sock);
+  CHECK(images[0].source.ns == "moby");
+  CHECK(images[0].blobs == std::vector<std::string>{wire::sha256_digest(stored.blobs[0]), wire::sha256_digest(stored.blobs[1])});
+  CHECK(fake.calls().find("docker save") == std::string::npos);
+}
+
+TEST_CASE("identity on containerd: the name in full, the index read with ctr content get") {
+  FakeRuntimes fake;
+  StoredImage stored;
+  const std::string index = index_json({descriptor("application/vnd.oci.image.manifest.v1+json", stored.manifest,
+                                                   treesync::host_platform().str())});
+  ::setenv("CONTAINERD_ADDRESS", fake.socket("containerd.sock").c_str(), 1);
+  fake.put("ctr-images", "docker.io/library/app:1 application/vnd.oci.image.index.v1+json " + wire::sha256_digest(index) +
+                             " 3.9 MiB linux/amd64 -\n");
+  for (const auto& b : stored.all_blobs()) fake.blob(b);
+  fake.blob(index);
+  Cache cache;
+  auto images = treesync::inspect_local_images(options_for(cache, {"app:1"}, "containerd", "k8s.io"));
+  REQUIRE(images.size() == 1);
+  CHECK(images[0].id == stored.img.wanted.id);
+  CHECK(images[0].diff_ids == stored.img.wanted.diff_ids);
+  CHECK(images[0].source_id == wire::sha256_digest(index));
+  CHECK(images[0].refs == std::vector<std::string>{"app:1"});  // as the operator typed it
+  CHECK(fake.calls().find("--namespace k8s.io") != std::string::npos);
+  CHECK_THROWS_WITH(treesync::inspect_local_images(options_for(cache, {"web:2"}, "containerd", "k8s.io")),
+                    "containerd (namespace k8s.io) has no image docker.io/library/web:2; pull or import it first "
+                    "(ctr -n k8s.io images pull docker.io/library/web:2), or give its namespace with --source-namespace");
+}
+
+TEST_CASE("identity on podman: its Id is the config digest without the prefix; localhost/ names stay the operator's") {
+  FakeRuntimes fake;
+  Image img;
+  fake.put("docker-info.json", "not json");  // no Docker daemon: podman is next
+  fake.inspect("app:1", inspect_line(hex(img.wanted.id), img.wanted.diff_ids));
+  Cache cache;
+  auto images = treesync::inspect_local_images(options_for(cache, {"app:1"}));
+  REQUIRE(images.size() == 1);
+  CHECK(images[0].id == img.wanted.id);
+  CHECK(images[0].refs == std::vector<std::string>{"app:1"});
+  CHECK(images[0].source.kind == runtime::SourceKind::Podman);
+  CHECK_THROWS_WITH(treesync::inspect_local_images(options_for(cache, {"web:2"}, "podman")),
+                    "podman image inspect web:2: no such image; build or pull it first (podman pull web:2), or pick "
+                    "another runtime with --source-runtime");
+}

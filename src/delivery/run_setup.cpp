@@ -60,7 +60,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
   Inventory inventory = load_inventory(o.inventory);
   std::vector<Node> nodes = select_nodes(inventory, o.node_type, o.nodes);
   check_identity_files(nodes, inventory.path);
-  s->wanted = inspect_local_images(o.images);
+  s->wanted = inspect_local_images(o);
   s->binary = RelayBinary::load(o.relay_path);
 
   s->progress = std::make_unique<Progress>(Progress::style_for(2, o.quiet), stderr);

@@ -68,7 +68,13 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Images")
       ("image", "Image to sync, e.g. iarnet:latest", cxxopts::value<std::string>(), "REF")
       ("images", "Several images: --images a:1 b:2 c:3", cxxopts::value<std::vector<std::string>>(), "REF...")
-      ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"));
+      ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"))
+      ("source-runtime", "Where the images are on this host: docker, podman or containerd (default: docker if its "
+       "daemon answers, else podman if installed, else containerd)", cxxopts::value<std::string>()->default_value(""),
+       "RT")
+      ("source-namespace", "containerd namespace of the images (implies --source-runtime containerd; default "
+       "$CONTAINERD_NAMESPACE, else k8s.io; socket: $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock)", cxxopts::value<std::string>()->default_value(""),
+       "NS");
   spec.add_options("Nodes")
       ("inventory", "Inventory file (default $TREESYNC_INVENTORY, else ./treesync.yaml)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
@@ -154,6 +160,23 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.node_type = r["node-type"].as<std::string>();
   o.nodes = r["nodes"].as<std::string>();
   o.force = r["force"].as<bool>();
+  o.source_runtime = r["source-runtime"].as<std::string>();
+  if (!o.source_runtime.empty() && o.source_runtime != "docker" && o.source_runtime != "podman" &&
+      o.source_runtime != "containerd")
+    throw UsageError("--source-runtime '" + printable(o.source_runtime) + "' is not one of docker, podman, containerd");
+  o.source_namespace = r["source-namespace"].as<std::string>();
+  if (!o.source_namespace.empty()) {
+    if (!o.source_runtime.empty() && o.source_runtime != "containerd")
+      throw UsageError("--source-namespace is containerd's; it needs --source-runtime containerd (or none)");
+    o.source_runtime = "containerd";
+    const bool ok = o.source_namespace.size() <= 76 &&
+                    std::all_of(o.source_namespace.begin(), o.source_namespace.end(), [](char c) {
+                      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                             c == '_' || c == '-';
+                    });
+    if (!ok) throw UsageError("--source-namespace '" + printable(o.source_namespace) +
+                              "' is not a containerd namespace (letters, digits, '.', '_', '-')");
+  }
   o.max_workers = r["max-workers"].as<int>();
   const std::string mode = r["mode"].as<std::string>();
   if (mode != "auto" && mode != "flat" && mode != "tree")

@@ -18,6 +18,8 @@ struct Options {
   std::string node_type = "docker";
   std::string nodes;                // --nodes spec, empty: all of the type
   bool force = false;
+  std::string source_runtime;       // --source-runtime: docker, podman, containerd; "" picks one
+  std::string source_namespace;     // --source-namespace: containerd's; "" for $CONTAINERD_NAMESPACE, else k8s.io
   int max_workers = 10;
   ModeOption mode = ModeOption::Auto;
   int fanout = 4;
