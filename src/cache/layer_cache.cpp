@@ -715,6 +715,8 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
   } else if (!missing.empty()) {
     save_into_cache(d, missing, mode);
     out.saved = true;
+  } else if (std::any_of(images.begin(), images.end(), [](const WantedImage& w) { return w.saved; })) {
+    out.saved = true;  // when the run learnt the images' config digests
   } else {
     spdlog::info("every layer is in the cache {}: no {}", d.root.string(),
                  images.empty() ? "docker save" : runtime::save_label(images.front().source));

@@ -22,7 +22,7 @@ namespace treesync {
 struct PreparedBundle {
   Bundle bundle;
   std::vector<std::string> files;  // per part: its cache file
-  bool saved = false;              // a docker save ran
+  bool saved = false;              // a save (or content read) into the cache ran
   std::string compression;         // one line for people: what is compressed, and why
 };
 

@@ -105,6 +105,7 @@ void resolve_by_save(std::vector<WantedImage*>& todo, const Options& o, const Pl
   stream.finish();
   for (std::size_t i = 0; i < todo.size(); ++i) {
     *todo[i] = stream.images()[i];
+    todo[i]->saved = into_cache;
     if (into_cache) write_record(target_record(o.cache_dir, todo[i]->source_id, platform), todo[i]->id);
   }
 }

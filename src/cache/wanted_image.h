@@ -25,6 +25,7 @@ struct WantedImage {
   // zstd there), when they can be read one by one; else empty.
   std::vector<std::string> blobs;
   runtime::SourceRuntime source;      // where it is
+  bool saved = false;                 // this run saved it into the layer cache already (to learn its config digest)
 };
 
 }  // namespace treesync
