@@ -704,7 +704,7 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
   std::vector<WantedImage> missing;
   for (const auto& img : images)
     if (!image_cached(d, img)) missing.push_back(img);
-  if (!missing.empty() && missing.front().source.has_content() && !missing.front().blobs.empty()) {
+  if (!missing.empty() && missing.front().source.has_content()) {
     const runtime::SourceRuntime& rt = missing.front().source;
     spdlog::info("reading {} image(s) into the layer cache {} from {}: only the layers it lacks", missing.size(),
                  d.root.string(), rt.name());
