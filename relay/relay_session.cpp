@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "src/runtime/docker.h"
 #include "src/wire/net.h"
 
 namespace relay {
@@ -71,7 +70,10 @@ void RelaySession::handle(const wire::Json& msg) {
   try {
     if (type == wire::ProbeRequest::kType) {
       auto req = wire::from_message<wire::ProbeRequest>(msg);
-      send(runtime::probe_docker(req.images, spool_dir_, req.layers));
+      if (!runtime_) runtime_ = runtime::open_runtime(req);
+      wire::ProbeReply reply = runtime_->probe(req.images, req.layers);
+      reply.spool_free = runtime::free_bytes(spool_dir_);
+      send(reply);
     } else if (type == wire::ReceiveRequest::kType) {
       start_receive(wire::from_message<wire::ReceiveRequest>(msg));
     } else if (type == wire::ExpectParent::kType) {
@@ -80,7 +82,8 @@ void RelaySession::handle(const wire::Json& msg) {
       start_forwarding(wire::from_message<wire::ForwardRequest>(msg));
     } else if (type == wire::TagRequest::kType) {
       auto req = wire::from_message<wire::TagRequest>(msg);
-      for (const auto& ref : req.refs) runtime::tag_image(req.id, ref);
+      if (!runtime_) throw std::runtime_error("tag before probe");
+      runtime_->tag(req.id, req.refs, req.pin);
       send(wire::Tagged{req.id});
     } else {
       send_error("protocol", "unknown message type '" + type + "'");
@@ -97,7 +100,7 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
   wire_bytes_ = 0;
   parts_ = req.parts;
   parent_is_source_ = req.parent_is_source;
-  receiver_ = std::make_unique<Receiver>(workdir_, req, [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
+  receiver_ = std::make_unique<Receiver>(workdir_, req, runtime_.get(), [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
   start_ticker();
   listener_ = std::make_unique<Listener>(
       req.listen, req.parent_key,

@@ -65,6 +65,7 @@ class RelaySession {
   std::vector<wire::Part> parts_;   // of the stream we receive
   bool parent_is_source_ = false;   // the parent the source named is the source itself
   std::chrono::steady_clock::time_point corrupt_reported_{};
+  std::unique_ptr<runtime::Runtime> runtime_;  // opened at the first probe; outlives the receiver
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<Listener> listener_;
   wire::Socket* parent_ = nullptr;  // the connection feeding us now

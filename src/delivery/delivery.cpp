@@ -7,11 +7,11 @@
 
 namespace treesync {
 
-void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted) {
+void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted, bool pin) {
   if (run.decision.action == Action::Skip) {
     run.finish(Outcome::Skipped);
   } else {
-    verify_and_tag(run, wanted, nullptr);
+    verify_and_tag(run, wanted, nullptr, pin);
     run.finish(Outcome::Tagged);
   }
 }

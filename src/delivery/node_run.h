@@ -54,7 +54,10 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
 // After a load (`loaded`: the IDs docker load reported, which must be
 // exactly the wanted set) or alone (tag only): check the IDs, apply the
 // tags, confirm every reference on the node.
-void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded);
+void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded,
+                    bool pin);
+// "Docker 20.10.24 (classic)", "containerd 1.6.20 (namespace k8s.io)": for people.
+std::string runtime_line(const wire::ProbeReply& probe);
 
 // Runs fn on every node that has not failed, at most `workers` at once. A
 // NodeError fails that node only; the others go on.

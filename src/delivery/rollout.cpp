@@ -56,7 +56,7 @@ std::uint64_t Rollout::run() {
   std::size_t watchers = std::min(runs_.size(), kMaxWatchers);
   for_each_node(runs_, watchers, [&](NodeRun& run) {
     int m = member_of(run);
-    if (m < 0) return finish_without_load(run, in_.wanted);
+    if (m < 0) return finish_without_load(run, in_.wanted, in_.options.pin);
     watch(static_cast<std::size_t>(m));
   });
 
@@ -255,7 +255,7 @@ void Rollout::watch(std::size_t m) {
   bool relay_ok = true;
   try {
     wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
-    verify_and_tag(run, in_.wanted, &loaded.ids);
+    verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
     run.finish(Outcome::Loaded);
     spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
   } catch (const NodeError& e) {

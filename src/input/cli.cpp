@@ -68,7 +68,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Images")
       ("image", "Image to sync, e.g. iarnet:latest", cxxopts::value<std::string>(), "REF")
       ("images", "Several images: --images a:1 b:2 c:3", cxxopts::value<std::vector<std::string>>(), "REF...")
-      ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"));
+      ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"))
+      ("no-pin", "On containerd nodes, leave images unpinned: kubelet's image garbage collection may then delete them "
+                 "before a pod uses them", cxxopts::value<bool>()->default_value("false"));
   spec.add_options("Nodes")
       ("inventory", "Inventory file (default $TREESYNC_INVENTORY, else ./treesync.yaml)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
@@ -154,6 +156,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.node_type = r["node-type"].as<std::string>();
   o.nodes = r["nodes"].as<std::string>();
   o.force = r["force"].as<bool>();
+  o.pin = !r["no-pin"].as<bool>();
   o.max_workers = r["max-workers"].as<int>();
   const std::string mode = r["mode"].as<std::string>();
   if (mode != "auto" && mode != "flat" && mode != "tree")

@@ -18,6 +18,7 @@ struct Options {
   std::string node_type = "docker";
   std::string nodes;                // --nodes spec, empty: all of the type
   bool force = false;
+  bool pin = true;                  // containerd nodes: label images pinned (--no-pin)
   int max_workers = 10;
   ModeOption mode = ModeOption::Auto;
   int fanout = 4;
