@@ -59,9 +59,15 @@ void Receiver::cancel() {
   spool_.abort("receive cancelled");
 }
 
+void Receiver::expire_load(const std::string& why) {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  expired_ = why;
+  if (load_) load_->kill();
+}
+
 bool Receiver::start_load() {
   std::lock_guard<std::mutex> lock(load_mu_);
-  if (cancelled_) return false;
+  if (cancelled_ || !expired_.empty()) return false;
   load_ = std::make_unique<runtime::Child>(runtime_->load_command(), output_path_);
   return true;
 }
@@ -194,18 +200,26 @@ void Receiver::feed_part(std::size_t index) {
 LoadResult Receiver::finish() {
   if (feeder_.joinable()) feeder_.join();
   LoadResult r;
+  const int status = load_ ? load_->wait() : 0;
+  std::string expired;
+  {
+    std::lock_guard<std::mutex> lock(load_mu_);
+    expired = expired_;
+  }
   if (!load_) {  // nothing to load (a node that only forwards), or no runtime to load with
-    r.ok = !feed_failed_;
-    r.step = feed_step_;
-    r.error = feed_error_;
+    r.ok = !feed_failed_ && expired.empty();
+    r.step = expired.empty() ? feed_step_ : "load";
+    r.error = expired.empty() ? feed_error_ : expired;
     return r;
   }
-  int status = load_->wait();
   std::ifstream in(output_path_);
   std::stringstream text;
   text << in.rdbuf();
   try {
-    if (feed_failed_) {
+    if (!expired.empty()) {
+      r.step = "load";
+      r.error = expired;
+    } else if (feed_failed_) {
       r.step = feed_step_;
       r.error = feed_error_;
     } else if (status != 0) {

@@ -66,6 +66,8 @@ class Receiver {
   LoadResult finish();
   // Stops everything: spool readers wake up with an error, docker load is killed.
   void cancel();
+  // Kills a load that overran its deadline; finish() then fails with `why`.
+  void expire_load(const std::string& why);
   Spool& spool() { return spool_; }
   const std::vector<wire::Part>& parts() const { return plan_.parts; }
 
@@ -89,6 +91,7 @@ class Receiver {
   std::unique_ptr<runtime::Child> load_;
   std::thread feeder_;
   std::atomic<bool> cancelled_{false};
+  std::string expired_;  // guarded by load_mu_
   std::atomic<bool> feed_failed_{false};
   std::string feed_step_, feed_error_;  // set before feed_failed_
 };

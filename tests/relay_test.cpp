@@ -147,11 +147,13 @@ class FakeDocker {
  public:
   static constexpr const char* kLoadedId = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-  explicit FakeDocker(bool present) {
+  // With `hangs`, a load that never reads its input nor ends.
+  explicit FakeDocker(bool present, bool hangs = false) {
     if (present) {
       std::ofstream script(dir_.path + "/docker");
-      script << "#!/bin/sh\n"
-             << "echo 'Loaded image ID: " << kLoadedId << "'\n"
+      script << "#!/bin/sh\n";
+      if (hangs) script << "exec /bin/sleep 600\n";
+      script << "echo 'Loaded image ID: " << kLoadedId << "'\n"
              << "exec /bin/cat > '" << archive_path() << "'\n";
       script.close();
       ::chmod((dir_.path + "/docker").c_str(), 0700);
@@ -473,6 +475,25 @@ TEST_CASE("receiver: a plan that does not hold together is refused") {
   plan = s.plan;
   plan.images[0].layers.push_back("../../etc/passwd");
   CHECK_THROWS_WITH(relay::Receiver(work.path, plan, &runtime, no_op), Catch::Contains("malformed layer digest"));
+}
+
+TEST_CASE("receiver: a load that hangs is killed at its deadline and says why; the failure is discarded") {
+  FakeDocker docker(true, true);
+  TestRuntime runtime;
+  TempDir work;
+  Stream s;
+  relay::Receiver rx(work.path, s.plan, &runtime, [](std::size_t, std::uint64_t) { return true; });
+  deliver(rx, s.bytes, 0, s.bytes.size());  // the feeder blocks: nobody reads the pipe
+  std::thread deadline([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    rx.expire_load("the load did not end in time");
+  });
+  relay::LoadResult r = rx.finish();
+  deadline.join();
+  CHECK_FALSE(r.ok);
+  CHECK(r.step == "load");
+  CHECK(r.error == "the load did not end in time");
+  CHECK(runtime.discarded == 1);
 }
 
 TEST_CASE("receiver: a runtime that cannot be started fails the load, not the relay") {
