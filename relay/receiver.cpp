@@ -43,9 +43,19 @@ Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtim
   feeder_ = std::thread([this] { feed(); });
 }
 
+// A load killed before finish() saw it end (the run was cancelled) leaves
+// what a killed load leaves.
 Receiver::~Receiver() {
   cancel();
   if (feeder_.joinable()) feeder_.join();
+  if (load_ && !finished_) discard_quietly();
+}
+
+void Receiver::discard_quietly() {
+  try {
+    runtime_->discard_failed_load(plan_.images);
+  } catch (const std::exception&) {  // the runtime is gone too: nothing of it to clean
+  }
 }
 
 // The load dies first: once the spool is aborted the feeder stops, and
@@ -68,6 +78,7 @@ void Receiver::expire_load(const std::string& why) {
 bool Receiver::start_load() {
   std::lock_guard<std::mutex> lock(load_mu_);
   if (cancelled_ || !expired_.empty()) return false;
+  runtime_->begin_load();
   load_ = std::make_unique<runtime::Child>(runtime_->load_command(), output_path_);
   return true;
 }
@@ -106,6 +117,7 @@ void Receiver::feed() {
       return;
     } catch (const BadDigest& b) {
       load_->kill();
+      discard_quietly();
       const wire::Part& p = plan_.parts[b.index];
       {
         std::lock_guard<std::mutex> lock(intake_mu_);
@@ -199,6 +211,7 @@ void Receiver::feed_part(std::size_t index) {
 
 LoadResult Receiver::finish() {
   if (feeder_.joinable()) feeder_.join();
+  finished_ = true;
   LoadResult r;
   const int status = load_ ? load_->wait() : 0;
   std::string expired;
@@ -231,7 +244,7 @@ LoadResult Receiver::finish() {
       r.ok = true;
       return r;
     }
-    runtime_->discard_failed_load(plan_.images);
+    discard_quietly();
   } catch (const std::exception& e) {
     r.ok = false;
     r.step = "verify";

@@ -77,6 +77,7 @@ class Receiver {
   void feed_once();
   void feed_part(std::size_t index);
   void emit(const char* data, std::size_t n);
+  void discard_quietly();  // what a failed or killed load left, as far as the runtime answers
   void emit_file(const std::string& name, const std::string& bytes);
 
   wire::ReceiveRequest plan_;
@@ -92,6 +93,7 @@ class Receiver {
   std::thread feeder_;
   std::atomic<bool> cancelled_{false};
   std::string expired_;  // guarded by load_mu_
+  bool finished_ = false;  // finish() ran: it discards a failure itself
   std::atomic<bool> feed_failed_{false};
   std::string feed_step_, feed_error_;  // set before feed_failed_
 };

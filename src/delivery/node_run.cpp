@@ -56,7 +56,8 @@ std::string runtime_line(const wire::ProbeReply& p) {
 // What each runtime writes while it loads (DESIGN.md §9): Docker's classic
 // store untars the archive under its data root before applying it, and
 // containerd keeps each blob beside its unpacked snapshot: twice the load
-// there. podman copies its input into its temp dir and unpacks it there too.
+// there. podman copies its input into its temp dir and unpacks it there
+// too: about three times the load there at its peak (measured in the lab).
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes) {
   if (!run.loads()) return;
   const wire::ProbeReply& p = run.probe;
@@ -70,9 +71,9 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
     run.fail("space", runtime_line(p) + " keeps images in " + p.root_dir + ", which has " + human_bytes(p.root_free) +
                           " free; the load needs about " + human_bytes(root_needs) + " (" + prune +
                           ", or free disk space)");
-  else if (podman && p.temp_free < 2 * load_bytes)
+  else if (podman && p.temp_free < 3 * load_bytes)
     run.fail("space", "podman stages loads in " + p.temp_dir + ", which has " + human_bytes(p.temp_free) +
-                          " free; the load needs about " + human_bytes(2 * load_bytes) +
+                          " free; the load needs about " + human_bytes(3 * load_bytes) +
                           " there (free space, or give podman another TMPDIR)");
 }
 

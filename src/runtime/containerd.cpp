@@ -40,12 +40,15 @@ class Containerd : public Runtime {
     return {"ctr", "--address", socket_, "--namespace", ns_, "images", "import", "--digests", "-"};
   }
 
+  void begin_load() override { images_.note_leases(); }
+
   std::vector<std::string> loaded(const std::string&, const std::vector<wire::PlanImage>& images) override {
     return images_.loaded(images);
   }
 
   void discard_failed_load(const std::vector<wire::PlanImage>& images) override {
     images_.remove_digest_names(manifest_digests(images));
+    images_.drop_new_leases();
   }
 
   // Kubernetes asks for docker.io/library/app:1 when a pod says app:1.

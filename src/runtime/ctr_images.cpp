@@ -151,6 +151,26 @@ void CtrImages::remove_digest_names(const std::set<std::string>& targets) {
     if (targets.count(img.target) && img.name.find('@') != std::string::npos) run({"images", "rm", img.name});
 }
 
+namespace {
+
+std::set<std::string> lease_ids(const ProcessResult& r) {
+  std::set<std::string> ids;
+  std::istringstream in(r.out);
+  for (std::string id; in >> id;) ids.insert(id);
+  return ids;
+}
+
+}  // namespace
+
+void CtrImages::note_leases() { leases_before_ = lease_ids(run({"leases", "ls", "--quiet"})); }
+
+void CtrImages::drop_new_leases() {
+  std::vector<std::string> args = {"leases", "rm", "--sync"};
+  for (const auto& id : lease_ids(run({"leases", "ls", "--quiet"})))
+    if (!leases_before_.count(id)) args.push_back(id);
+  if (args.size() > 3) run(args);
+}
+
 CtrImages::Image CtrImages::find(const std::string& id) {
   check_config_digest(id);
   Image found;

@@ -43,6 +43,14 @@ class CtrImages {
   // Removes the digest names (import-…@sha256:M, moby-dangling@sha256:M) a
   // load leaves on the manifests `targets`, once they are tagged or useless.
   void remove_digest_names(const std::set<std::string>& targets);
+
+  // A killed import leaves its lease (24 h) and, under it, the blob it was
+  // writing half-written; the next import of that blob resumes it with the
+  // new bytes and stores a blob of another digest, and the image then lacks
+  // the layer ("content digest … not found"). note_leases() before a load
+  // and drop_new_leases() after it failed let containerd collect them.
+  void note_leases();
+  void drop_new_leases();
   // A whole image whose config is `id`; throws if there is none.
   Image find(const std::string& id);
 
@@ -55,6 +63,7 @@ class CtrImages {
   std::string config_of(const std::string& target);      // "" if none for this platform
   std::vector<std::string> diff_ids_of(const std::string& config);
 
+  std::set<std::string> leases_before_;
   std::string socket_, ns_, arch_;
   // Blobs never change under their digest: what they say is read once.
   std::mutex cache_mu_;  // the relay's control thread and its loader both ask

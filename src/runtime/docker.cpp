@@ -58,6 +58,9 @@ class Docker : public Runtime {
 
   ArchiveFormat format() const override { return ctr_ ? ArchiveFormat::Oci : ArchiveFormat::DockerArchive; }
   std::vector<std::string> load_command() const override { return {"docker", "load"}; }
+  void begin_load() override {
+    if (ctr_) ctr_->note_leases();
+  }
 
   // The classic store names what it loaded by config digest; the
   // containerd store by manifest digest, so it is read back by config.
@@ -68,7 +71,9 @@ class Docker : public Runtime {
   // A failed load on the containerd store can leave an image a name still
   // finds (DESIGN.md §9); the classic store applies nothing before the end.
   void discard_failed_load(const std::vector<wire::PlanImage>& images) override {
-    if (ctr_) ctr_->remove_digest_names(manifest_digests(images));
+    if (!ctr_) return;
+    ctr_->remove_digest_names(manifest_digests(images));
+    ctr_->drop_new_leases();
   }
 
   void tag(const std::string& id, const std::vector<std::string>& refs, bool) override {

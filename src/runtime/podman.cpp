@@ -45,6 +45,7 @@ class Podman : public Runtime {
 
   ArchiveFormat format() const override { return ArchiveFormat::Oci; }
   std::vector<std::string> load_command() const override { return {"podman", "load"}; }
+  void begin_load() override {}
 
   // podman names the image by its config digest: look for each one.
   std::vector<std::string> loaded(const std::string&, const std::vector<wire::PlanImage>& images) override {

@@ -30,13 +30,16 @@ class Runtime {
 
   virtual ArchiveFormat format() const = 0;
   virtual std::vector<std::string> load_command() const = 0;
+  // Called before each load starts: what discard_failed_load must know.
+  virtual void begin_load() = 0;
 
   // After a load that exited 0, with what it printed: the config digests of
   // those `images` that are now whole on the node.
   virtual std::vector<std::string> loaded(const std::string& output, const std::vector<wire::PlanImage>& images) = 0;
 
   // After a load that failed or was killed: removes what it left that a
-  // name could later find (containerd keeps a half-imported image).
+  // name could later find (containerd keeps a half-imported image), or
+  // that the next load would trip over (a half-written blob it resumes).
   virtual void discard_failed_load(const std::vector<wire::PlanImage>& images) = 0;
 
   // Names image `id` (a config digest seen by probe or loaded) by each ref;
