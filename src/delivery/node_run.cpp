@@ -77,6 +77,18 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
                           " there (free space, or give podman another TMPDIR)");
 }
 
+void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
+                    const std::map<std::string, std::string>& architectures) {
+  if (!run.loads() || run.probe.arch.empty()) return;
+  for (const auto& w : wanted) {
+    auto it = architectures.find(w.id);
+    if (it == architectures.end() || it->second.empty() || it->second == run.probe.arch) continue;
+    const std::string name = w.refs.empty() ? w.id : w.refs.front();
+    return run.fail("platform", name + " is built for " + it->second + ", this node is " + run.probe.arch +
+                                    "; build or pull " + name + " for " + run.probe.arch + " on the source");
+  }
+}
+
 // Verify, then tag: the images the relay found whole after the load must
 // be exactly the source's, by config digest (every runtime checks each
 // layer against the config's diff IDs), and only then do references move.

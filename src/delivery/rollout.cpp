@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "src/cache/image_platform.h"
 #include "src/wire/edge_auth.h"
 
 namespace treesync {
@@ -111,11 +112,14 @@ void Rollout::make_plan(topology::Mode mode) {
 // Every member checks its room and opens its listener for its first parent.
 void Rollout::open_receivers() {
   const Bundle& bundle = in_.prepared.bundle;
+  const auto architectures = image_architectures(in_.prepared);
   for_each_node(runs_, static_cast<std::size_t>(in_.options.max_workers), [&](NodeRun& run) {
     int member = member_of(run);
     if (member < 0) return;
     const auto m = static_cast<std::size_t>(member);
     const Stream& s = streams_[m];
+    check_platform(run, in_.wanted, architectures);
+    if (run.failed()) return;
     check_space(run, s.size, bundle.raw_size_of(run.need));
     if (run.failed()) return;
     address_[m] = numeric_address(run.node.host);

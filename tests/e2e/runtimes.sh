@@ -156,4 +156,31 @@ mv -f "$layer.good" "$layer"
 run_ts --image app:3 --mode tree --fanout 1
 check "with the layer restored it loads everywhere" every_node_finds app:3
 assert_clean
+
+echo "# an image built for another platform: every node refuses it before a byte is sent"
+# A docker-archive written by hand: one layer, a config that says arm64.
+python3 - "$TREESYNC_LAB_DIR/arm.tar" <<'PY'
+import hashlib, io, json, sys, tarfile
+def tar_of(files):
+    b = io.BytesIO()
+    with tarfile.open(fileobj=b, mode="w") as t:
+        for name, data in files.items():
+            i = tarfile.TarInfo(name); i.size = len(data); t.addfile(i, io.BytesIO(data))
+    return b.getvalue()
+layer = tar_of({"hello.txt": b"built for arm64\n"})
+diff = hashlib.sha256(layer).hexdigest()
+config = json.dumps({"architecture": "arm64", "os": "linux", "config": {},
+                     "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff]}}).encode()
+cfg = hashlib.sha256(config).hexdigest()
+manifest = json.dumps([{"Config": cfg + ".json", "RepoTags": ["armapp:1"], "Layers": [diff + "/layer.tar"]}]).encode()
+open(sys.argv[1], "wb").write(tar_of({"manifest.json": manifest, cfg + ".json": config, diff + "/layer.tar": layer}))
+PY
+"$LAB" exec source docker load -i "$TREESYNC_LAB_DIR/arm.tar" >/dev/null
+check "(the source's armapp:1 says arm64)" [ "$("$LAB" exec source docker image inspect -f '{{.Architecture}}' armapp:1)" = arm64 ]
+run_ts --image armapp:1 --mode tree --fanout 2
+check "exit status 1" rc_is 1
+check "every node failed at platform, naming both" \
+  [ "$(grep -cE '^node[0-9]+ .* failed .*platform: armapp:1 is built for arm64, this node is amd64' <<<"$OUT")" = 8 ]
+check "and nothing was sent" out_has "source sent 0 B"
+assert_clean
 done_testing
