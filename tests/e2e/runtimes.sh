@@ -183,4 +183,19 @@ check "every node failed at platform, naming both" \
   [ "$(grep -cE '^node[0-9]+ .* failed .*platform: armapp:1 is built for arm64, this node is amd64' <<<"$OUT")" = 8 ]
 check "and nothing was sent" out_has "source sent 0 B"
 assert_clean
+
+echo "# the runtime the inventory names is down: one line at the probe"
+sed 's/^    host: 198.18.0.13$/    host: 198.18.0.13\n    runtime: containerd/' "$INV" >"$SRC_HOME/containerd-down.yaml"
+check "(the inventory names node3's runtime)" grep -q 'runtime: containerd' "$SRC_HOME/containerd-down.yaml"
+"$LAB" runtime-stop node3
+set +e
+OUT=$("$LAB" exec source "$TS" --inventory /root/containerd-down.yaml status --image app:1 2>&1); RC=$?
+set -e
+printf '%s\n' "$OUT" | sed 's/^/  | /'
+"$LAB" runtime-start node3
+check "status exits 1" rc_is 1
+check "node3 is reported with containerd's socket and its error" \
+  grep -qE '^node3 .*probe: containerd at /run/containerd/containerd.sock does not answer' <<<"$OUT"
+check "the other nodes are still shown" grep -qE '^node7 .*containerd 1\.6' <<<"$OUT"
+assert_clean
 done_testing
