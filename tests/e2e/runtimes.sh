@@ -82,6 +82,12 @@ for n in "${NODES[@]}"; do
   check "$n: status shows $(runtime_of "$n")" grep -qE "^$n .*$want .* missing" <<<"$OUT"
 done
 
+echo "# the plan names each node's runtime"
+run_ts --image app:1 --mode tree --fanout 1 --dry-run
+check "dry run exits 0" rc_is 0
+check "node2's line says Docker 26 on the containerd store" grep -qE '^ +node2 \(198\.18\.0\.12, Docker 26\..* \(containerd\)' <<<"$OUT"
+check "node4's line says podman" grep -qE '^ +node4 \(198\.18\.0\.14, podman 4\.3' <<<"$OUT"
+
 echo "# fresh: one tree, every kind of node parent and child"
 run_ts --image app:1 --mode tree --fanout 1 -v --json /root/fresh.json
 check "exits 0" rc_is 0
