@@ -6,15 +6,12 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "src/runtime/docker.h"
 #include "src/wire/digest.h"
 #include "src/wire/tar.h"
 #include "src/wire/zstd_decoder.h"
 
 namespace relay {
 namespace {
-
-std::string hex_of(const std::string& digest) { return digest.substr(digest.find(':') + 1); }
 
 // Bytes of each part kept from docker load until the part is verified.
 constexpr std::size_t kHeldBack = 4096;
@@ -26,18 +23,9 @@ struct BadDigest {
 
 }  // namespace
 
-std::string manifest_json(const std::vector<wire::PlanImage>& images) {
-  wire::Json m = wire::Json::array();
-  for (const auto& img : images) {
-    wire::Json layers = wire::Json::array();
-    for (const auto& d : img.layers) layers.push_back(hex_of(d) + "/layer.tar");
-    m.push_back({{"Config", hex_of(img.config) + ".json"}, {"RepoTags", nullptr}, {"Layers", layers}});
-  }
-  return m.dump();
-}
-
-Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, OnBadPart on_bad_part)
-    : plan_(std::move(plan)), starts_(wire::part_offsets(plan_.parts)), on_bad_part_(std::move(on_bad_part)),
+Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime,
+                   OnBadPart on_bad_part)
+    : plan_(std::move(plan)), runtime_(runtime), starts_(wire::part_offsets(plan_.parts)), on_bad_part_(std::move(on_bad_part)),
       output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", wire::total_size(plan_.parts)) {
   for (std::size_t i : plan_.load)
     if (i >= plan_.parts.size()) throw wire::Error("load position " + std::to_string(i) + " out of range");
@@ -49,12 +37,25 @@ Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, OnBadP
     for (const auto& d : img.layers)
       if (!wire::is_digest(d)) throw wire::Error("image " + img.config + ": malformed layer digest '" + d + "'");
   }
-  if (!plan_.images.empty()) feeder_ = std::thread([this] { feed(); });
+  if (plan_.images.empty()) return;
+  if (!runtime_) throw std::runtime_error("receive before probe: no runtime to load with");
+  layout_ = std::make_unique<ArchiveLayout>(runtime_->format(), plan_.images);
+  feeder_ = std::thread([this] { feed(); });
 }
 
+// A load killed before finish() saw it end (the run was cancelled) leaves
+// what a killed load leaves.
 Receiver::~Receiver() {
   cancel();
   if (feeder_.joinable()) feeder_.join();
+  if (load_ && !finished_) discard_quietly();
+}
+
+void Receiver::discard_quietly() {
+  try {
+    runtime_->discard_failed_load(plan_.images);
+  } catch (const std::exception&) {  // the runtime is gone too: nothing of it to clean
+  }
 }
 
 // The load dies first: once the spool is aborted the feeder stops, and
@@ -68,10 +69,17 @@ void Receiver::cancel() {
   spool_.abort("receive cancelled");
 }
 
+void Receiver::expire_load(const std::string& why) {
+  std::lock_guard<std::mutex> lock(load_mu_);
+  expired_ = why;
+  if (load_) load_->kill();
+}
+
 bool Receiver::start_load() {
   std::lock_guard<std::mutex> lock(load_mu_);
-  if (cancelled_) return false;
-  load_ = std::make_unique<runtime::Child>(runtime::load_command(), output_path_);
+  if (cancelled_ || !expired_.empty()) return false;
+  runtime_->begin_load();
+  load_ = std::make_unique<runtime::Child>(runtime_->load_command(), output_path_);
   return true;
 }
 
@@ -90,7 +98,8 @@ void Receiver::emit(const char* data, std::size_t n) {
 }
 
 void Receiver::emit_file(const std::string& name, const std::string& bytes) {
-  emit(wire::tar_header(name, bytes.size()).data(), wire::kTarBlock);
+  const bool dir = !name.empty() && name.back() == '/';
+  emit(wire::tar_header(name, bytes.size(), dir).data(), wire::kTarBlock);
   emit(bytes.data(), bytes.size());
   static const char zeros[wire::kTarBlock] = {};
   emit(zeros, wire::tar_padding(bytes.size()));
@@ -108,6 +117,7 @@ void Receiver::feed() {
       return;
     } catch (const BadDigest& b) {
       load_->kill();
+      discard_quietly();
       const wire::Part& p = plan_.parts[b.index];
       {
         std::lock_guard<std::mutex> lock(intake_mu_);
@@ -131,17 +141,16 @@ void Receiver::feed() {
   }
 }
 
-// The archive: manifest.json first (docker load reads the whole archive
-// before it applies anything, so order is free), then each loaded part in
-// stream order, so the feeder never waits for bytes it has passed.
+// The archive: its metadata first, then each loaded part in stream order,
+// so the feeder never waits for bytes it has passed.
 void Receiver::feed_once() {
-  emit_file("manifest.json", manifest_json(plan_.images));
+  for (const auto& f : layout_->head()) emit_file(f.path, f.bytes);
   for (std::size_t i : plan_.load) {
     const wire::Part& p = plan_.parts[i];
-    const std::string name = p.name();
-    std::size_t slash = name.find('/');
-    if (slash != std::string::npos) emit(wire::tar_header(name.substr(0, slash + 1), 0, true).data(), wire::kTarBlock);
-    emit(wire::tar_header(name, p.raw).data(), wire::kTarBlock);
+    std::vector<std::string> paths = layout_->paths_of(p);
+    for (std::size_t k = 0; k + 1 < paths.size(); ++k)
+      emit(wire::tar_header(paths[k], 0, true).data(), wire::kTarBlock);
+    emit(wire::tar_header(paths.back(), p.raw).data(), wire::kTarBlock);
     feed_part(i);
     static const char zeros[wire::kTarBlock] = {};
     emit(zeros, wire::tar_padding(p.raw));
@@ -202,27 +211,44 @@ void Receiver::feed_part(std::size_t index) {
 
 LoadResult Receiver::finish() {
   if (feeder_.joinable()) feeder_.join();
+  finished_ = true;
   LoadResult r;
+  const int status = load_ ? load_->wait() : 0;
+  std::string expired;
+  {
+    std::lock_guard<std::mutex> lock(load_mu_);
+    expired = expired_;
+  }
   if (!load_) {  // nothing to load (a node that only forwards), or no runtime to load with
-    r.ok = !feed_failed_;
-    r.step = feed_step_;
-    r.error = feed_error_;
+    r.ok = !feed_failed_ && expired.empty();
+    r.step = expired.empty() ? feed_step_ : "load";
+    r.error = expired.empty() ? feed_error_ : expired;
     return r;
   }
-  int status = load_->wait();
   std::ifstream in(output_path_);
   std::stringstream text;
   text << in.rdbuf();
-  r.ids = runtime::parse_loaded_ids(text.str());
-  if (feed_failed_) {
-    r.step = feed_step_;
-    r.error = feed_error_;
-  } else if (status != 0) {
-    runtime::ProcessResult shown{status, text.str(), ""};
-    r.step = "load";
-    r.error = "docker load failed: " + shown.last_line();
-  } else {
-    r.ok = true;
+  try {
+    if (!expired.empty()) {
+      r.step = "load";
+      r.error = expired;
+    } else if (feed_failed_) {
+      r.step = feed_step_;
+      r.error = feed_error_;
+    } else if (status != 0) {
+      runtime::ProcessResult shown{status, text.str(), ""};
+      r.step = "load";
+      r.error = "the load (" + runtime_->load_command().front() + ") failed: " + shown.last_line();
+    } else {
+      r.ids = runtime_->loaded(text.str(), plan_.images);
+      r.ok = true;
+      return r;
+    }
+    discard_quietly();
+  } catch (const std::exception& e) {
+    r.ok = false;
+    r.step = "verify";
+    r.error = e.what();
   }
   return r;
 }

@@ -1,9 +1,9 @@
 // Receives one stream of parts: verified chunks go to the spool, and a
 // feeder thread writes the archive the runtime loads as the bytes arrive:
-// manifest.json from the source's plan, then each part this node loads,
+// the metadata from the source's plan (relay/archive.h), then each part this node loads,
 // decoded, its SHA-256 checked against the digest the plan names before the
 // next part (or the tar's end) is written. A part that fails its check
-// kills the load (docker load applies nothing before the archive ends), and
+// kills the load (no runtime applies anything before the archive ends), and
 // the feeder starts over once the part's bytes came again.
 #pragma once
 
@@ -17,7 +17,9 @@
 #include <thread>
 #include <vector>
 
+#include "relay/archive.h"
 #include "relay/spool.h"
+#include "src/runtime/runtime.h"
 #include "src/runtime/subprocess.h"
 #include "src/wire/messages.h"
 
@@ -25,7 +27,7 @@ namespace relay {
 
 struct LoadResult {
   bool ok = false;
-  std::vector<std::string> ids;  // what docker load reported
+  std::vector<std::string> ids;  // the config digests the runtime now holds whole
   std::string step;              // failures: "verify" (a part failed its digest) or "load"
   std::string error;
 };
@@ -49,7 +51,9 @@ class Receiver {
 
   // Throws wire::Error for a plan that does not hold together (a load
   // position out of range, an image whose config is not loaded).
-  Receiver(const std::string& workdir, wire::ReceiveRequest plan, OnBadPart on_bad_part);
+  // `runtime` loads the archive; it must outlive the receiver, and may be
+  // null for a node that loads nothing.
+  Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime, OnBadPart on_bad_part);
   ~Receiver();
 
   // Takes the next data frame; false (and nothing stored) if it does not
@@ -62,6 +66,8 @@ class Receiver {
   LoadResult finish();
   // Stops everything: spool readers wake up with an error, docker load is killed.
   void cancel();
+  // Kills a load that overran its deadline; finish() then fails with `why`.
+  void expire_load(const std::string& why);
   Spool& spool() { return spool_; }
   const std::vector<wire::Part>& parts() const { return plan_.parts; }
 
@@ -71,24 +77,25 @@ class Receiver {
   void feed_once();
   void feed_part(std::size_t index);
   void emit(const char* data, std::size_t n);
+  void discard_quietly();  // what a failed or killed load left, as far as the runtime answers
   void emit_file(const std::string& name, const std::string& bytes);
 
   wire::ReceiveRequest plan_;
+  runtime::Runtime* runtime_;
   std::vector<std::uint64_t> starts_;
   OnBadPart on_bad_part_;
   std::string output_path_;
   Spool spool_;
   std::mutex intake_mu_;  // accept() against a rewind from the feeder
   std::mutex load_mu_;    // guards load_ itself: the feeder replaces it, cancel() kills it
+  std::unique_ptr<ArchiveLayout> layout_;
   std::unique_ptr<runtime::Child> load_;
   std::thread feeder_;
   std::atomic<bool> cancelled_{false};
+  std::string expired_;  // guarded by load_mu_
+  bool finished_ = false;  // finish() ran: it discards a failure itself
   std::atomic<bool> feed_failed_{false};
   std::string feed_step_, feed_error_;  // set before feed_failed_
 };
-
-// docker load's manifest.json for the plan's images, without tags: nodes
-// are tagged only after the source verified them.
-std::string manifest_json(const std::vector<wire::PlanImage>& images);
 
 }  // namespace relay

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <stdexcept>
 
-#include "src/runtime/docker.h"
 #include "src/wire/net.h"
 
 namespace relay {
@@ -17,6 +16,13 @@ constexpr auto kTickEvery = std::chrono::seconds(1);
 constexpr auto kReportEvery = std::chrono::seconds(1);
 // A parent whose chunks fail their XXH3 this often is not having bad luck.
 constexpr int kMaxCorruptChunks = 16;
+
+// How long a load may take once its input is all here: a runtime that
+// hangs must not hold a node (and the run) forever, and a slow disk
+// applying a big image must not be cut off (16 MiB/s is a slow one).
+std::chrono::seconds load_allowance(std::uint64_t raw_bytes) {
+  return std::chrono::seconds(120 + raw_bytes / (16u << 20));
+}
 
 }  // namespace
 
@@ -71,7 +77,10 @@ void RelaySession::handle(const wire::Json& msg) {
   try {
     if (type == wire::ProbeRequest::kType) {
       auto req = wire::from_message<wire::ProbeRequest>(msg);
-      send(runtime::probe_docker(req.images, spool_dir_, req.layers));
+      if (!runtime_) runtime_ = runtime::open_runtime(req);
+      wire::ProbeReply reply = runtime_->probe(req.images, req.layers);
+      reply.spool_free = runtime::free_bytes(spool_dir_);
+      send(reply);
     } else if (type == wire::ReceiveRequest::kType) {
       start_receive(wire::from_message<wire::ReceiveRequest>(msg));
     } else if (type == wire::ExpectParent::kType) {
@@ -80,7 +89,8 @@ void RelaySession::handle(const wire::Json& msg) {
       start_forwarding(wire::from_message<wire::ForwardRequest>(msg));
     } else if (type == wire::TagRequest::kType) {
       auto req = wire::from_message<wire::TagRequest>(msg);
-      for (const auto& ref : req.refs) runtime::tag_image(req.id, ref);
+      if (!runtime_) throw std::runtime_error("tag before probe");
+      runtime_->tag(req.id, req.refs, req.pin);
       send(wire::Tagged{req.id});
     } else {
       send_error("protocol", "unknown message type '" + type + "'");
@@ -96,8 +106,11 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
   received_ = false;
   wire_bytes_ = 0;
   parts_ = req.parts;
+  load_deadline_.reset();
+  raw_bytes_ = 0;
+  for (std::size_t i : req.load) raw_bytes_ += i < req.parts.size() ? req.parts[i].raw : 0;
   parent_is_source_ = req.parent_is_source;
-  receiver_ = std::make_unique<Receiver>(workdir_, req, [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
+  receiver_ = std::make_unique<Receiver>(workdir_, req, runtime_.get(), [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
   start_ticker();
   listener_ = std::make_unique<Listener>(
       req.listen, req.parent_key,
@@ -260,6 +273,10 @@ void RelaySession::finish_receive() {
   if (received_) return;
   received_ = true;
   Receiver* r = receiver_.get();
+  {
+    std::lock_guard<std::mutex> lock(tick_mu_);
+    load_deadline_ = std::chrono::steady_clock::now() + load_allowance(raw_bytes_);
+  }
   send(wire::Received{r->received()});
   loader_ = std::thread([this, r] {
     LoadResult result = r->finish();
@@ -281,6 +298,12 @@ void RelaySession::start_ticker() {
     std::unique_lock<std::mutex> lock(tick_mu_);
     while (!tick_cv_.wait_for(lock, kTickEvery, [this] { return !ticking_; })) {
       if (loading_) send(wire::Progress{r->received(), r->complete()});
+      if (loading_ && load_deadline_ && std::chrono::steady_clock::now() > *load_deadline_) {
+        load_deadline_.reset();
+        r->expire_load("the load did not end " + std::to_string(load_allowance(raw_bytes_).count()) +
+                       " s after the node held every byte; it was killed (a runtime can hang on a load after an "
+                       "interrupted one, e.g. Docker, moby#51623: restart it and run treesync again)");
+      }
       // The tail of a burst of refusals, which the rate limit held back.
       std::lock_guard<std::mutex> refused_lock(refused_mu_);
       auto now = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -65,6 +66,8 @@ class RelaySession {
   std::vector<wire::Part> parts_;   // of the stream we receive
   bool parent_is_source_ = false;   // the parent the source named is the source itself
   std::chrono::steady_clock::time_point corrupt_reported_{};
+  std::uint64_t raw_bytes_ = 0;  // what this node's load reads, decoded
+  std::unique_ptr<runtime::Runtime> runtime_;  // opened at the first probe; outlives the receiver
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<Listener> listener_;
   wire::Socket* parent_ = nullptr;  // the connection feeding us now
@@ -76,6 +79,7 @@ class RelaySession {
   std::condition_variable tick_cv_;
   bool ticking_ = false;  // the ticker runs: until stop_receive
   bool loading_ = false;  // it sends progress: until the load ends
+  std::optional<std::chrono::steady_clock::time_point> load_deadline_;  // set once every byte is here
   std::thread loader_;  // waits for docker load, then reports
   std::atomic<bool> closing_{false};
   std::atomic<std::uint64_t> wire_bytes_{0};  // chunk bytes that arrived, resends and stale ones included

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""A stand-in for `docker load` alone, for tests/relay_listener_test.py.
+"""A stand-in for `docker load`, for tests/relay_listener_test.py, that
+also answers the probe's questions as a Docker with no images would.
 
 Like Docker, it reads its whole input before it loads anything: an archive
 that does not end (no end-of-archive blocks) loads nothing. Once it has the
@@ -55,9 +56,27 @@ def load(data):
     return out
 
 
+def answer_probe(argv):
+    """`docker info`, `image ls` and `image inspect` of a classic-store
+    Docker that holds nothing; None for anything else."""
+    if argv[:1] == ["info"]:
+        return 0, json.dumps({"ServerVersion": "20.10-fake", "DriverStatus": [["Backing Filesystem", "extfs"]],
+                              "DockerRootDir": "/"})
+    if argv[:2] == ["image", "ls"]:
+        return 0, ""
+    if argv[:2] == ["image", "inspect"]:
+        print("Error: No such image: %s" % argv[-1], file=sys.stderr)
+        return 1, ""
+    return None
+
+
 def main(argv):
+    probe = answer_probe(argv)
+    if probe:
+        print(probe[1])
+        return probe[0]
     if argv != ["load"]:
-        print("fake docker: only `docker load` is here, not %r" % argv, file=sys.stderr)
+        print("fake docker: only load and the probe's questions are here, not %r" % argv, file=sys.stderr)
         return 1
     record = os.path.join(os.environ["FAKE_DOCKER_RECORD"], "load-%d-%d.tar" % (time.monotonic_ns(), os.getpid()))
     data = bytearray()

@@ -36,7 +36,7 @@ M sample();
 
 template <>
 wire::ProbeRequest sample() {
-  return {{digest('1'), digest('2')}, true};
+  return {{digest('1'), digest('2')}, true, "containerd", "/run/k3s/containerd/containerd.sock", "k8s.io"};
 }
 template <>
 wire::ReceiveRequest sample() {
@@ -45,7 +45,7 @@ wire::ReceiveRequest sample() {
              {wire::PartKind::Layer, digest('d'), wire::Codec::Zstd, 500, 9000},
              {wire::PartKind::Layer, digest('e'), wire::Codec::None, 77, 77}};
   r.load = {0, 2};
-  r.images = {{digest('c'), {digest('e'), digest('d')}}};
+  r.images = {{digest('c'), {digest('e'), digest('d')}, 1234, {77, 9000}}};
   r.listen = "10.1.2.3";
   r.parent_key = std::string(64, 'f');
   r.parent_is_source = true;
@@ -61,7 +61,7 @@ wire::ForwardRequest sample() {
 }
 template <>
 wire::TagRequest sample() {
-  return {digest('a'), {"registry:5000/team/app:1.2", "app:latest"}};
+  return {digest('a'), {"registry:5000/team/app:1.2", "app:latest"}, true};
 }
 template <>
 wire::Hello sample() {
@@ -70,9 +70,13 @@ wire::Hello sample() {
 template <>
 wire::ProbeReply sample() {
   wire::ProbeReply r;
-  r.docker_version = "24.0.7";
-  r.store = "classic";
-  r.root_dir = "/var/lib/docker";
+  r.runtime = "podman";
+  r.version = "4.3.1";
+  r.store = "overlay";
+  r.arch = "arm64";
+  r.root_dir = "/var/lib/containers/storage";
+  r.temp_dir = "/var/tmp";
+  r.temp_free = 12345;
   r.root_free = 1ull << 40;
   r.spool_free = (1ull << 63) + 5;  // past what a signed 64-bit number holds
   r.images = {{digest('1'), {true, {"app:1", "app:latest"}}}, {digest('2'), {false, {}}}};

@@ -97,7 +97,8 @@ def receive_request(key):
     parts = [{"kind": "config", "digest": CONFIG_ID, "codec": "none", "size": len(CONFIG), "raw": len(CONFIG)},
              {"kind": "layer", "digest": LAYER_ID, "codec": "none", "size": len(LAYER), "raw": len(LAYER)}]
     return {"type": "receive", "parts": parts, "load": [0, 1],
-            "images": [{"config": CONFIG_ID, "layers": [LAYER_ID]}], "listen": "127.0.0.1", "parent_key": key,
+            "images": [{"config": CONFIG_ID, "layers": [LAYER_ID], "config_size": len(CONFIG),
+                        "layer_sizes": [len(LAYER)]}], "listen": "127.0.0.1", "parent_key": key,
             "parent_is_source": True}
 
 
@@ -204,6 +205,11 @@ def start(work, hash_hex, key):
     relay = Relay(work, hash_hex)
     hello = relay.wait_for("hello", 10)
     check(hello["pid"] == relay.proc.pid, "the relay said hello with its pid")
+    # The probe opens the node's runtime, as treesync's first request does.
+    relay.send({"type": "probe", "images": [CONFIG_ID], "layers": True, "runtime": "docker", "socket": "", "ns": ""})
+    probed = relay.wait_for("probed", 10)
+    check(probed["runtime"] == "docker" and not probed["images"][CONFIG_ID]["present"],
+          "the probe found the stand-in Docker, without the image")
     relay.send(receive_request(key))
     port = relay.wait_for("listening", 10)["port"]
     check(port > 0, "the relay listens on 127.0.0.1:%d" % port)

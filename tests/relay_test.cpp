@@ -19,6 +19,8 @@
 #include <zstd.h>
 
 #include "relay/receiver.h"
+#include "src/runtime/docker.h"
+#include "src/wire/oci.h"
 #include "relay/spool.h"
 #include "src/wire/digest.h"
 #include "src/wire/tar.h"
@@ -51,7 +53,7 @@ std::string read_all(relay::Spool& spool) {
 TEST_CASE("manifest.json: configs and layers by digest, no tags") {
   const std::string c1 = wire::sha256_digest("config 1"), c2 = wire::sha256_digest("config 2");
   const std::string l1 = wire::sha256_digest("layer 1"), l2 = wire::sha256_digest("layer 2");
-  Json m = Json::parse(relay::manifest_json({{c1, {l1, l2}}, {c2, {}}}));
+  Json m = Json::parse(relay::docker_manifest_json({{c1, {l1, l2}, 0, {}}, {c2, {}, 0, {}}}, false));
   REQUIRE(m.is_array());
   REQUIRE(m.size() == 2);
   CHECK(m[0] == Json({{"Config", hex_of(c1) + ".json"},
@@ -60,7 +62,11 @@ TEST_CASE("manifest.json: configs and layers by digest, no tags") {
   CHECK(m[1]["Config"] == hex_of(c2) + ".json");
   CHECK(m[1]["RepoTags"].is_null());
   CHECK(m[1]["Layers"] == Json::array());
-  CHECK(relay::manifest_json({}) == "[]");
+  CHECK(relay::docker_manifest_json({}, false) == "[]");
+  // In an OCI layout, the same manifest points into blobs/.
+  Json oci = Json::parse(relay::docker_manifest_json({{c1, {l1}, 0, {}}}, true));
+  CHECK(oci[0]["Config"] == "blobs/sha256/" + hex_of(c1));
+  CHECK(oci[0]["Layers"] == Json({"blobs/sha256/" + hex_of(l1)}));
 }
 
 TEST_CASE("spool: bytes come back in order; appending past the end is refused") {
@@ -141,11 +147,13 @@ class FakeDocker {
  public:
   static constexpr const char* kLoadedId = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 
-  explicit FakeDocker(bool present) {
+  // With `hangs`, a load that never reads its input nor ends.
+  explicit FakeDocker(bool present, bool hangs = false) {
     if (present) {
       std::ofstream script(dir_.path + "/docker");
-      script << "#!/bin/sh\n"
-             << "echo 'Loaded image ID: " << kLoadedId << "'\n"
+      script << "#!/bin/sh\n";
+      if (hangs) script << "exec /bin/sleep 600\n";
+      script << "echo 'Loaded image ID: " << kLoadedId << "'\n"
              << "exec /bin/cat > '" << archive_path() << "'\n";
       script.close();
       ::chmod((dir_.path + "/docker").c_str(), 0700);
@@ -174,6 +182,26 @@ class FakeDocker {
  private:
   TempDir dir_;
   std::string old_path_;
+};
+
+// The relay's runtime seam, driving the stand-in docker: a Docker of
+// either archive format as far as the receiver can tell.
+class TestRuntime : public runtime::Runtime {
+ public:
+  explicit TestRuntime(runtime::ArchiveFormat f = runtime::ArchiveFormat::DockerArchive) : format_(f) {}
+  wire::ProbeReply probe(const std::vector<std::string>&, bool) override { return {}; }
+  runtime::ArchiveFormat format() const override { return format_; }
+  std::vector<std::string> load_command() const override { return {"docker", "load"}; }
+  void begin_load() override {}
+  std::vector<std::string> loaded(const std::string& output, const std::vector<wire::PlanImage>&) override {
+    return runtime::parse_loaded_ids(output);
+  }
+  void discard_failed_load(const std::vector<wire::PlanImage>&) override { ++discarded; }
+  void tag(const std::string&, const std::vector<std::string>&, bool) override {}
+  int discarded = 0;
+
+ private:
+  runtime::ArchiveFormat format_;
 };
 
 std::string compress(const std::string& text) {
@@ -208,7 +236,10 @@ struct Stream {
                   part(wire::PartKind::Layer, unloaded, unloaded, wire::Codec::None),
                   part(wire::PartKind::Layer, layer3, layer3_wire, wire::Codec::Zstd)};
     plan.load = {0, 1, 3};
-    plan.images = {{plan.parts[0].digest, {plan.parts[1].digest, plan.parts[3].digest}}};
+    plan.images = {{plan.parts[0].digest,
+                    {plan.parts[1].digest, plan.parts[3].digest},
+                    plan.parts[0].raw,
+                    {plan.parts[1].raw, plan.parts[3].raw}}};
     plan.listen = "127.0.0.1";
     plan.parent_key = "k";
     bytes = config + layer1 + unloaded + layer3_wire;
@@ -250,10 +281,11 @@ struct BadParts {
 // A receive with the stand-in docker.
 struct Receive {
   FakeDocker docker{true};
+  TestRuntime runtime;
   TempDir work;
   Stream s;
   BadParts bad;
-  relay::Receiver rx{work.path, s.plan, bad.callback()};
+  relay::Receiver rx{work.path, s.plan, &runtime, bad.callback()};
 };
 
 }  // namespace
@@ -273,11 +305,47 @@ TEST_CASE_METHOD(Receive, "receiver: the load gets manifest.json and each loaded
   CHECK(names == std::vector<std::string>{"manifest.json", hex_of(s.plan.parts[0].digest) + ".json", h1 + "/",
                                           h1 + "/layer.tar", h3 + "/", h3 + "/layer.tar"});
   REQUIRE(members.size() == 6);
-  CHECK(members[0].second == relay::manifest_json(s.plan.images));
+  CHECK(members[0].second == relay::docker_manifest_json(s.plan.images, false));
   CHECK(members[1].second == s.config);
   CHECK(members[2].first.type == '5');
   CHECK(members[3].second == s.layer1);
   CHECK(members[5].second == s.layer3);
+}
+
+TEST_CASE("receiver: for an OCI runtime, the same parts go into an OCI layout with the manifest it names") {
+  FakeDocker docker(true);
+  TestRuntime runtime(runtime::ArchiveFormat::Oci);
+  TempDir work;
+  Stream s;
+  relay::Receiver rx(work.path, s.plan, &runtime, [](std::size_t, std::uint64_t) { return true; });
+  deliver(rx, s.bytes, 0, s.bytes.size());
+  relay::LoadResult r = rx.finish();
+  INFO(r.step << ": " << r.error);
+  REQUIRE(r.ok);
+  auto members = docker.archive();
+  std::vector<std::string> names;
+  for (const auto& [entry, data] : members) names.push_back(entry.name);
+  const wire::PlanImage& img = s.plan.images[0];
+  const std::string manifest = wire::oci_manifest(img);
+  const std::string blobs = "blobs/sha256/";
+  CHECK(names == std::vector<std::string>{"oci-layout", "index.json", "manifest.json", "blobs/", blobs,
+                                          blobs + hex_of(wire::sha256_digest(manifest)),
+                                          blobs + hex_of(s.plan.parts[0].digest), blobs + hex_of(s.plan.parts[1].digest),
+                                          blobs + hex_of(s.plan.parts[3].digest)});
+  REQUIRE(members.size() == 9);
+  Json index = Json::parse(members[1].second);
+  REQUIRE(index["manifests"].size() == 1);
+  CHECK(index["manifests"][0]["digest"] == wire::sha256_digest(manifest));
+  CHECK(index["manifests"][0]["size"] == manifest.size());
+  CHECK(members[5].second == manifest);
+  Json m = Json::parse(manifest);
+  CHECK(m["config"]["digest"] == img.config);
+  CHECK(m["config"]["size"] == s.config.size());
+  CHECK(m["layers"][1]["digest"] == s.plan.parts[3].digest);
+  CHECK(m["layers"][1]["size"] == s.layer3.size());  // decoded: the blob is the uncompressed layer
+  CHECK(members[6].second == s.config);
+  CHECK(members[7].second == s.layer1);
+  CHECK(members[8].second == s.layer3);
 }
 
 TEST_CASE_METHOD(Receive, "receiver: a part that fails its SHA-256 is reported with its start; sent again, it loads") {
@@ -330,10 +398,11 @@ TEST_CASE_METHOD(Receive, "receiver: three strikes and the node fails at verify"
 
 TEST_CASE("receiver: bad copies from a relay parent never fail the node; the source's good one loads") {
   FakeDocker docker(true);
+  TestRuntime runtime;
   TempDir work;
   Stream s;
   std::atomic<int> seen{0};
-  relay::Receiver rx(work.path, s.plan, [&](std::size_t, std::uint64_t) {
+  relay::Receiver rx(work.path, s.plan, &runtime, [&](std::size_t, std::uint64_t) {
     ++seen;
     return false;  // a relay parent sent it
   });
@@ -352,6 +421,7 @@ TEST_CASE("receiver: bad copies from a relay parent never fail the node; the sou
 
 TEST_CASE("receiver: docker load never holds a whole part before its digest is checked") {
   FakeDocker docker(true);
+  TestRuntime runtime;
   TempDir work;
   Stream s;
   std::string wrong = s.bytes;
@@ -359,7 +429,7 @@ TEST_CASE("receiver: docker load never holds a whole part before its digest is c
   const std::string wrong_layer = wrong.substr(s.start(1), s.plan.parts[1].size);
   std::string loaded_before_kill;
   std::atomic<bool> bad{false};
-  relay::Receiver rx(work.path, s.plan, [&](std::size_t, std::uint64_t) {
+  relay::Receiver rx(work.path, s.plan, &runtime, [&](std::size_t, std::uint64_t) {
     // docker load was killed and reaped before this call: what it read is final.
     std::ifstream in(docker.archive_path(), std::ios::binary);
     std::stringstream text;
@@ -379,8 +449,8 @@ TEST_CASE("receiver: docker load never holds a whole part before its digest is c
 TEST_CASE("receiver: chunks out of order or failing their XXH3 are refused") {
   TempDir work;
   Stream s;
-  s.plan.images.clear();  // nothing to load: no runtime is started
-  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) { return true; });
+  s.plan.images.clear();  // nothing to load: no runtime is needed
+  relay::Receiver rx(work.path, s.plan, nullptr, [](std::size_t, std::uint64_t) { return true; });
   deliver(rx, s.bytes, 0, 100);
   std::string body = s.bytes.substr(200, 50);
   CHECK_FALSE(rx.accept({wire::Kind::Data, body, 200, wire::chunk_hash(body)}));  // not where the spool ends: ignored
@@ -395,23 +465,44 @@ TEST_CASE("receiver: chunks out of order or failing their XXH3 are refused") {
 TEST_CASE("receiver: a plan that does not hold together is refused") {
   TempDir work;
   auto no_op = [](std::size_t, std::uint64_t) { return true; };
+  TestRuntime runtime;
   Stream s;
   wire::ReceiveRequest plan = s.plan;
   plan.load.push_back(4);
-  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, no_op), Catch::Contains("out of range"));
+  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, &runtime, no_op), Catch::Contains("out of range"));
   plan = s.plan;
   plan.load = {1, 3};  // the image's config is not loaded
-  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, no_op), Catch::Contains("config is not loaded"));
+  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, &runtime, no_op), Catch::Contains("config is not loaded"));
   plan = s.plan;
   plan.images[0].layers.push_back("../../etc/passwd");
-  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, no_op), Catch::Contains("malformed layer digest"));
+  CHECK_THROWS_WITH(relay::Receiver(work.path, plan, &runtime, no_op), Catch::Contains("malformed layer digest"));
+}
+
+TEST_CASE("receiver: a load that hangs is killed at its deadline and says why; the failure is discarded") {
+  FakeDocker docker(true, true);
+  TestRuntime runtime;
+  TempDir work;
+  Stream s;
+  relay::Receiver rx(work.path, s.plan, &runtime, [](std::size_t, std::uint64_t) { return true; });
+  deliver(rx, s.bytes, 0, s.bytes.size());  // the feeder blocks: nobody reads the pipe
+  std::thread deadline([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    rx.expire_load("the load did not end in time");
+  });
+  relay::LoadResult r = rx.finish();
+  deadline.join();
+  CHECK_FALSE(r.ok);
+  CHECK(r.step == "load");
+  CHECK(r.error == "the load did not end in time");
+  CHECK(runtime.discarded == 1);
 }
 
 TEST_CASE("receiver: a runtime that cannot be started fails the load, not the relay") {
   FakeDocker docker(false);  // no docker on PATH
+  TestRuntime runtime;
   TempDir work;
   Stream s;
-  relay::Receiver rx(work.path, s.plan, [](std::size_t, std::uint64_t) { return true; });
+  relay::Receiver rx(work.path, s.plan, &runtime, [](std::size_t, std::uint64_t) { return true; });
   relay::LoadResult r = rx.finish();
   CHECK_FALSE(r.ok);
   CHECK(r.step == "load");

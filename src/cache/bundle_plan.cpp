@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <map>
 
 #include "src/cache/chain_ids.h"
 
@@ -33,8 +34,14 @@ std::vector<wire::Part> Bundle::parts_of(const PartList& list) const {
 }
 
 std::vector<wire::PlanImage> Bundle::plan_images() const {
+  std::map<std::string, std::uint64_t> raw;  // by digest: every config and layer is a part
+  for (const auto& p : parts) raw[p.digest] = p.raw;
   std::vector<wire::PlanImage> out;
-  for (const auto& img : images) out.push_back({img.id, img.diff_ids});
+  for (const auto& img : images) {
+    wire::PlanImage plan{img.id, img.diff_ids, raw.at(img.id), {}};
+    for (const auto& diff : img.diff_ids) plan.layer_sizes.push_back(raw.at(diff));
+    out.push_back(plan);
+  }
   return out;
 }
 

@@ -7,11 +7,11 @@
 
 namespace treesync {
 
-void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted) {
+void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted, bool pin) {
   if (run.decision.action == Action::Skip) {
     run.finish(Outcome::Skipped);
   } else {
-    verify_and_tag(run, wanted, nullptr);
+    verify_and_tag(run, wanted, nullptr, pin);
     run.finish(Outcome::Tagged);
   }
 }
@@ -69,13 +69,16 @@ void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::
       stack.pop_back();
       const NodeRun* r = loaders[static_cast<std::size_t>(m)];
       out << "  " << std::string(static_cast<std::size_t>(depth) * 2, ' ') << r->node.name << " (" << r->node.host
-          << (r->node.zone.empty() ? "" : ", zone " + r->node.zone) << lacks(*r, prepared) << ")\n";
+          << ", " << runtime_line(r->probe) << (r->node.zone.empty() ? "" : ", zone " + r->node.zone)
+          << lacks(*r, prepared) << ")\n";
       const auto& kids = plan.children[static_cast<std::size_t>(m)];
       for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back({*it, depth + 1});
     }
   } else {
     out << "plan: flat, " << loaders.size() << " node(s) load, the source sends to each\n";
-    for (const NodeRun* r : loaders) out << "    " << r->node.name << " (" << r->node.host << lacks(*r, prepared) << ")\n";
+    for (const NodeRun* r : loaders)
+      out << "    " << r->node.name << " (" << r->node.host << ", " << runtime_line(r->probe) << lacks(*r, prepared)
+          << ")\n";
   }
   for (const auto& r : runs) {
     if (r.failed())

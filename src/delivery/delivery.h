@@ -31,7 +31,7 @@ void assign_needs(std::vector<NodeRun>& runs, const Bundle& bundle);
 std::uint64_t deliver(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode);
 
 // For a node that loads nothing: tag it, or mark it skipped.
-void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted);
+void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted, bool pin);
 
 // The tree over the nodes that load, in the order of `loaders`; nodes that
 // lack the same layers are kept together, within their zone.

@@ -36,35 +36,64 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.relay->start();
   run.status->stage = Stage::Probing;
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), true);
-  if (p.store == "containerd")
-    throw NodeError("probe", "Docker " + p.docker_version +
-                                 " on this node keeps images in the containerd image store, where image IDs are "
-                                 "not the source's; treesync cannot verify loads there (use the classic store)");
   std::map<std::string, NodeImage> on_node;
   for (const auto& [id, state] : p.images) on_node[id] = {state.present, state.tags};
   run.decision = decide(wanted, on_node, o.force);
   run.probe = p;
   run.result.action = action_name(run.decision.action);
+  run.result.runtime = p.runtime;
+  run.result.runtime_version = p.version;
+  run.result.store = p.store;
   run.status->stage = Stage::Waiting;
-  spdlog::info("{}: Docker {}, {}", run.node.name, run.probe.docker_version, action_name(run.decision.action));
+  spdlog::info("{}: {}, {}", run.node.name, runtime_line(p), action_name(run.decision.action));
 }
 
+std::string runtime_line(const wire::ProbeReply& p) {
+  std::string name = p.runtime == "docker" ? "Docker" : p.runtime == "podman" ? "podman" : "containerd";
+  return name + " " + p.version + " (" + (p.runtime == "containerd" ? "namespace " : "") + p.store + ")";
+}
+
+// What each runtime writes while it loads (DESIGN.md §9): Docker's classic
+// store untars the archive under its data root before applying it, and
+// containerd keeps each blob beside its unpacked snapshot: twice the load
+// there. podman copies its input into its temp dir and unpacks it there
+// too: about three times the load there at its peak (measured in the lab).
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes) {
   if (!run.loads()) return;
-  const std::uint64_t spool_free = run.probe.spool_free, root_free = run.probe.root_free;
-  if (spool_free < spool_bytes)
+  const wire::ProbeReply& p = run.probe;
+  const bool podman = p.runtime == "podman";
+  const std::uint64_t root_needs = podman ? load_bytes : 2 * load_bytes;
+  const std::string prune = p.runtime == "containerd" ? "crictl rmi --prune" : p.runtime + " image prune";
+  if (p.spool_free < spool_bytes)
     run.fail("space", "needs " + human_bytes(spool_bytes) + " free in ~/.cache/treesync for the spool, has " +
-                          human_bytes(spool_free) + "; free some space on the node");
-  else if (root_free < 2 * load_bytes)
-    run.fail("space", "Docker's data root " + run.probe.root_dir + " has " +
-                          human_bytes(root_free) + " free; docker load needs about " + human_bytes(2 * load_bytes) +
-                          " (docker image prune, or free disk space)");
+                          human_bytes(p.spool_free) + "; free some space on the node");
+  else if (p.root_free < root_needs)
+    run.fail("space", runtime_line(p) + " keeps images in " + p.root_dir + ", which has " + human_bytes(p.root_free) +
+                          " free; the load needs about " + human_bytes(root_needs) + " (" + prune +
+                          ", or free disk space)");
+  else if (podman && p.temp_free < 3 * load_bytes)
+    run.fail("space", "podman stages loads in " + p.temp_dir + ", which has " + human_bytes(p.temp_free) +
+                          " free; the load needs about " + human_bytes(3 * load_bytes) +
+                          " there (free space, or give podman another TMPDIR)");
 }
 
-// Verify, then tag: the images docker load reported must be exactly the
-// source's IDs (an image ID is the digest of its config, and docker load
-// checked every layer against it), and only then do references move.
-void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded) {
+void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
+                    const std::map<std::string, std::string>& architectures) {
+  if (!run.loads() || run.probe.arch.empty()) return;
+  for (const auto& w : wanted) {
+    auto it = architectures.find(w.id);
+    if (it == architectures.end() || it->second.empty() || it->second == run.probe.arch) continue;
+    const std::string name = w.refs.empty() ? w.id : w.refs.front();
+    return run.fail("platform", name + " is built for " + it->second + ", this node is " + run.probe.arch +
+                                    "; build or pull " + name + " for " + run.probe.arch + " on the source");
+  }
+}
+
+// Verify, then tag: the images the relay found whole after the load must
+// be exactly the source's, by config digest (every runtime checks each
+// layer against the config's diff IDs), and only then do references move.
+void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded,
+                    bool pin) {
   run.status->stage = Stage::Verifying;
   if (loaded) {
     // Exactly the wanted set: an extra image means the archive held
@@ -77,11 +106,11 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
         for (const auto& id : ids) out += (out.empty() ? "" : ", ") + id;
         return out.empty() ? std::string("no image") : out;
       };
-      throw NodeError("verify", "docker load produced " + list(got) + " instead of " + list(want) +
+      throw NodeError("verify", "the load produced " + list(got) + " instead of " + list(want) +
                                     "; nothing was tagged");
     }
   }
-  for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs);
+  for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs, pin);
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), false);
   for (const auto& w : wanted) {
     auto it = p.images.find(w.id);

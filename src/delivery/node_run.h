@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
 #include <memory>
 
 #include <asio/post.hpp>
@@ -50,11 +51,18 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
 // uncompressed, under Docker's data root: it unpacks the archive before
 // applying them). Fails it if not.
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes);
+// Fails a loading node whose architecture (from the probe) is not the one
+// an image is built for (by image ID, from image_architectures).
+void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
+                    const std::map<std::string, std::string>& architectures);
 
 // After a load (`loaded`: the IDs docker load reported, which must be
 // exactly the wanted set) or alone (tag only): check the IDs, apply the
 // tags, confirm every reference on the node.
-void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded);
+void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded,
+                    bool pin);
+// "Docker 20.10.24 (classic)", "containerd 1.6.20 (namespace k8s.io)": for people.
+std::string runtime_line(const wire::ProbeReply& probe);
 
 // Runs fn on every node that has not failed, at most `workers` at once. A
 // NodeError fails that node only; the others go on.

@@ -5,6 +5,7 @@
 
 #include <utility>
 
+#include "src/cache/image_platform.h"
 #include "src/wire/edge_auth.h"
 
 namespace treesync {
@@ -56,7 +57,7 @@ std::uint64_t Rollout::run() {
   std::size_t watchers = std::min(runs_.size(), kMaxWatchers);
   for_each_node(runs_, watchers, [&](NodeRun& run) {
     int m = member_of(run);
-    if (m < 0) return finish_without_load(run, in_.wanted);
+    if (m < 0) return finish_without_load(run, in_.wanted, in_.options.pin);
     watch(static_cast<std::size_t>(m));
   });
 
@@ -111,11 +112,14 @@ void Rollout::make_plan(topology::Mode mode) {
 // Every member checks its room and opens its listener for its first parent.
 void Rollout::open_receivers() {
   const Bundle& bundle = in_.prepared.bundle;
+  const auto architectures = image_architectures(in_.prepared);
   for_each_node(runs_, static_cast<std::size_t>(in_.options.max_workers), [&](NodeRun& run) {
     int member = member_of(run);
     if (member < 0) return;
     const auto m = static_cast<std::size_t>(member);
     const Stream& s = streams_[m];
+    check_platform(run, in_.wanted, architectures);
+    if (run.failed()) return;
     check_space(run, s.size, bundle.raw_size_of(run.need));
     if (run.failed()) return;
     address_[m] = numeric_address(run.node.host);
@@ -255,7 +259,7 @@ void Rollout::watch(std::size_t m) {
   bool relay_ok = true;
   try {
     wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
-    verify_and_tag(run, in_.wanted, &loaded.ids);
+    verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
     run.finish(Outcome::Loaded);
     spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
   } catch (const NodeError& e) {

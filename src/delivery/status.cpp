@@ -31,7 +31,7 @@ int run_status(const Options& o) {
     host_w = std::max(host_w, run.node.host.size());
   }
   char cell[512];
-  std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-16s  %10s", int(name_w), "NODE", int(host_w), "HOST", "DOCKER", "FREE");
+  std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-40s  %10s", int(name_w), "NODE", int(host_w), "HOST", "RUNTIME", "FREE");
   out << cell;
   auto column = [](const std::string& ref) { return static_cast<int>(std::max<std::size_t>(ref.size(), 11)); };
   for (const auto& [ref, id] : images) {
@@ -52,8 +52,8 @@ int run_status(const Options& o) {
       extra.push_back({{"images", nullptr}});
       continue;
     }
-    std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-16s  %10s", int(name_w), run.node.name.c_str(), int(host_w),
-                  run.node.host.c_str(), run.probe.docker_version.c_str(), human_bytes(run.probe.root_free).c_str());
+    std::snprintf(cell, sizeof cell, "%-*s  %-*s  %-40s  %10s", int(name_w), run.node.name.c_str(), int(host_w),
+                  run.node.host.c_str(), runtime_line(run.probe).c_str(), human_bytes(run.probe.root_free).c_str());
     out << cell;
     for (const auto& [ref, id] : images) {
       std::string state = image_state(run, id, ref);
@@ -63,9 +63,7 @@ int run_status(const Options& o) {
       out << cell;
     }
     out << "\n";
-    extra.push_back({{"images", node_images},
-                     {"docker_version", run.probe.docker_version},
-                     {"free_bytes", run.probe.root_free}});
+    extra.push_back({{"images", node_images}, {"free_bytes", run.probe.root_free}});
   }
   int status = shutdown_exit_code() ? shutdown_exit_code() : all_present ? 0 : 1;
   if (!o.json_path.empty()) {

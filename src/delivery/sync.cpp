@@ -35,7 +35,7 @@ topology::Mode pick_mode(const Options& o, std::size_t loaders, std::string* why
 
 // Failures that another attempt cannot fix without the operator.
 bool retryable(const NodeRun& run) {
-  static const std::set<std::string> final_steps = {"auth", "host key", "verify", "space", "cancelled", "plan"};
+  static const std::set<std::string> final_steps = {"auth", "host key", "verify", "space", "cancelled", "plan", "platform"};
   return run.failed() && !final_steps.count(run.result.step);
 }
 

@@ -69,12 +69,14 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("image", "Image to sync, e.g. iarnet:latest", cxxopts::value<std::string>(), "REF")
       ("images", "Several images: --images a:1 b:2 c:3", cxxopts::value<std::vector<std::string>>(), "REF...")
       ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"))
+      ("no-pin", "On containerd nodes, leave images unpinned: kubelet's image garbage collection may then delete them "
+                 "before a pod uses them", cxxopts::value<bool>()->default_value("false"))
       ("source-runtime", "Where the images are on this host: docker, podman or containerd (default: docker if its "
        "daemon answers, else podman if installed, else containerd)", cxxopts::value<std::string>()->default_value(""),
        "RT")
       ("source-namespace", "containerd namespace of the images (implies --source-runtime containerd; default "
-       "$CONTAINERD_NAMESPACE, else k8s.io; socket: $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock)", cxxopts::value<std::string>()->default_value(""),
-       "NS");
+       "$CONTAINERD_NAMESPACE, else k8s.io; socket: $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock)",
+       cxxopts::value<std::string>()->default_value(""), "NS");
   spec.add_options("Nodes")
       ("inventory", "Inventory file (default $TREESYNC_INVENTORY, else ./treesync.yaml)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
@@ -160,6 +162,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.node_type = r["node-type"].as<std::string>();
   o.nodes = r["nodes"].as<std::string>();
   o.force = r["force"].as<bool>();
+  o.pin = !r["no-pin"].as<bool>();
   o.source_runtime = r["source-runtime"].as<std::string>();
   if (!o.source_runtime.empty() && o.source_runtime != "docker" && o.source_runtime != "podman" &&
       o.source_runtime != "containerd")

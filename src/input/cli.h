@@ -20,6 +20,7 @@ struct Options {
   bool force = false;
   std::string source_runtime;       // --source-runtime: docker, podman, containerd; "" picks one
   std::string source_namespace;     // --source-namespace: containerd's; "" for $CONTAINERD_NAMESPACE, else k8s.io
+  bool pin = true;                  // containerd nodes: label images pinned (--no-pin)
   int max_workers = 10;
   ModeOption mode = ModeOption::Auto;
   int fanout = 4;

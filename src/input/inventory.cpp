@@ -19,6 +19,8 @@ const std::regex kNameRe("[A-Za-z][A-Za-z0-9._-]{0,62}");
 // Host names and IPv4/IPv6 literals; nothing a shell or ssh option could misread.
 const std::regex kHostRe("[A-Za-z0-9][A-Za-z0-9.:-]{0,252}");
 const std::regex kUserRe("[a-z_][a-z0-9_.-]{0,31}");
+const std::regex kRuntimeRe("docker|containerd|podman");
+const std::regex kSocketRe("/[A-Za-z0-9._/-]{1,200}");
 
 class Reader {
  public:
@@ -58,15 +60,19 @@ class Reader {
 
   // Reads the fields a node and the defaults block share into `node`.
   void node_fields(const YAML::Node& map, Node& node, bool defaults) const {
-    static const std::set<std::string> common = {"port", "user", "identity", "type", "groups", "zone"};
+    static const std::set<std::string> common = {"port",    "user",    "identity",          "type",
+                                                 "groups",  "zone",    "runtime",           "namespace",
+                                                 "containerd_socket"};
     static const std::set<std::string> own = {"name", "host", "index"};
+    static const std::string allowed =
+        "port, user, identity, type, groups, zone, runtime, namespace, containerd_socket";
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
       const YAML::Node& v = kv.second;
       if (!common.count(key) && (defaults || !own.count(key))) {
         throw error(kv.first, "unknown field '" + printable(key) + "'" +
-                                  (defaults ? " in defaults (allowed: port, user, identity, type, groups, zone)"
-                                            : " (allowed: name, host, port, user, identity, type, groups, zone, index)"));
+                                  (defaults ? " in defaults (allowed: " + allowed + ")"
+                                            : " (allowed: name, host, index, " + allowed + ")"));
       }
       if (key == "name") node.name = text(v, key, kNameRe, "a node name (letters, digits, . _ -)");
       else if (key == "host") node.host = text(v, key, kHostRe, "a host name or IP address");
@@ -76,6 +82,9 @@ class Reader {
       else if (key == "type") node.type = text(v, key, kNameRe, "a type name (letters, digits, . _ -)");
       else if (key == "zone") node.zone = text(v, key, kNameRe, "a zone name (letters, digits, . _ -)");
       else if (key == "index") node.index = number(v, key, 0, 999999);
+      else if (key == "runtime") node.runtime = text(v, key, kRuntimeRe, "docker, containerd or podman");
+      else if (key == "namespace") node.ns = text(v, key, kNameRe, "a containerd namespace (letters, digits, . _ -)");
+      else if (key == "containerd_socket") node.containerd_socket = text(v, key, kSocketRe, "an absolute socket path");
       else if (key == "groups") {
         if (!v.IsSequence()) throw error(v, "'groups' must be a list, e.g. [gpu, rack1]");
         node.groups.clear();

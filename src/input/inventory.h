@@ -18,6 +18,9 @@ struct Node {
   std::vector<std::string> groups;  // further names --node-type accepts
   std::string zone;                 // nodes of one zone share a subtree
   int index = 0;                    // what --nodes refers to; default: position
+  std::string runtime;              // docker, containerd, podman; empty: detect on the node
+  std::string containerd_socket;    // empty: /run/containerd/containerd.sock
+  std::string ns;                   // containerd namespace; empty: k8s.io
 };
 
 struct Inventory {

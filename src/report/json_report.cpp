@@ -23,6 +23,10 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
     const NodeResult& n = nodes[i];
     wire::Json j = {{"name", n.node},       {"host", n.host},
                     {"outcome", outcome_name(n.outcome)},
+                    {"runtime", n.runtime.empty() ? wire::Json(nullptr)
+                                                  : wire::Json{{"name", n.runtime},
+                                                               {"version", n.runtime_version},
+                                                               {"store", n.store}}},
                     {"action", or_null(n.action)},
                     {"parent", or_null(n.parent)}, {"refused_connections", n.refused}, {"via_ssh", n.via_ssh},
                     {"bytes", n.bytes},     {"layers", n.layers},   {"seconds", n.seconds},

@@ -33,13 +33,16 @@ std::string human_bytes(std::uint64_t bytes) {
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
                    std::uint64_t bundle_size) {
   std::size_t name_w = 4, host_w = 4;
+  std::size_t runtime_w = 7;
+  auto runtime_of = [](const NodeResult& r) { return r.runtime.empty() ? "-" : r.runtime + "/" + r.store; };
   for (const auto& r : results) {
     name_w = std::max(name_w, r.node.size());
     host_w = std::max(host_w, r.host.size());
+    runtime_w = std::max(runtime_w, runtime_of(r).size());
   }
   char line[512];
-  std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7s  %s\n", int(name_w), "NODE", int(host_w), "HOST",
-                "RESULT", "RECEIVED", "SECONDS", "DETAIL");
+  std::snprintf(line, sizeof line, "%-*s  %-*s  %-*s  %-8s  %10s  %7s  %s\n", int(name_w), "NODE", int(host_w), "HOST",
+                int(runtime_w), "RUNTIME", "RESULT", "RECEIVED", "SECONDS", "DETAIL");
   out << line;
   std::map<Outcome, int> counts;
   for (const auto& r : results) {
@@ -51,8 +54,9 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
     if (r.refused > 0)
       detail += (detail.empty() ? "" : "; ") + std::string("refused ") + std::to_string(r.refused) +
                 " connection(s) without the edge key";
-    std::snprintf(line, sizeof line, "%-*s  %-*s  %-8s  %10s  %7.1f  ", int(name_w), r.node.c_str(), int(host_w),
-                  r.host.c_str(), outcome_name(r.outcome), human_bytes(r.bytes).c_str(), r.seconds);
+    std::snprintf(line, sizeof line, "%-*s  %-*s  %-*s  %-8s  %10s  %7.1f  ", int(name_w), r.node.c_str(), int(host_w),
+                  r.host.c_str(), int(runtime_w), runtime_of(r).c_str(), outcome_name(r.outcome),
+                  human_bytes(r.bytes).c_str(), r.seconds);
     out << line << detail << "\n";
   }
   out << results.size() << " node(s): " << counts[Outcome::Loaded] << " loaded, " << counts[Outcome::Tagged]

@@ -19,6 +19,9 @@ struct NodeResult {
   double seconds = 0;
   std::string step;    // failures: where ("connect", "load", ...)
   std::string reason;  // failures: why, one line
+  std::string runtime;  // from the probe: "docker", "containerd", "podman" ("" if it never got that far)
+  std::string runtime_version;
+  std::string store;   // Docker's image store, containerd's namespace, podman's storage driver
   std::string action;  // what the probe decided: load, tag, skip ("" if it never got that far)
   std::string parent;  // who sent it its stream: "source" or a node ("" if nobody)
   std::uint64_t refused = 0;  // connections to its relay that could not prove an edge key

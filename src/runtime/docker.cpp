@@ -1,49 +1,101 @@
 #include "src/runtime/docker.h"
 
-#include <sys/statvfs.h>
+#include <sys/stat.h>
 
-#include <regex>
-#include <set>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 
+#include "src/runtime/cli_images.h"
+#include "src/runtime/containerd.h"
+#include "src/runtime/ctr_images.h"
 #include "src/runtime/subprocess.h"
 
 namespace runtime {
 namespace {
 
-std::uint64_t free_bytes(const std::string& path) {
-  struct statvfs st;
-  if (::statvfs(path.c_str(), &st) != 0) return 0;
-  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+// The containerd Docker keeps its images in, from `docker info` where it
+// says (Docker 25+), else where Docker's own or the system's listens.
+std::string docker_containerd_socket(const wire::Json& info) {
+  const wire::Json c = info.value("Containerd", wire::Json::object());
+  if (c.is_object() && c.value("Address", "") != "") return c["Address"].get<std::string>();
+  struct stat st;
+  for (const char* s : {"/run/docker/containerd/containerd.sock", kContainerdSocket})
+    if (::stat(s, &st) == 0) return s;
+  throw std::runtime_error("Docker keeps images in containerd, but no containerd socket was found");
 }
 
-// The layer lists (.RootFS.Layers, diff IDs) of every image on the node:
-// treesync derives from them the layer chains the node already has.
-std::vector<std::vector<std::string>> local_layers() {
-  ProcessResult ls = run_capture({"docker", "image", "ls", "--all", "--quiet", "--no-trunc"});
-  if (!ls.ok()) throw std::runtime_error("docker image ls failed: " + ls.last_line());
-  std::vector<std::string> argv = {"docker", "image", "inspect", "--format", "{{json .RootFS.Layers}}"};
-  std::istringstream ids(ls.out);
-  std::string id;
-  std::set<std::string> seen;  // an image with several tags is listed once per tag
-  while (ids >> id)
-    if (is_image_id(id) && seen.insert(id).second) argv.push_back(id);
-  std::vector<std::vector<std::string>> out;
-  if (argv.size() == 5) return out;
-  ProcessResult r = run_capture(argv);
-  if (!r.ok()) throw std::runtime_error("docker image inspect failed: " + r.last_line());
-  std::istringstream lines(r.out);
-  std::string line;
-  while (std::getline(lines, line)) {
-    wire::Json layers = wire::Json::parse(line, nullptr, false);
-    if (!layers.is_array()) continue;
-    out.emplace_back();
-    for (const auto& d : layers)
-      if (d.is_string()) out.back().push_back(d.get<std::string>());
-  }
-  return out;
+std::string docker_containerd_namespace(const wire::Json& info) {
+  const wire::Json c = info.value("Containerd", wire::Json::object());
+  const wire::Json ns = c.is_object() ? c.value("Namespaces", wire::Json::object()) : wire::Json::object();
+  return ns.is_object() && ns.value("Containers", "") != "" ? ns["Containers"].get<std::string>() : "moby";
 }
+
+class Docker : public Runtime {
+ public:
+  explicit Docker(const wire::Json& info) : store_(image_store(info)) {
+    if (store_ == "containerd")
+      ctr_.emplace(docker_containerd_socket(info), docker_containerd_namespace(info), node_arch());
+  }
+
+  wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers) override {
+    wire::Json info = docker_info();
+    wire::ProbeReply out;
+    out.runtime = "docker";
+    out.version = info.value("ServerVersion", "");
+    out.store = image_store(info);
+    out.arch = node_arch();
+    out.root_dir = info.value("DockerRootDir", "");
+    out.root_free = free_bytes(out.root_dir.empty() ? "/" : out.root_dir);
+    if (ctr_) {
+      ctr_->probe(ids, layers, out);
+      return out;
+    }
+    out.images = cli_image_states("docker", ids);
+    if (layers) out.layers = cli_local_layers("docker");
+    return out;
+  }
+
+  ArchiveFormat format() const override { return ctr_ ? ArchiveFormat::Oci : ArchiveFormat::DockerArchive; }
+  std::vector<std::string> load_command() const override { return {"docker", "load"}; }
+  void begin_load() override {
+    if (ctr_) ctr_->note_leases();
+  }
+
+  // The classic store names what it loaded by config digest; the
+  // containerd store by manifest digest, so it is read back by config.
+  std::vector<std::string> loaded(const std::string& output, const std::vector<wire::PlanImage>& images) override {
+    return ctr_ ? ctr_->loaded(images) : parse_loaded_ids(output);
+  }
+
+  // A failed load on the containerd store can leave an image a name still
+  // finds (DESIGN.md §9); the classic store applies nothing before the end.
+  void discard_failed_load(const std::vector<wire::PlanImage>& images) override {
+    if (!ctr_) return;
+    ctr_->remove_digest_names(manifest_digests(images));
+    ctr_->drop_new_leases();
+  }
+
+  void tag(const std::string& id, const std::vector<std::string>& refs, bool) override {
+    check_config_digest(id);
+    std::string handle = id;
+    std::optional<CtrImages::Image> img;
+    if (ctr_) {
+      img = ctr_->find(id);
+      handle = img->target;
+    }
+    for (const auto& ref : refs) {
+      check_ref(ref);
+      ProcessResult r = run_capture({"docker", "tag", handle, ref});
+      if (!r.ok()) throw std::runtime_error("docker tag " + ref + " failed: " + r.last_line());
+    }
+    if (img && !refs.empty()) ctr_->remove_digest_names({img->target});
+  }
+
+ private:
+  std::string store_;
+  std::optional<CtrImages> ctr_;
+};
 
 }  // namespace
 
@@ -58,16 +110,6 @@ std::string image_store(const wire::Json& info) {
   return "classic";
 }
 
-bool is_image_id(const std::string& s) {
-  static const std::regex re("sha256:[0-9a-f]{64}");
-  return std::regex_match(s, re);
-}
-
-bool is_plain_ref(const std::string& s) {
-  static const std::regex re("[a-z0-9][A-Za-z0-9._/:@-]{0,254}");
-  return std::regex_match(s, re);
-}
-
 wire::Json docker_info() {
   ProcessResult r = run_capture({"docker", "info", "--format", "{{json .}}"});
   wire::Json j = wire::Json::parse(r.out, nullptr, false);
@@ -79,38 +121,7 @@ wire::Json docker_info() {
   return j;
 }
 
-wire::ProbeReply probe_docker(const std::vector<std::string>& ids, const std::string& spool_dir, bool layers) {
-  wire::Json j = docker_info();
-  wire::ProbeReply out;
-  out.docker_version = j.value("ServerVersion", "");
-  out.store = image_store(j);
-  out.root_dir = j.value("DockerRootDir", "");
-  out.root_free = free_bytes(out.root_dir.empty() ? "/" : out.root_dir);
-  out.spool_free = free_bytes(spool_dir);
-  if (layers) out.layers = local_layers();
-  for (const auto& id : ids) {
-    if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
-    ProcessResult r = run_capture({"docker", "image", "inspect", "--format", "{{json .RepoTags}}", id});
-    wire::ImageState state{r.ok(), {}};
-    if (r.ok()) {
-      wire::Json tags = wire::Json::parse(r.out, nullptr, false);
-      if (tags.is_array())
-        for (const auto& t : tags)
-          if (t.is_string()) state.tags.push_back(t.get<std::string>());
-    } else if (r.err.find("No such image") == std::string::npos) {
-      throw std::runtime_error("docker image inspect failed: " + r.last_line());
-    }
-    out.images[id] = state;
-  }
-  return out;
-}
-
-void tag_image(const std::string& id, const std::string& ref) {
-  if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
-  if (!is_plain_ref(ref)) throw std::runtime_error("refusing malformed image reference '" + ref + "'");
-  ProcessResult r = run_capture({"docker", "tag", id, ref});
-  if (!r.ok()) throw std::runtime_error("docker tag " + ref + " failed: " + r.last_line());
-}
+std::unique_ptr<Runtime> open_docker() { return std::make_unique<Docker>(docker_info()); }
 
 std::vector<std::string> parse_loaded_ids(const std::string& load_output) {
   std::vector<std::string> ids;
@@ -122,7 +133,5 @@ std::vector<std::string> parse_loaded_ids(const std::string& load_output) {
   }
   return ids;
 }
-
-std::vector<std::string> load_command() { return {"docker", "load"}; }
 
 }  // namespace runtime

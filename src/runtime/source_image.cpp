@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "src/runtime/docker.h"
+#include "src/runtime/runtime.h"
 #include "src/wire/digest.h"
 
 namespace runtime {
@@ -76,7 +77,7 @@ SourceInspect inspect_with(const std::string& cli, const std::string& ref) {
 }
 
 SourceInspect inspect_containerd(const SourceRuntime& rt, const std::string& ref) {
-  const std::string name = containerd_name(ref);
+  const std::string name = full_name(ref);
   ProcessResult r = run_capture(ctr(rt, {"images", "list", "name==" + name}));
   if (!r.ok()) throw std::runtime_error("ctr images list on " + rt.name() + " failed: " + r.last_line());
   std::istringstream lines(r.out);
@@ -118,20 +119,12 @@ std::string SourceRuntime::list_hint(const std::string& ref) const {
   }
 }
 
-std::string containerd_name(const std::string& ref) {
-  const std::size_t slash = ref.find('/');
-  const std::string first = slash == std::string::npos ? "" : ref.substr(0, slash);
-  if (!first.empty() && (first.find('.') != std::string::npos || first.find(':') != std::string::npos || first == "localhost"))
-    return ref;
-  return slash == std::string::npos ? "docker.io/library/" + ref : "docker.io/" + ref;
-}
-
 SourceRuntime detect_source_runtime(const std::string& choice, const std::string& ns_choice) {
   SourceRuntime rt;
   auto containerd = [&]() {
     rt.kind = SourceKind::Containerd;
     rt.address = env_or("CONTAINERD_ADDRESS", kContainerdSocket);
-    rt.ns = !ns_choice.empty() ? ns_choice : env_or("CONTAINERD_NAMESPACE", kContainerdNamespace);
+    rt.ns = !ns_choice.empty() ? ns_choice : env_or("CONTAINERD_NAMESPACE", kKubernetesNamespace);
     if (!on_path("ctr"))
       throw std::runtime_error("the source runtime containerd needs ctr, which is not on PATH (install containerd's ctr, "
                                "or pick another with --source-runtime)");
@@ -214,15 +207,16 @@ std::string save_label(const SourceRuntime& rt) {
 bool find_docker_content(SourceRuntime& rt, const wire::Json& info, const std::string& digest) {
   if (!on_path("ctr")) return false;
   std::vector<std::pair<std::string, std::string>> candidates;
-  // Docker 27+ says where its containerd is; before, it is the system's
-  // (Docker CE's containerd.io) or the one dockerd starts itself.
+  // Docker 25+ may say where its containerd is; else it is the one dockerd
+  // starts itself or the system's (Docker CE's containerd.io), tried in the
+  // order the relay tries them on nodes (src/runtime/docker.cpp).
   const wire::Json& c = info.value("Containerd", wire::Json());
   if (c.is_object() && c.value("Address", "") != "") {
     const wire::Json& n = c.value("Namespaces", wire::Json());
     candidates.emplace_back(c["Address"].get<std::string>(), n.is_object() ? n.value("Containers", "moby") : "moby");
   }
-  candidates.emplace_back(kContainerdSocket, "moby");
   candidates.emplace_back("/run/docker/containerd/containerd.sock", "moby");
+  candidates.emplace_back(kContainerdSocket, "moby");
   for (const auto& [address, ns] : candidates) {
     if (!is_socket(address)) continue;
     SourceRuntime probe = rt;

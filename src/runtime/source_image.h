@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "src/runtime/containerd.h"  // kContainerdSocket, kKubernetesNamespace
 #include "src/runtime/subprocess.h"
 #include "src/wire/protocol.h"
 
@@ -28,10 +29,6 @@ struct SourceRuntime {
   // The command that lists the operator's images there, for hints.
   std::string list_hint(const std::string& ref) const;
 };
-
-// containerd's default socket, and the namespace Kubernetes' CRI uses.
-constexpr const char* kContainerdSocket = "/run/containerd/containerd.sock";
-constexpr const char* kContainerdNamespace = "k8s.io";
 
 // The source's runtime. `choice` is --source-runtime: "docker", "podman",
 // "containerd", or "" to take Docker if its daemon answers, else podman if
@@ -66,8 +63,5 @@ bool find_docker_content(SourceRuntime& rt, const wire::Json& docker_info, const
 std::optional<std::string> content_get(const SourceRuntime& rt, const std::string& digest);
 // A blob streamed to `sink` (layers); throws with ctr's message.
 void content_stream(const SourceRuntime& rt, const std::string& digest, const OutputSink& sink);
-
-// containerd names images fully: "app:1" is docker.io/library/app:1.
-std::string containerd_name(const std::string& ref);
 
 }  // namespace runtime

@@ -130,7 +130,8 @@ std::string RemoteRelay::launch() {
 }
 
 wire::ProbeReply RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
-  return request<wire::ProbeReply>(wire::ProbeRequest{ids, layers}, kReplyTimeoutS);
+  return request<wire::ProbeReply>(
+      wire::ProbeRequest{ids, layers, node_.runtime, node_.containerd_socket, node_.ns}, kReplyTimeoutS);
 }
 
 int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {
@@ -180,8 +181,8 @@ void RemoteRelay::serve_until(const std::function<bool()>& done) {
   }
 }
 
-void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs) {
-  request<wire::Tagged>(wire::TagRequest{id, refs}, kReplyTimeoutS);
+void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs, bool pin) {
+  request<wire::Tagged>(wire::TagRequest{id, refs, pin}, kReplyTimeoutS);
 }
 
 void RemoteRelay::stop() {

@@ -68,7 +68,7 @@ class RemoteRelay {
   wire::Loaded wait_loaded(const std::function<void()>& tick = nullptr);
   // After the node's own work: keeps handling events and posts until done().
   void serve_until(const std::function<bool()>& done);
-  void tag(const std::string& id, const std::vector<std::string>& refs);
+  void tag(const std::string& id, const std::vector<std::string>& refs, bool pin);
   // Closes the control channel: the relay removes its spool and exits.
   void stop();
 

@@ -20,8 +20,11 @@ namespace wire {
 
 struct ProbeRequest {
   static constexpr const char* kType = "probe";
-  std::vector<std::string> images;  // image IDs
+  std::vector<std::string> images;  // image IDs: config digests
   bool layers = false;              // also the layer lists of every local image
+  std::string runtime;              // "docker", "containerd", "podman", or "" to detect
+  std::string socket;               // containerd's socket, "" for its default
+  std::string ns;                   // containerd's namespace, "" for k8s.io
 };
 
 // One image of a run, as the relay writes it into manifest.json: its config
@@ -29,6 +32,8 @@ struct ProbeRequest {
 struct PlanImage {
   std::string config;               // sha256:<hex> of the config: the image ID
   std::vector<std::string> layers;  // diff IDs, base first
+  std::uint64_t config_size = 0;    // what an OCI manifest says of each blob
+  std::vector<std::uint64_t> layer_sizes;
 };
 
 struct ReceiveRequest {
@@ -65,6 +70,7 @@ struct TagRequest {
   static constexpr const char* kType = "tag";
   std::string id;
   std::vector<std::string> refs;
+  bool pin = false;  // containerd: keep the image from kubelet's garbage collection
 };
 
 // --- The control channel: relay -> treesync (replies) ------------------------
@@ -81,10 +87,14 @@ struct ImageState {
 
 struct ProbeReply {
   static constexpr const char* kType = "probed";
-  std::string docker_version;
-  std::string store;  // "classic" or "containerd"
-  std::string root_dir;
+  std::string runtime;  // "docker", "containerd" or "podman"
+  std::string version;  // the runtime's
+  std::string store;    // Docker: "classic" or "containerd"; else the runtime's storage driver
+  std::string arch;     // the node's platform, as images name it ("amd64", "arm64", …)
+  std::string root_dir;  // where the runtime keeps images
   std::uint64_t root_free = 0;
+  std::string temp_dir;  // where its load stages the archive elsewhere (podman), or ""
+  std::uint64_t temp_free = 0;
   std::uint64_t spool_free = 0;
   std::map<std::string, ImageState> images;     // by the IDs asked for
   std::vector<std::vector<std::string>> layers;  // every local image's diff IDs, if asked
@@ -207,16 +217,16 @@ using ControlEvents = std::tuple<Progress, Received, Forwarded, ChildFailed, Cor
 using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 
 // Strict conversions: from_json throws for a missing field or a wrong type.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers, runtime, socket, ns)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers, config_size, layer_sizes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, docker_version, store, root_dir, root_free, spool_free, images, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, root_dir, root_free, temp_dir, temp_free, spool_free, images, layers)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Listening, port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarding, children)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Loaded, ids, received, wire_bytes)

@@ -49,7 +49,17 @@ assert_clean
 reset_nodes
 FRZ=/sys/fs/cgroup/freezer/treesync-e2e-node1
 mkdir -p "$FRZ"
-thaw() { echo THAWED >"$FRZ/freezer.state"; for p in $(cat "$FRZ/cgroup.procs"); do echo "$p" >/sys/fs/cgroup/freezer/cgroup.procs; done; rmdir "$FRZ"; }
+# A thawed dockerd may start a process inside the cgroup while we empty it:
+# move them out until none is left.
+thaw() {
+  echo THAWED >"$FRZ/freezer.state"
+  for _ in $(seq 50); do
+    for p in $(cat "$FRZ/cgroup.procs"); do echo "$p" >/sys/fs/cgroup/freezer/cgroup.procs || true; done
+    rmdir "$FRZ" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  rmdir "$FRZ"
+}
 trap 'thaw 2>/dev/null || true' EXIT
 "$LAB" exec source "$TS" --inventory "$INV" --image app:1 --mode tree --fanout 2 >"$TREESYNC_LAB_DIR/tree.out" 2>&1 &
 job=$!

@@ -1,0 +1,108 @@
+#include "src/runtime/runtime.h"
+
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/utsname.h>
+
+#include <regex>
+#include <stdexcept>
+
+#include "src/runtime/containerd.h"
+#include "src/runtime/docker.h"
+#include "src/runtime/podman.h"
+#include "src/runtime/subprocess.h"
+
+namespace runtime {
+namespace {
+
+bool exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace
+
+std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& req) {
+  const std::string socket = req.socket.empty() ? kContainerdSocket : req.socket;
+  const std::string ns = req.ns.empty() ? kKubernetesNamespace : req.ns;
+  if (req.runtime == "docker") return open_docker();
+  if (req.runtime == "containerd") return open_containerd(socket, ns);
+  if (req.runtime == "podman") return open_podman();
+  if (!req.runtime.empty()) throw std::runtime_error("unknown runtime '" + req.runtime + "'");
+  // Detection, in the order; each failure is kept for the one line
+  // that says why no runtime would do.
+  std::string why;
+  try {
+    return open_docker();
+  } catch (const std::exception& e) {
+    why = std::string("docker: ") + e.what();
+  }
+  if (exists(socket)) {
+    try {
+      return open_containerd(socket, ns);
+    } catch (const std::exception& e) {
+      why += std::string("; containerd: ") + e.what();
+    }
+  } else {
+    why += "; containerd: no socket " + socket;
+  }
+  try {
+    return open_podman();
+  } catch (const std::exception& e) {
+    why += std::string("; podman: ") + e.what();
+  }
+  throw std::runtime_error("no container runtime answers (" + why + ")");
+}
+
+std::string node_arch() {
+  struct utsname u;
+  if (::uname(&u) != 0) return "";
+  const std::string m = u.machine;
+  if (m == "x86_64") return "amd64";
+  if (m == "aarch64" || m == "arm64") return "arm64";
+  if (m == "i386" || m == "i686") return "386";
+  if (m.rfind("armv7", 0) == 0 || m.rfind("armv6", 0) == 0) return "arm";
+  return m;  // ppc64le, s390x, riscv64 are named alike
+}
+
+std::uint64_t free_bytes(const std::string& path) {
+  struct statvfs st;
+  if (::statvfs(path.c_str(), &st) != 0) return 0;
+  return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+std::string familiar_name(const std::string& ref) {
+  for (const char* prefix : {"docker.io/library/", "docker.io/"})
+    if (ref.rfind(prefix, 0) == 0) return ref.substr(std::string(prefix).size());
+  return ref;
+}
+
+// Docker's normalisation: a first component with no dot or colon (and not
+// localhost) is a path on Docker Hub; one component is an official image.
+std::string full_name(const std::string& ref) {
+  std::size_t slash = ref.find('/');
+  if (slash == std::string::npos) return "docker.io/library/" + ref;
+  std::string first = ref.substr(0, slash);
+  if (first.find_first_of(".:") == std::string::npos && first != "localhost") return "docker.io/" + ref;
+  return ref;
+}
+
+bool is_image_id(const std::string& s) {
+  static const std::regex re("sha256:[0-9a-f]{64}");
+  return std::regex_match(s, re);
+}
+
+bool is_plain_ref(const std::string& s) {
+  static const std::regex re("[a-z0-9][A-Za-z0-9._/:@-]{0,254}");
+  return std::regex_match(s, re);
+}
+
+void check_config_digest(const std::string& id) {
+  if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
+}
+
+void check_ref(const std::string& ref) {
+  if (!is_plain_ref(ref)) throw std::runtime_error("refusing malformed image reference '" + ref + "'");
+}
+
+}  // namespace runtime
