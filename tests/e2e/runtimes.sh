@@ -22,27 +22,10 @@ report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print
 runtime_of() { cat "$TREESYNC_LAB_DIR/hosts/$1/runtime"; }
 DOCKER_CTR=(ctr --address /run/docker/containerd/containerd.sock --namespace moby)
 K8S_CTR=(ctr --namespace k8s.io)
-manifest_config() { python3 -c 'import json, sys; print(json.load(sys.stdin)["config"]["digest"])'; }
-
 # The config digest of the image REF names on NODE, as the node's own
-# runtime tells it; "none" if the name finds nothing.
-node_config() {
-  local n=$1 ref=$2 target
-  case $(runtime_of "$n") in
-    docker) if target=$("$LAB" exec "$n" docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null); then echo "$target"; else echo none; fi ;;
-    docker-containerd)
-      target=$("$LAB" exec "$n" docker image inspect -f '{{.Id}}' "$ref" 2>/dev/null) || { echo none; return; }
-      "$LAB" exec "$n" "${DOCKER_CTR[@]}" content get "$target" | manifest_config ;;
-    containerd)
-      # What a pod spec's `image: app:1` asks containerd for.
-      target=$("$LAB" exec "$n" "${K8S_CTR[@]}" images ls "name==docker.io/library/$ref" | awk 'NR == 2 {print $3}')
-      [ -n "$target" ] || { echo none; return; }
-      "$LAB" exec "$n" "${K8S_CTR[@]}" content get "$target" | manifest_config ;;
-    podman)
-      target=$("$LAB" exec "$n" podman image inspect -f '{{.Id}}' "$ref" 2>/dev/null) || { echo none; return; }
-      echo "sha256:$target" ;;
-  esac
-}
+# runtime tells it (for containerd: the name a pod spec's `image: REF` asks
+# for); "none" if the name finds nothing.
+node_config() { "$LAB" image-id "$1" "$2"; }
 every_node_finds() {  # REF: every node's own runtime finds REF with the source's config digest
   local ref=$1 want n got; want=$(source_id "$ref")
   for n in "${NODES[@]}"; do
