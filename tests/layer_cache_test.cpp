@@ -54,22 +54,6 @@ std::string oci_archive(const Image& img, const std::vector<std::string>& extra_
   return out + wire::tar_trailer();
 }
 
-// As Docker 24 and older write it: a folder per layer (named by a v1 ID, not
-// the diff ID) with VERSION, json and layer.tar; the config as <id>.json;
-// manifest.json and repositories last.
-std::string docker_archive(const Image& img) {
-  std::string out;
-  for (std::size_t i = 0; i < img.layers.size(); ++i) {
-    std::string v1 = hex(wire::sha256_digest("v1-" + std::to_string(i)));
-    out += dir(v1 + "/") + member(v1 + "/VERSION", "1.0") + member(v1 + "/json", R"({"id":")" + v1 + "\"}") +
-           member(v1 + "/layer.tar", img.layers[i]);
-  }
-  out += member(hex(img.wanted.id) + ".json", img.config);
-  out += member("manifest.json", R"([{"Config":")" + hex(img.wanted.id) + R"(.json","RepoTags":null,"Layers":[]}])");
-  out += member("repositories", "{}");
-  return out + wire::tar_trailer();
-}
-
 }  // namespace
 
 TEST_CASE("an OCI-layout save (Docker 25+) fills the cache with its layers and config, nothing else") {

@@ -10,6 +10,9 @@
 #include <string>
 #include <vector>
 
+#include <catch2/catch.hpp>
+#include <zlib.h>
+
 #include "src/cache/layer_cache.h"
 #include "src/wire/digest.h"
 #include "src/wire/tar.h"
@@ -78,6 +81,36 @@ struct Cache {
     return std::any_of(names.begin(), names.end(), [](const std::string& n) { return n.find("/.saving-") != std::string::npos; });
   }
 };
+
+inline std::string gzip(const std::string& data, int level = 6) {
+  z_stream zs{};
+  REQUIRE(deflateInit2(&zs, level, Z_DEFLATED, 16 + MAX_WBITS, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+  std::string out(deflateBound(&zs, data.size()) + 64, '\0');
+  zs.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(data.data()));
+  zs.avail_in = static_cast<uInt>(data.size());
+  zs.next_out = reinterpret_cast<Bytef*>(out.data());
+  zs.avail_out = static_cast<uInt>(out.size());
+  REQUIRE(deflate(&zs, Z_FINISH) == Z_STREAM_END);
+  out.resize(zs.total_out);
+  deflateEnd(&zs);
+  return out;
+}
+
+// As Docker 24 and older write it: a folder per layer (named by a v1 ID, not
+// the diff ID) with VERSION, json and layer.tar; the config as <id>.json;
+// manifest.json and repositories last.
+inline std::string docker_archive(const Image& img) {
+  std::string out;
+  for (std::size_t i = 0; i < img.layers.size(); ++i) {
+    std::string v1 = hex(wire::sha256_digest("v1-" + std::to_string(i)));
+    out += dir(v1 + "/") + member(v1 + "/VERSION", "1.0") + member(v1 + "/json", R"({"id":")" + v1 + "\"}") +
+           member(v1 + "/layer.tar", img.layers[i]);
+  }
+  out += member(hex(img.wanted.id) + ".json", img.config);
+  out += member("manifest.json", R"([{"Config":")" + hex(img.wanted.id) + R"(.json","RepoTags":null,"Layers":[]}])");
+  out += member("repositories", "{}");
+  return out + wire::tar_trailer();
+}
 
 inline std::string slurp(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

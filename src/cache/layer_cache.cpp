@@ -28,6 +28,7 @@
 #include "src/wire/zstd_decoder.h"
 #include "src/cache/blob_decoder.h"
 #include "src/cache/chain_ids.h"
+#include "src/cache/docker_store.h"
 #include "src/report/report.h"
 #include "src/shutdown.h"
 
@@ -259,6 +260,61 @@ void save_into_cache(const CacheDirs& d, const std::vector<WantedImage>& images,
   });
   if (!r.ok()) throw std::runtime_error(opt.label + " failed: " + r.last_line());
   stream.finish();
+}
+
+// What a read from Docker's classic store took into the cache.
+struct StoreRead {
+  std::size_t layers = 0, configs = 0;
+};
+
+// The configs and layers `images` lack, read in place from Docker's classic
+// store (src/cache/docker_store.h) rather than with a docker save of the
+// whole images: each layer regenerated into a LayerWriter as a save's
+// would be, and kept only if its SHA-256 is its diff ID; the configs
+// written last, as after a save. Nullopt, with the reason at debug level,
+// when anything is not as expected: the caller then saves. Layers taken
+// before that stay (each is whole and checked); a cache write error or an
+// interruption is thrown as from a save.
+std::optional<StoreRead> read_docker_store(const CacheDirs& d, const std::vector<WantedImage>& images, Compress mode) {
+  const runtime::SourceRuntime& rt = images.front().source;
+  StoreRead got;
+  try {
+    DockerStore store(rt.docker_root, rt.docker_driver);
+    spdlog::info("reading {} image(s) into the layer cache {} from Docker's layer store at {}: only the layers it lacks",
+                 images.size(), d.root.string(), rt.docker_root);
+    std::map<std::string, std::string> configs;  // hex -> bytes
+    for (const auto& img : images) {
+      const std::string name = "image " + (img.refs.empty() ? img.id : img.refs.front());
+      if (!fs::exists(config_path(d, img.id)) && !configs.count(hex_of(img.id))) {
+        std::string config = store.config(img.id);
+        if (parse_diff_ids(config) != std::optional<std::vector<std::string>>(img.diff_ids))
+          throw StoreMiss(name + ": its config lists other layers than docker image inspect");
+        configs[hex_of(img.id)] = std::move(config);
+      }
+      const std::vector<std::string> chains = chain_ids(img.diff_ids);
+      for (std::size_t k = 0; k < chains.size(); ++k) {
+        const std::string& diff = img.diff_ids[k];
+        if (layer_cached(d, diff)) continue;
+        LayerWriter layer(d, mode);
+        store.layer(chains[k], diff, [&](const char* data, std::size_t n) {
+          if (shutdown_flag()) throw std::runtime_error("interrupted while reading layers into the layer cache");
+          layer.write(data, n);
+        });
+        if (layer.close() != diff)
+          throw StoreMiss(name + ": layer " + std::to_string(k + 1) + " regenerates to " + layer.diff() +
+                          ", not its diff ID " + diff);
+        spdlog::debug("{}: layer {} ({}) read from Docker's layer store", name, k + 1, diff);
+        layer.install();
+        ++got.layers;
+      }
+    }
+    for (const auto& [hex, content] : configs) write_config(d, hex, content);
+    got.configs = configs.size();
+    return got;
+  } catch (const StoreMiss& e) {
+    spdlog::debug("Docker's layer store: {}; docker save instead", e.what());
+    return std::nullopt;
+  }
 }
 
 std::uint64_t zst_content_size(const fs::path& path) {
@@ -701,6 +757,7 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
   if (!lease) throw std::logic_error("the layer cache at " + cache_dir + " is used without a CacheLease");
   CacheDirs d{cache_dir, fs::path(cache_dir) / "layers", fs::path(cache_dir) / "configs"};
   PreparedBundle out;
+  std::optional<StoreRead> read;
   std::vector<WantedImage> missing;
   for (const auto& img : images)
     if (!image_cached(d, img)) missing.push_back(img);
@@ -712,6 +769,11 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
                      [&](const std::string& digest, const runtime::OutputSink& sink) { runtime::content_stream(rt, digest, sink); },
                      "ctr content get");
     out.saved = true;
+  } else if (!missing.empty() && missing.front().source.kind == runtime::SourceKind::Docker &&
+             (read = read_docker_store(d, missing, mode))) {
+    out.saved = true;
+    out.how = "no docker save: " + std::to_string(read->layers) + " layer(s) and " + std::to_string(read->configs) +
+              " config(s) read from Docker's layer store";
   } else if (!missing.empty()) {
     save_into_cache(d, missing, mode);
     out.saved = true;
@@ -720,6 +782,7 @@ PreparedBundle prepare_bundle(const std::vector<WantedImage>& images, const std:
   } else {
     spdlog::info("every layer is in the cache {}: no {}", d.root.string(),
                  images.empty() ? "docker save" : runtime::save_label(images.front().source));
+    out.how = "no docker save: every layer was cached";
   }
 
   Bundle& b = out.bundle;

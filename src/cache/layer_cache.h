@@ -23,6 +23,10 @@ struct PreparedBundle {
   Bundle bundle;
   std::vector<std::string> files;  // per part: its cache file
   bool saved = false;              // a save (or content read) into the cache ran
+  // How the cache got what the run lacked, for the summary, where no save
+  // ran: "no docker save: every layer was cached", or what was read from
+  // Docker's layer store.
+  std::string how;
   std::string compression;         // one line for people: what is compressed, and why
 };
 

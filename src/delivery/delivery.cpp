@@ -53,7 +53,8 @@ std::string lacks(const NodeRun& r, const PreparedBundle* prepared) {
 void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, int fanout,
                 const PreparedBundle* prepared) {
   if (prepared)
-    out << prepared->compression << (prepared->saved ? "; saved into the layer cache" : "; every layer was cached")
+    out << prepared->compression
+        << (!prepared->how.empty() ? "; " + prepared->how : prepared->saved ? "; saved into the layer cache" : "")
         << "\n";
   std::vector<const NodeRun*> loaders;
   for (const auto& r : runs)

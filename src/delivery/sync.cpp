@@ -121,7 +121,8 @@ int run_sync(const Options& o) {
   } else {
     print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
     out << why_mode << "\n";
-    if (payload.ready) out << payload.prepared.compression << (payload.prepared.saved ? "" : "; no docker save: every layer was cached") << "\n";
+    if (payload.ready)
+      out << payload.prepared.compression << (payload.prepared.how.empty() ? "" : "; " + payload.prepared.how) << "\n";
     status = all_succeeded(results) ? 0 : 1;
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();

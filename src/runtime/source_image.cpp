@@ -147,6 +147,8 @@ SourceRuntime detect_source_runtime(const std::string& choice, const std::string
   };
   auto docker = [&](const wire::Json& info) {
     rt.kind = image_store(info) == "containerd" ? SourceKind::DockerContainerd : SourceKind::Docker;
+    rt.docker_root = info.value("DockerRootDir", "");
+    rt.docker_driver = info.value("Driver", "");
     return rt;
   };
   if (choice == "containerd") return containerd();

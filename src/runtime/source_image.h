@@ -24,6 +24,9 @@ struct SourceRuntime {
   // Empty: none; layers come from a save.
   std::string address, ns;
   bool has_content() const { return !address.empty(); }
+  // Docker's classic store: where it keeps images on this host (docker
+  // info: DockerRootDir, Driver), for reading them in place.
+  std::string docker_root, docker_driver;
   // "docker", "docker (containerd store)", "podman", "containerd (namespace k8s.io)"
   std::string name() const;
   // The command that lists the operator's images there, for hints.

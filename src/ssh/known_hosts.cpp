@@ -7,25 +7,17 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "src/wire/base64.h"
+
 namespace treesync {
 namespace {
-
-std::string base64_decode(const std::string& in) {
-  std::string out(in.size(), '\0');
-  int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),
-                          reinterpret_cast<const unsigned char*>(in.data()), static_cast<int>(in.size()));
-  if (n < 0) return {};
-  std::size_t pad = std::count(in.end() - std::min<std::size_t>(2, in.size()), in.end(), '=');
-  out.resize(static_cast<std::size_t>(n) - pad);
-  return out;
-}
 
 // "|1|base64(salt)|base64(HMAC-SHA1(salt, name))"
 bool hashed_matches(const std::string& entry, const std::string& name) {
   std::size_t bar = entry.find('|', 3);
   if (entry.rfind("|1|", 0) != 0 || bar == std::string::npos) return false;
-  std::string salt = base64_decode(entry.substr(3, bar - 3));
-  std::string want = base64_decode(entry.substr(bar + 1));
+  std::string salt = wire::base64_decode(entry.substr(3, bar - 3)).value_or("");
+  std::string want = wire::base64_decode(entry.substr(bar + 1)).value_or("");
   unsigned char mac[EVP_MAX_MD_SIZE];
   unsigned int len = 0;
   HMAC(EVP_sha1(), salt.data(), static_cast<int>(salt.size()), reinterpret_cast<const unsigned char*>(name.data()),
