@@ -208,7 +208,9 @@ void assemble_tar_split(const std::string& tar_split_gz, const std::string& file
     }
     pending.erase(0, from);
   };
-  std::string buf(1 << 16, '\0');
+  // Small reads: tar-split's runs of zero padding inflate about a
+  // thousandfold, and what one read yields is held until its lines are taken.
+  std::string buf(16 << 10, '\0');
   while (in.read(buf.data(), static_cast<std::streamsize>(buf.size())) || in.gcount() > 0) {
     try {
       gzip.feed(buf.data(), static_cast<std::size_t>(in.gcount()),

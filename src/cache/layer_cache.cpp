@@ -308,6 +308,8 @@ std::optional<StoreRead> read_docker_store(const CacheDirs& d, const std::vector
         ++got.layers;
       }
     }
+    // An image stopped between its last layer and its config stays uncached.
+    if (shutdown_flag()) throw std::runtime_error("interrupted while reading layers into the layer cache");
     for (const auto& [hex, content] : configs) write_config(d, hex, content);
     got.configs = configs.size();
     return got;

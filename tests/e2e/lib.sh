@@ -16,6 +16,8 @@ for d in "$TREESYNC_LAB_DIR"/hosts/node*; do [ -d "$d" ] && NODES+=("$(basename 
 TS=$("$LAB" bin "$BUILD")
 CHECKS=0
 TS_ENV=()  # VAR=VALUE pairs for treesync's environment
+TS_AS=()   # a command treesync runs under (as_docker_user)
+TS_INV=$INV
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { CHECKS=$((CHECKS + 1)); echo "ok - $*"; }
 # check DESCRIPTION COMMAND...: the command must succeed.
@@ -25,13 +27,32 @@ done_testing() { echo "$CHECKS checks passed"; }
 # Runs treesync on the source host; sets OUT (stdout+stderr) and RC.
 run_ts() {
   set +e
-  OUT=$("$LAB" exec source env "${TS_ENV[@]}" "$TS" --inventory "$INV" "$@" 2>&1)
+  OUT=$("$LAB" exec source "${TS_AS[@]}" env "${TS_ENV[@]}" "$TS" --inventory "$TS_INV" "$@" 2>&1)
   RC=$?
   set -e
   printf '%s\n' "$OUT" | sed 's/^/  | /'
 }
 # run_ts with the test hook that flips a byte of the chunk holding OFFSET.
 run_ts_corrupting() { local at=$1; shift; TS_ENV=("TREESYNC_TEST_CORRUPT_AT=$at"); run_ts "$@"; TS_ENV=(); }
+# From here run_ts runs treesync as a user of the source who may use Docker
+# (the docker group) but is not root, as many operators do: it cannot read
+# Docker's layer store, so it saves. Its home, /tmp/ts-user on the source,
+# holds the lab's SSH key, known_hosts, an inventory naming that key, and
+# its own layer cache (USER_CACHE, as this machine sees it). as_root undoes it.
+USER_CACHE="$TREESYNC_LAB_DIR/hosts/source/tmp/ts-user/.cache/treesync"
+as_docker_user() {
+  local home="$TREESYNC_LAB_DIR/hosts/source/tmp/ts-user" gid
+  gid=$(getent group docker | cut -d: -f3) || fail "no docker group on this machine (the lab's dockerd gives it its socket)"
+  rm -rf "$home"
+  mkdir -p "$home/.ssh"
+  cp "$SRC_HOME/.ssh/id_ed25519" "$SRC_HOME/.ssh/known_hosts" "$home/.ssh/"
+  sed 's|/root/.ssh/id_ed25519|/tmp/ts-user/.ssh/id_ed25519|' "$INV" >"$home/treesync.yaml"
+  chown -R 65534:"$gid" "$home"
+  chmod 700 "$home" "$home/.ssh"
+  TS_AS=(setpriv --reuid=65534 --regid="$gid" --clear-groups env HOME=/tmp/ts-user)
+  TS_INV=/tmp/ts-user/treesync.yaml
+}
+as_root() { TS_AS=(); TS_INV=$INV; rm -rf "$TREESYNC_LAB_DIR/hosts/source/tmp/ts-user"; }
 out_has() { grep -qF -- "$1" <<<"$OUT"; }
 rc_is() { [ "$RC" = "$1" ]; }
 
@@ -55,7 +76,7 @@ relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net 
 spool_bytes() { stat -c %s "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool 2>/dev/null | head -1 || echo 0; }
 # Starts treesync in the background (output in $TREESYNC_LAB_DIR/bg.out); JOB is its pid.
 start_ts() {
-  "$LAB" exec source env "${TS_ENV[@]}" "$TS" --inventory "$INV" "$@" >"$TREESYNC_LAB_DIR/bg.out" 2>&1 &
+  "$LAB" exec source "${TS_AS[@]}" env "${TS_ENV[@]}" "$TS" --inventory "$TS_INV" "$@" >"$TREESYNC_LAB_DIR/bg.out" 2>&1 &
   JOB=$!
 }
 wait_ts() { set +e; wait "$JOB"; RC=$?; set -e; OUT=$(cat "$TREESYNC_LAB_DIR/bg.out"); printf '%s\n' "$OUT" | sed 's/^/  | /'; }

@@ -3,8 +3,9 @@
 # writes OCI layout (blobs/sha256/..., index.json, oci-layout): its own small
 # lab (source + 2 nodes on Debian 12's 20.10), brought up here and taken down
 # on exit. Flat and tree runs give every node the source's config digest as
-# image ID; an update sends about its one new layer. It runs alone, never
-# beside the shared 6-node lab (scripts/lab refuses a second lab).
+# image ID, reading Docker 26's layer store as root and its docker save as a
+# user who cannot read it; an update sends about its one new layer. It runs
+# alone, never beside the shared 6-node lab (scripts/lab refuses a second lab).
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 export TREESYNC_LAB_DIR=/var/lib/treesync-lab-d26
@@ -46,12 +47,24 @@ echo "# flat"
 reset_nodes
 run_ts --image d26/app:1 --mode flat -v
 check "flat run exits 0" rc_is 0
-check "it saved into the layer cache" out_has "saving 1 image(s) into the layer cache"
+check "it read Docker 26's layer store, no docker save" \
+  out_has "no docker save: 2 layer(s) and 1 config(s) read from Docker's layer store"
 check "every node shows d26/app:1 with the source's config digest" all_nodes_have d26/app:1
 assert_clean
 run_ts --image d26/app:1 --mode flat --force
 check "--force run exits 0" rc_is 0
 check "a second run saves nothing: every layer is cached" out_has "no docker save: every layer was cached"
+
+echo "# flat, as a user in the docker group: Docker 26's docker save (OCI layout) fills its cache"
+reset_nodes
+as_docker_user
+trap 'as_root; "$ROOT/scripts/lab" down >/dev/null 2>&1 || true' EXIT
+run_ts --image d26/app:1 --mode flat -v
+check "flat run exits 0" rc_is 0
+check "it saved into the layer cache" out_has "saving 1 image(s) into the layer cache"
+check "every node shows d26/app:1 with the source's config digest" all_nodes_have d26/app:1
+as_root
+assert_clean
 
 echo "# tree"
 reset_nodes
@@ -67,6 +80,8 @@ run_ts --image d26/app:2 --mode tree --fanout 1 -v --json /root/upd.json
 check "update exits 0" rc_is 0
 check "every node shows d26/app:2 with the source's config digest" all_nodes_have d26/app:2
 check "(and it is d26/app:2's config digest)" [ "$(source_id d26/app:2)" = "$(config_digest d26/app:2)" ]
+check "its new layer and config came from Docker 26's layer store" \
+  out_has "no docker save: 1 layer(s) and 1 config(s) read from Docker's layer store"
 check "each node loaded one layer" [ "$(report "$SRC_HOME/upd.json" "sorted(set(n['layers'] for n in r['nodes']))")" = "[1]" ]
 top=$("$LAB" exec source docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' d26/app:2 | awk '{print $NF}')
 layer=$(stat -c %s "$SRC_HOME"/.cache/treesync/layers/"${top#sha256:}".tar*)
