@@ -11,8 +11,6 @@
 namespace treesync {
 namespace {
 
-// Threads that wait on relays: one per loading node, up to this many.
-constexpr std::size_t kMaxWatchers = 1024;
 constexpr int kNone = -3;  // no parent waiting
 // A node the source had to feed this often (bad parts, stalls, parents
 // lost) has something wrong with it that another edge will not mend.
@@ -54,8 +52,10 @@ std::uint64_t Rollout::run() {
   open_receivers();
   drop_unopened();
   start_tree();
-  std::size_t watchers = std::min(runs_.size(), kMaxWatchers);
-  for_each_node(runs_, watchers, [&](NodeRun& run) {
+  // One watcher per node: each serves its relay until every member has
+  // settled, so with fewer threads than members the rest would never be
+  // watched and the run would hang (it did past 1024 nodes).
+  for_each_node(runs_, runs_.size(), [&](NodeRun& run) {
     int m = member_of(run);
     if (m < 0) return finish_without_load(run, in_.wanted, in_.options.pin);
     watch(static_cast<std::size_t>(m));

@@ -6,6 +6,7 @@
 #include "src/report/json_report.h"
 #include "src/report/logging.h"
 #include "src/input/selection.h"
+#include "src/fd_limit.h"
 
 namespace treesync {
 namespace {
@@ -60,6 +61,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
   Inventory inventory = load_inventory(o.inventory);
   std::vector<Node> nodes = select_nodes(inventory, o.node_type, o.nodes);
   check_identity_files(nodes, inventory.path);
+  ensure_fd_limit(nodes.size());
   s->wanted = inspect_local_images(o);
   s->binary = RelayBinary::load(o.relay_path);
 

@@ -3,7 +3,9 @@
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 #include <sys/utsname.h>
+#include <unistd.h>
 
+#include <cstdlib>
 #include <regex>
 #include <stdexcept>
 
@@ -20,6 +22,22 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+// An executable `program` on PATH, or in the sbin folders a non-root
+// login's PATH leaves out (Debian's dockerd is /usr/sbin/dockerd).
+bool installed(const std::string& program) {
+  const char* env = std::getenv("PATH");
+  std::string path = std::string(env ? env : "/usr/bin:/bin") + ":/usr/local/sbin:/usr/sbin:/sbin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = path.substr(start, end - start);
+    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
 }  // namespace
 
 std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& req) {
@@ -29,29 +47,14 @@ std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& req) {
   if (req.runtime == "containerd") return open_containerd(socket, ns);
   if (req.runtime == "podman") return open_podman();
   if (!req.runtime.empty()) throw std::runtime_error("unknown runtime '" + req.runtime + "'");
-  // Detection, in the order; each failure is kept for the one line
-  // that says why no runtime would do.
-  std::string why;
-  try {
-    return open_docker();
-  } catch (const std::exception& e) {
-    why = std::string("docker: ") + e.what();
-  }
-  if (exists(socket)) {
-    try {
-      return open_containerd(socket, ns);
-    } catch (const std::exception& e) {
-      why += std::string("; containerd: ") + e.what();
-    }
-  } else {
-    why += "; containerd: no socket " + socket;
-  }
-  try {
-    return open_podman();
-  } catch (const std::exception& e) {
-    why += std::string("; podman: ") + e.what();
-  }
-  throw std::runtime_error("no container runtime answers (" + why + ")");
+  // The first runtime installed, in this order, is the node's; one that is
+  // installed but down is reported as down, never passed over for another
+  // (a node whose Docker is stopped must not get the image into podman).
+  if (installed("dockerd") || exists("/run/docker.sock") || exists("/var/run/docker.sock")) return open_docker();
+  if (exists(socket) || installed("containerd")) return open_containerd(socket, ns);
+  if (installed("podman")) return open_podman();
+  throw std::runtime_error("no container runtime on this node: no dockerd, no containerd socket at " + socket +
+                           ", no podman (a socket elsewhere goes in the inventory as containerd_socket)");
 }
 
 std::string node_arch() {

@@ -47,8 +47,9 @@ class Runtime {
   virtual void tag(const std::string& id, const std::vector<std::string>& refs, bool pin) = 0;
 };
 
-// The runtime the request names, or the first that answers: Docker, then
-// containerd, then podman. Throws one line naming what was tried.
+// The runtime the request names, or the first installed on the node:
+// Docker (dockerd or its socket), then containerd (its socket or binary),
+// then podman. Throws one line when it does not answer, or none is there.
 std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& request);
 
 // --- shared by the runtimes ---

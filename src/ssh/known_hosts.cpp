@@ -1,7 +1,10 @@
 #include "src/ssh/known_hosts.h"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
+#include <functional>
+#include <optional>
 #include <sstream>
 
 #include <openssl/evp.h>
@@ -33,10 +36,54 @@ bool wildcard_match(const char* pattern, const char* text) {
   return (*pattern == '?' || *pattern == *text) && wildcard_match(pattern + 1, text + 1);
 }
 
+std::string lowercase(std::string s) {
+  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+// One known_hosts line that OpenSSH would use: "[@marker] hosts type base64 [comment]".
+struct Entry {
+  enum class Marker { None, CertAuthority, Revoked } marker = Marker::None;
+  std::string hosts, type, blob;  // blob: the decoded key, SSH wire format
+};
+
+// The line as OpenSSH's hostkeys_foreach reads it, or nothing for a comment,
+// a blank line, an unknown marker, or a key that does not decode to its type.
+std::optional<Entry> parse_line(const std::string& line) {
+  std::istringstream in(line.substr(0, line.find_first_of("\r\n")));
+  Entry e;
+  std::string first, key;
+  if (!(in >> first) || first[0] == '#') return std::nullopt;
+  if (first[0] == '@') {
+    if (first == "@cert-authority") e.marker = Entry::Marker::CertAuthority;
+    else if (first == "@revoked") e.marker = Entry::Marker::Revoked;
+    else return std::nullopt;
+    if (!(in >> first)) return std::nullopt;
+  }
+  e.hosts = first;
+  if (!(in >> e.type >> key)) return std::nullopt;
+  e.blob = wire::base64_decode(key).value_or("");
+  // The blob starts with its own type name (uint32 length, then the name).
+  const auto& b = e.blob;
+  if (b.size() < 4) return std::nullopt;
+  std::size_t len = (std::size_t(static_cast<unsigned char>(b[0])) << 24) |
+                    (std::size_t(static_cast<unsigned char>(b[1])) << 16) |
+                    (std::size_t(static_cast<unsigned char>(b[2])) << 8) | static_cast<unsigned char>(b[3]);
+  if (len > b.size() - 4 || b.compare(4, len, e.type) != 0 || len != e.type.size()) return std::nullopt;
+  return e;
+}
+
+// Calls f(line number from 1, entry) for each line OpenSSH would use.
+void for_each_entry(std::istream& in, const std::function<void(int, const Entry&)>& f) {
+  int n = 0;
+  for (std::string line; std::getline(in, line);)
+    if (auto e = parse_line(line); ++n, e) f(n, *e);
+}
+
 }  // namespace
 
 bool host_field_matches(const std::string& field, const std::string& host, int port) {
-  const std::string name = port == 22 ? host : "[" + host + "]:" + std::to_string(port);
+  const std::string name = lowercase(port == 22 ? host : "[" + host + "]:" + std::to_string(port));
   bool matched = false;
   std::stringstream in(field);
   std::string pattern;
@@ -44,7 +91,7 @@ bool host_field_matches(const std::string& field, const std::string& host, int p
     bool negated = !pattern.empty() && pattern[0] == '!';
     if (negated) pattern.erase(0, 1);
     bool hit = pattern.rfind("|1|", 0) == 0 ? hashed_matches(pattern, name)
-                                             : wildcard_match(pattern.c_str(), name.c_str());
+                                             : wildcard_match(lowercase(pattern).c_str(), name.c_str());
     if (hit && negated) return false;
     matched = matched || hit;
   }
@@ -54,15 +101,33 @@ bool host_field_matches(const std::string& field, const std::string& host, int p
 std::vector<std::string> known_key_types(const std::string& known_hosts_path, const std::string& host, int port) {
   std::vector<std::string> types;
   std::ifstream in(known_hosts_path);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string hosts, type;
-    if (!(fields >> hosts >> type) || hosts[0] == '#' || hosts[0] == '@') continue;
-    if (host_field_matches(hosts, host, port) && std::find(types.begin(), types.end(), type) == types.end())
-      types.push_back(type);
-  }
+  for_each_entry(in, [&](int, const Entry& e) {
+    if (e.marker == Entry::Marker::None && host_field_matches(e.hosts, host, port) &&
+        std::find(types.begin(), types.end(), e.type) == types.end())
+      types.push_back(e.type);
+  });
   return types;
+}
+
+HostKeyCheck check_host_key(const std::string& known_hosts_text, const std::string& host, int port,
+                            const std::string& key_type, const std::string& key_blob) {
+  int revoked = 0, match = 0, changed = 0, ca = 0;
+  std::istringstream in(known_hosts_text);
+  for_each_entry(in, [&](int n, const Entry& e) {
+    auto first = [n](int& at) { at = at ? at : n; };
+    if (e.marker == Entry::Marker::Revoked) {
+      if (e.blob == key_blob) first(revoked);  // whatever names the line gives
+      return;
+    }
+    if (!host_field_matches(e.hosts, host, port)) return;
+    if (e.marker == Entry::Marker::CertAuthority) first(ca);
+    else if (e.type == key_type) first(e.blob == key_blob ? match : changed);
+  });
+  if (revoked) return {HostKeyVerdict::Revoked, revoked};
+  if (match) return {HostKeyVerdict::Match, match};
+  if (changed) return {HostKeyVerdict::Changed, changed};
+  if (ca) return {HostKeyVerdict::CertAuthority, ca};
+  return {HostKeyVerdict::NotFound, 0};
 }
 
 }  // namespace treesync

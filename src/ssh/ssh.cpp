@@ -45,6 +45,7 @@ int knownhost_key_bit(int hostkey_type) {
 const char* hostkey_type_name(int hostkey_type) {
   switch (hostkey_type) {
     case LIBSSH2_HOSTKEY_TYPE_RSA: return "ssh-rsa";
+    case LIBSSH2_HOSTKEY_TYPE_DSS: return "ssh-dss";
     case LIBSSH2_HOSTKEY_TYPE_ECDSA_256: return "ecdsa-sha2-nistp256";
     case LIBSSH2_HOSTKEY_TYPE_ECDSA_384: return "ecdsa-sha2-nistp384";
     case LIBSSH2_HOSTKEY_TYPE_ECDSA_521: return "ecdsa-sha2-nistp521";
@@ -188,44 +189,67 @@ void SshSession::verify_host_key() {
   if (!key) throw NodeError("host key", "the server sent no host key");
   const std::string shown = std::string(hostkey_type_name(type)) + " key " + fingerprint(session_);
 
-  LIBSSH2_KNOWNHOSTS* kh = libssh2_knownhost_init(session_);
-  // libssh2's file reader stops at the first line it cannot parse; feed it
-  // line by line so one odd entry does not hide the rest.
+  // The verdict is ours (OpenSSH's matching); libssh2's check compares names
+  // with strcmp and ignores @revoked.
   std::ifstream in(config_.known_hosts);
-  for (std::string line; std::getline(in, line);)
-    libssh2_knownhost_readline(kh, line.c_str(), line.size(), LIBSSH2_KNOWNHOST_FILE_OPENSSH);
-  int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_key_bit(type);
-  libssh2_knownhost* entry = nullptr;
-  int check = libssh2_knownhost_checkp(kh, config_.host.c_str(), config_.port, key, len, mask, &entry);
+  std::stringstream text;
+  text << in.rdbuf();
+  const HostKeyCheck check =
+      check_host_key(text.str(), config_.host, config_.port, hostkey_type_name(type), std::string(key, len));
+  const std::string at = config_.known_hosts + " (line " + std::to_string(check.line) + ")";
 
   std::string error;
-  if (check == LIBSSH2_KNOWNHOST_CHECK_MISMATCH) {
-    error = "REMOTE HOST IDENTIFICATION HAS CHANGED for " + endpoint(config_) + ": it offers the " + shown +
-            ", which does not match " + config_.known_hosts +
-            ". Someone could be intercepting the connection, or the host was reinstalled; if you know it was, "
-            "remove the old key: ssh-keygen -R " + config_.host + " -f " + config_.known_hosts;
-  } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH && !config_.accept_new_host_keys) {
-    error = "host " + endpoint(config_) + " is not in " + config_.known_hosts + " (it offers the " + shown +
-            "); check the fingerprint and add it (ssh-keyscan -t " + hostkey_type_name(type) + " " + config_.host +
-            " >> " + config_.known_hosts + ") or pass --accept-new-host-keys";
-  } else if (check != LIBSSH2_KNOWNHOST_CHECK_MATCH) {
-    std::lock_guard<std::mutex> lock(g_known_hosts_write);
-    std::string name = config_.port == 22 ? config_.host : "[" + config_.host + "]:" + std::to_string(config_.port);
-    libssh2_knownhost* added = nullptr;
-    char line[8192];
-    std::size_t line_len = 0;
-    if (libssh2_knownhost_addc(kh, name.c_str(), nullptr, key, len, nullptr, 0, mask, &added) == 0 &&
-        libssh2_knownhost_writeline(kh, added, line, sizeof line, &line_len, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
-      std::ofstream out(config_.known_hosts, std::ios::app);
-      out.write(line, static_cast<std::streamsize>(line_len));
-      if (!out) error = "cannot record the host key of " + endpoint(config_) + " in " + config_.known_hosts;
-      else spdlog::warn("permanently added {} ({}) to {}", endpoint(config_), shown, config_.known_hosts);
-    } else {
-      error = "cannot record the host key of " + endpoint(config_);
-    }
+  switch (check.verdict) {
+    case HostKeyVerdict::Match: break;
+    case HostKeyVerdict::Revoked:
+      error = "the " + shown + " offered by " + endpoint(config_) + " is @revoked in " + at +
+              "; it is refused whatever other lines say. Give the host a new key and record that one";
+      break;
+    case HostKeyVerdict::Changed:
+      error = "REMOTE HOST IDENTIFICATION HAS CHANGED for " + endpoint(config_) + ": it offers the " + shown +
+              ", which does not match " + at +
+              ". Someone could be intercepting the connection, or the host was reinstalled; if you know it was, "
+              "remove the old key: ssh-keygen -R " + config_.host + " -f " + config_.known_hosts;
+      break;
+    case HostKeyVerdict::CertAuthority:
+      error = "host " + endpoint(config_) + " is covered by a @cert-authority line in " + at +
+              ", and treesync does not support host certificates; record the host's own key (ssh-keyscan -t " +
+              hostkey_type_name(type) + " " + config_.host + " >> " + config_.known_hosts + ")";
+      break;
+    case HostKeyVerdict::NotFound:
+      if (!config_.accept_new_host_keys)
+        error = "host " + endpoint(config_) + " is not in " + config_.known_hosts + " (it offers the " + shown +
+                "); check the fingerprint and add it (ssh-keyscan -t " + hostkey_type_name(type) + " " +
+                config_.host + " >> " + config_.known_hosts + ") or pass --accept-new-host-keys";
+      else
+        error = record_host_key(key, len, type, shown);
+      break;
   }
-  libssh2_knownhost_free(kh);
   if (!error.empty()) throw NodeError("host key", error);
+}
+
+// Appends the offered key to known_hosts (--accept-new-host-keys, unknown
+// host only); libssh2 writes the line. Returns an error, or "".
+std::string SshSession::record_host_key(const char* key, std::size_t len, int type, const std::string& shown) {
+  std::lock_guard<std::mutex> lock(g_known_hosts_write);
+  LIBSSH2_KNOWNHOSTS* kh = libssh2_knownhost_init(session_);
+  int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_key_bit(type);
+  std::string name = config_.port == 22 ? config_.host : "[" + config_.host + "]:" + std::to_string(config_.port);
+  libssh2_knownhost* added = nullptr;
+  char line[8192];
+  std::size_t line_len = 0;
+  std::string error;
+  if (kh && libssh2_knownhost_addc(kh, name.c_str(), nullptr, key, len, nullptr, 0, mask, &added) == 0 &&
+      libssh2_knownhost_writeline(kh, added, line, sizeof line, &line_len, LIBSSH2_KNOWNHOST_FILE_OPENSSH) == 0) {
+    std::ofstream out(config_.known_hosts, std::ios::app);
+    out.write(line, static_cast<std::streamsize>(line_len));
+    if (!out) error = "cannot record the host key of " + endpoint(config_) + " in " + config_.known_hosts;
+    else spdlog::warn("permanently added {} ({}) to {}", endpoint(config_), shown, config_.known_hosts);
+  } else {
+    error = "cannot record the host key of " + endpoint(config_);
+  }
+  if (kh) libssh2_knownhost_free(kh);
+  return error;
 }
 
 void SshSession::authenticate() {

@@ -49,6 +49,7 @@ class SshSession {
  private:
   void connect_socket();
   void verify_host_key();
+  std::string record_host_key(const char* key, std::size_t len, int type, const std::string& shown);
   void authenticate();
 
   SshConfig config_;

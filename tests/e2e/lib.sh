@@ -71,6 +71,16 @@ all_nodes_have() {
   done
 }
 
+# Every node's own runtime (docker, Docker's containerd store, ctr -n k8s.io,
+# podman) names REF with the config digest the source's runtime gives it.
+every_node_finds() {
+  local ref=$1 want n got; want=$("$LAB" image-id source "$ref")
+  for n in "${NODES[@]}"; do
+    got=$("$LAB" image-id "$n" "$ref")
+    [ "$got" = "$want" ] || { echo "  $n ($("$LAB" runtime "$n")): $ref is $got, want $want"; return 1; }
+  done
+}
+
 # The PID of HOST's relay (each host has its own network namespace).
 relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net -f 'treesync-relay-[0-9a-f]{32} serve' | head -1; }
 spool_bytes() { stat -c %s "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool 2>/dev/null | head -1 || echo 0; }

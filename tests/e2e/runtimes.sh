@@ -22,17 +22,6 @@ report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print
 runtime_of() { cat "$TREESYNC_LAB_DIR/hosts/$1/runtime"; }
 DOCKER_CTR=(ctr --address /run/docker/containerd/containerd.sock --namespace moby)
 K8S_CTR=(ctr --namespace k8s.io)
-# The config digest of the image REF names on NODE, as the node's own
-# runtime tells it (for containerd: the name a pod spec's `image: REF` asks
-# for); "none" if the name finds nothing.
-node_config() { "$LAB" image-id "$1" "$2"; }
-every_node_finds() {  # REF: every node's own runtime finds REF with the source's config digest
-  local ref=$1 want n got; want=$(source_id "$ref")
-  for n in "${NODES[@]}"; do
-    got=$(node_config "$n" "$ref")
-    [ "$got" = "$want" ] || { echo "  $n ($(runtime_of "$n")): $ref is $got, want $want"; return 1; }
-  done
-}
 # No digest names or incomplete images left on the containerd-based nodes.
 containerd_tidy() {
   local n
@@ -122,7 +111,7 @@ for n in "${NODES[@]}"; do
     podman) "$LAB" exec "$n" podman tag app:2 app:1 ;;
   esac
 done
-check "(every node now finds app:2's image under app:1)" [ "$(node_config node3 app:1)" = "$(source_id app:2)" ]
+check "(every node now finds app:2's image under app:1)" [ "$("$LAB" image-id node3 app:1)" = "$(source_id app:2)" ]
 run_ts --image app:1 --mode tree --fanout 1
 check "exits 0" rc_is 0
 check "all 8 tagged" out_has "8 node(s): 0 loaded, 8 tagged, 0 skipped, 0 failed"
@@ -139,7 +128,7 @@ head -c "$(stat -c %s "$layer")" /dev/urandom >"$layer"
 run_ts --image app:3 --mode flat
 check "exit status 1" rc_is 1
 check "every node failed at verify" [ "$(grep -cE '^node[0-9]+ .* failed .*verify: .*failed its SHA-256 check 3 times' <<<"$OUT")" = 8 ]
-for n in "${NODES[@]}"; do check "$n ($(runtime_of "$n")) has no app:3" [ "$(node_config "$n" app:3)" = none ]; done
+for n in "${NODES[@]}"; do check "$n ($(runtime_of "$n")) has no app:3" [ "$("$LAB" image-id "$n" app:3)" = none ]; done
 check "no digest name or incomplete image left" containerd_tidy
 mv -f "$layer.good" "$layer"
 run_ts --image app:3 --mode tree --fanout 1

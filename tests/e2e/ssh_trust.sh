@@ -20,6 +20,29 @@ check "the message says how to remove the old key" out_has "ssh-keygen -R $node1
 check "node1 got nothing" [ "$(node_id node1 app:1)" = none ]
 check "node2 got app:1" [ "$(node_id node2 app:1)" = "$(source_id app:1)" ]
 
+# A @revoked key is refused even where another line matches, and even with
+# --accept-new-host-keys.
+cp "$KH.orig" "$KH"
+echo "@revoked * $(grep "^$node1_ip," "$KH.orig" | cut -d' ' -f2-)" >>"$KH"
+run_ts --image app:1 --mode flat --accept-new-host-keys
+check "exit status 1 when a host key is revoked" rc_is 1
+check "node1 refused: its key is @revoked" \
+  grep -qE "^node1 .*host key: the ssh-ed25519 key .* is @revoked in /root/.ssh/known_hosts" <<<"$OUT"
+check "revoked: node1 got nothing" [ "$(node_id node1 app:1)" = none ]
+
+# A wildcard entry (the lab's nodes are $SUBNET.11 to .16) names node1 as
+# OpenSSH reads it: with another key that is a changed key, refused even with
+# --accept-new-host-keys and not recorded (libssh2's strcmp took it for a new host).
+wildcard="${node1_ip%.*}.1?"
+grep -v "^$node1_ip," "$KH.orig" >"$KH"
+echo "$wildcard $node2_key" >>"$KH"
+run_ts --image app:1 --mode flat --accept-new-host-keys
+check "wildcard, another key: exit status 1" rc_is 1
+check "wildcard, another key: node1 refused as changed" \
+  grep -qE '^node1 .*host key: REMOTE HOST IDENTIFICATION HAS CHANGED' <<<"$OUT"
+check "wildcard, another key: nothing recorded" bash -c "! grep -q '^$node1_ip ' '$KH'"
+check "wildcard, another key: node1 got nothing" [ "$(node_id node1 app:1)" = none ]
+
 # An unknown host: refused unless --accept-new-host-keys, which records it.
 grep -v "^$node1_ip," "$KH.orig" >"$KH"
 run_ts --image app:1 --mode flat
@@ -32,6 +55,14 @@ check "accept-new: node1 loaded" [ "$(node_id node1 app:1)" = "$(source_id app:1
 check "accept-new: the key was recorded" grep -q "^$node1_ip " "$KH"
 run_ts --image app:1 --mode flat --force
 check "the recorded key is then trusted without the option" rc_is 0
+mv -f "$KH.orig" "$KH"; cp "$KH" "$KH.orig"
+
+# A wildcard entry with node1's own key is node1's entry.
+grep -v "^$node1_ip," "$KH.orig" >"$KH"
+echo "$wildcard $(grep "^$node1_ip," "$KH.orig" | cut -d' ' -f2-)" >>"$KH"
+run_ts --image app:1 --mode flat --force
+check "wildcard, node1's key: exit 0" rc_is 0
+check "wildcard, node1's key: node1 loaded" grep -qE '^node1 .* loaded ' <<<"$OUT"
 mv -f "$KH.orig" "$KH"; cp "$KH" "$KH.orig"
 
 # ssh-agent: no key file anywhere treesync looks, the key only in the agent.
