@@ -10,14 +10,7 @@
 # runtime-stop/start stop and bring back each node's runtime; down leaves no
 # process and no mount. It runs alone, never beside the shared 6-node lab.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export TREESYNC_LAB_DIR=/var/lib/treesync-lab-rt
-"$ROOT/scripts/lab" down >/dev/null
-trap '"$ROOT/scripts/lab" down >/dev/null 2>&1 || true' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"$ROOT/scripts/lab" up 4 --runtimes docker,docker-containerd,containerd,podman
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-rt 4 --runtimes docker,docker-containerd,containerd,podman
 OCI="python3 $(dirname "$0")/oci_archive.py"
 SRC_TMP="$TREESYNC_LAB_DIR/hosts/source/tmp"
 # on NODE CMD...: run CMD on NODE over SSH from the source (the remote shell

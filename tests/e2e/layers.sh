@@ -16,7 +16,6 @@ top_layer() { "$LAB" exec source docker image inspect -f '{{range .RootFS.Layers
 # The size of a layer as the source sends it (its cache file).
 sent_size() { stat -c %s "$SRC_HOME"/.cache/treesync/layers/"${1#sha256:}".tar*; }
 # report FILE EXPR: a Python expression over the JSON report r.
-report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 # Every docker call treesync makes on the source goes through a logging wrapper.
 real_docker=$("$LAB" exec source sh -c 'command -v docker')

@@ -81,6 +81,9 @@ every_node_finds() {
   done
 }
 
+# report FILE EXPR: a Python expression over the JSON report r.
+report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
+
 # The PID of HOST's relay (each host has its own network namespace).
 relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net -f 'treesync-relay-[0-9a-f]{32} serve' | head -1; }
 spool_bytes() { stat -c %s "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool 2>/dev/null | head -1 || echo 0; }

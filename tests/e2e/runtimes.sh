@@ -9,16 +9,8 @@
 # that leaves nothing tagged and no half-imported image. It runs alone,
 # never beside the shared 6-node lab (scripts/lab refuses a second lab).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export TREESYNC_LAB_DIR=/var/lib/treesync-lab-rt
-"$ROOT/scripts/lab" down >/dev/null
-trap '"$ROOT/scripts/lab" down >/dev/null 2>&1 || true' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"$ROOT/scripts/lab" up 8 --runtimes docker,docker-containerd,containerd,podman
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-rt 8 --runtimes docker,docker-containerd,containerd,podman
 
-report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 runtime_of() { cat "$TREESYNC_LAB_DIR/hosts/$1/runtime"; }
 DOCKER_CTR=(ctr --address /run/docker/containerd/containerd.sock --namespace moby)
 K8S_CTR=(ctr --namespace k8s.io)

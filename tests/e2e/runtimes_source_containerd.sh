@@ -7,16 +7,8 @@
 # image and a one-layer update in one tree, every kind parent and child;
 # status shows every node. Its own lab, after the shared one is down.
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export TREESYNC_LAB_DIR=/var/lib/treesync-lab-rt
-"$ROOT/scripts/lab" down >/dev/null
-trap '"$ROOT/scripts/lab" down >/dev/null 2>&1 || true' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"$ROOT/scripts/lab" up 8 --runtimes docker,docker-containerd,containerd,podman --source-docker 26 --source-store containerd
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-rt 8 --runtimes docker,docker-containerd,containerd,podman --source-docker 26 --source-store containerd
 
-report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 
 check "the source keeps images in containerd" grep -q snapshotter <<<"$("$LAB" exec source docker info --format '{{json .DriverStatus}}')"
 ensure_image app:1 12

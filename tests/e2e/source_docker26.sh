@@ -7,17 +7,9 @@
 # user who cannot read it; an update sends about its one new layer. It runs
 # alone, never beside the shared 6-node lab (scripts/lab refuses a second lab).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export TREESYNC_LAB_DIR=/var/lib/treesync-lab-d26
-"$ROOT/scripts/lab" down >/dev/null
-trap '"$ROOT/scripts/lab" down >/dev/null 2>&1 || true' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"$ROOT/scripts/lab" up 2 --source-docker 26
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-d26 2 --source-docker 26
 
 # report FILE EXPR: a Python expression over the JSON report r.
-report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 src_pid=$(cat "$TREESYNC_LAB_DIR/hosts/source/pid")
 
 echo "# the source runs Docker 26 with the classic store"

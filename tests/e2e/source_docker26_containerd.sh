@@ -10,16 +10,8 @@
 # through docker save; an update sends about its one new layer. It runs
 # alone, never beside the shared lab (scripts/lab refuses a second lab).
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-export TREESYNC_LAB_DIR=/var/lib/treesync-lab-d26c
-"$ROOT/scripts/lab" down >/dev/null
-trap '"$ROOT/scripts/lab" down >/dev/null 2>&1 || true' EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-"$ROOT/scripts/lab" up 2 --source-docker 26 --source-store containerd
-. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-d26c 2 --source-docker 26 --source-store containerd
 
-report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 CACHE="$SRC_HOME/.cache/treesync"
 clear_cache() { rm -rf "$CACHE/layers" "$CACHE/configs" "$CACHE/targets"; }
 
