@@ -5,21 +5,13 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "src/runtime/runtime.h"
 #include "src/wire/protocol.h"
 
 namespace treesync {
 namespace {
 
 using wire::Json;
-
-std::string normal_arch(std::string a) {
-  if (a == "x86_64" || a == "x86-64") return "amd64";
-  if (a == "aarch64") return "arm64";
-  if (a == "i386" || a == "i486" || a == "i586" || a == "i686") return "386";
-  if (a == "armhf" || a == "armel" || a.rfind("armv", 0) == 0) return "arm";
-  if (a == "loongarch64") return "loong64";
-  return a;
-}
 
 // arm64 "v8" is arm64 itself (containerd's platforms.Normalize).
 std::string normal_variant(const std::string& arch, const std::string& variant) {
@@ -32,7 +24,7 @@ Platform from_json(const Json& p) {
   Platform out;
   if (!p.is_object()) return out;
   out.os = p.value("os", "");
-  out.arch = normal_arch(p.value("architecture", ""));
+  out.arch = runtime::normal_arch(p.value("architecture", ""));
   out.variant = normal_variant(out.arch, p.value("variant", ""));
   return out;
 }
@@ -146,7 +138,7 @@ struct Walk {
       }
       if (rank == 2) {  // no platform in the index: the config says
         Json c = parse(r->config);
-        Platform p{c.value("os", ""), normal_arch(c.value("architecture", "")), ""};
+        Platform p{c.value("os", ""), runtime::normal_arch(c.value("architecture", "")), ""};
         p.variant = normal_variant(p.arch, c.value("variant", ""));
         if (!same(platform, p)) continue;
       }
@@ -179,7 +171,7 @@ Platform host_platform() {
   Platform p{"linux", "amd64", ""};
   if (::uname(&u) != 0) return p;
   const std::string m = u.machine;
-  p.arch = normal_arch(m);
+  p.arch = runtime::normal_arch(m);
   if (p.arch == "arm") p.variant = m.rfind("armv6", 0) == 0 ? "v6" : m.rfind("armv5", 0) == 0 ? "v5" : "v7";
   return p;
 }
@@ -195,7 +187,7 @@ Platform parse_platform(const std::string& text) {
   }
   if (parts.size() < 2 || parts.size() > 3 || parts[0].empty() || parts[1].empty())
     throw std::invalid_argument("platform '" + text + "' is not OS/ARCH[/VARIANT], e.g. linux/amd64");
-  Platform p{parts[0], normal_arch(parts[1]), parts.size() == 3 ? parts[2] : ""};
+  Platform p{parts[0], runtime::normal_arch(parts[1]), parts.size() == 3 ? parts[2] : ""};
   p.variant = normal_variant(p.arch, p.variant);
   return p;
 }

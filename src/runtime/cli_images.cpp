@@ -10,9 +10,6 @@
 namespace runtime {
 namespace {
 
-// podman prints IDs without "sha256:".
-std::string as_image_id(const std::string& id) { return id.size() == 64 ? "sha256:" + id : id; }
-
 bool no_such_image(const ProcessResult& r) {
   return r.err.find("No such image") != std::string::npos || r.err.find("image not known") != std::string::npos;
 }
@@ -47,7 +44,7 @@ std::vector<std::vector<std::string>> cli_local_layers(const std::string& binary
   std::istringstream ids(ls.out);
   std::set<std::string> seen;  // an image with several tags is listed once per tag
   for (std::string id; ids >> id;) {
-    id = as_image_id(id);
+    id = image_id_of(id);
     if (is_image_id(id) && seen.insert(id).second) argv.push_back(id);
   }
   std::vector<std::vector<std::string>> out;

@@ -22,22 +22,6 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-// An executable `program` on PATH, or in the sbin folders a non-root
-// login's PATH leaves out (Debian's dockerd is /usr/sbin/dockerd).
-bool installed(const std::string& program) {
-  const char* env = std::getenv("PATH");
-  std::string path = std::string(env ? env : "/usr/bin:/bin") + ":/usr/local/sbin:/usr/sbin:/sbin";
-  std::size_t start = 0;
-  while (start <= path.size()) {
-    std::size_t end = path.find(':', start);
-    if (end == std::string::npos) end = path.size();
-    const std::string dir = path.substr(start, end - start);
-    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-    start = end + 1;
-  }
-  return false;
-}
-
 }  // namespace
 
 std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& req) {
@@ -57,15 +41,19 @@ std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& req) {
                            ", no podman (a socket elsewhere goes in the inventory as containerd_socket)");
 }
 
+// ppc64le, s390x, riscv64 are named alike on both sides.
+std::string normal_arch(const std::string& a) {
+  if (a == "x86_64" || a == "x86-64") return "amd64";
+  if (a == "aarch64") return "arm64";
+  if (a == "i386" || a == "i486" || a == "i586" || a == "i686") return "386";
+  if (a == "armhf" || a == "armel" || a.rfind("armv", 0) == 0) return "arm";
+  if (a == "loongarch64") return "loong64";
+  return a;
+}
+
 std::string node_arch() {
   struct utsname u;
-  if (::uname(&u) != 0) return "";
-  const std::string m = u.machine;
-  if (m == "x86_64") return "amd64";
-  if (m == "aarch64" || m == "arm64") return "arm64";
-  if (m == "i386" || m == "i686") return "386";
-  if (m.rfind("armv7", 0) == 0 || m.rfind("armv6", 0) == 0) return "arm";
-  return m;  // ppc64le, s390x, riscv64 are named alike
+  return ::uname(&u) == 0 ? normal_arch(u.machine) : "";
 }
 
 std::uint64_t free_bytes(const std::string& path) {
@@ -88,6 +76,26 @@ std::string full_name(const std::string& ref) {
   std::string first = ref.substr(0, slash);
   if (first.find_first_of(".:") == std::string::npos && first != "localhost") return "docker.io/" + ref;
   return ref;
+}
+
+// An executable `program` on PATH, or in the sbin folders a non-root
+// login's PATH leaves out (Debian's dockerd is /usr/sbin/dockerd).
+bool installed(const std::string& program) {
+  const char* env = std::getenv("PATH");
+  std::string path = std::string(env ? env : "/usr/bin:/bin") + ":/usr/local/sbin:/usr/sbin:/sbin";
+  std::size_t start = 0;
+  while (start <= path.size()) {
+    std::size_t end = path.find(':', start);
+    if (end == std::string::npos) end = path.size();
+    const std::string dir = path.substr(start, end - start);
+    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    start = end + 1;
+  }
+  return false;
+}
+
+std::string image_id_of(const std::string& printed) {
+  return printed.rfind("sha256:", 0) == 0 ? printed : "sha256:" + printed;
 }
 
 bool is_image_id(const std::string& s) {

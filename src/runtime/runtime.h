@@ -54,13 +54,21 @@ std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& request);
 
 // --- shared by the runtimes ---
 
-// The node's architecture as image configs name it (uname -m → GOARCH).
+// An architecture as image configs name it (GOARCH): from uname -m, a
+// Debian architecture or a config's own spelling.
+std::string normal_arch(const std::string& arch);
+// This machine's, by uname -m.
 std::string node_arch();
 std::uint64_t free_bytes(const std::string& path);
 // `ref` as Docker shows it: without docker.io/library/ or docker.io/.
 std::string familiar_name(const std::string& ref);
 // `ref` as containerd and Kubernetes store it: docker.io/library/app:1.
 std::string full_name(const std::string& ref);
+// An executable `program` on PATH, or in the sbin folders a non-root
+// login's PATH leaves out.
+bool installed(const std::string& program);
+// An image ID as a CLI printed it, with "sha256:" (podman leaves it out).
+std::string image_id_of(const std::string& printed);
 bool is_image_id(const std::string& s);   // sha256:<64 hex>
 bool is_plain_ref(const std::string& s);  // a conservative image reference
 void check_config_digest(const std::string& id);  // throws unless is_image_id

@@ -30,17 +30,6 @@ std::vector<std::string> ctr(const SourceRuntime& rt, std::vector<std::string> a
   return argv;
 }
 
-bool on_path(const std::string& program) {
-  const char* path = std::getenv("PATH");
-  std::istringstream dirs(path ? path : "/usr/local/bin:/usr/bin:/bin");
-  std::string dir;
-  while (std::getline(dirs, dir, ':'))
-    if (!dir.empty() && ::access((dir + "/" + program).c_str(), X_OK) == 0) return true;
-  return false;
-}
-
-std::string with_prefix(const std::string& id) { return id.rfind("sha256:", 0) == 0 ? id : "sha256:" + id; }
-
 std::vector<std::string> json_strings(const std::string& text) {
   std::vector<std::string> out;
   wire::Json j = wire::Json::parse(text, nullptr, false);
@@ -68,7 +57,7 @@ SourceInspect inspect_with(const std::string& cli, const std::string& ref) {
     throw std::runtime_error("cannot inspect local image " + ref + " with " + cli + ": " + r.last_line());
   }
   const std::size_t sp = r.out.find(' ');
-  out.id = with_prefix(r.out.substr(0, r.out.find_first_of(" \n")));
+  out.id = image_id_of(r.out.substr(0, r.out.find_first_of(" \n")));
   if (!is_image_id(out.id)) throw std::runtime_error(cli + " returned an unexpected ID '" + out.id + "' for " + ref);
   out.diff_ids = json_strings(sp == std::string::npos ? "" : r.out.substr(sp + 1));
   if (out.diff_ids.empty()) throw std::runtime_error(cli + " lists no layers for " + ref);
@@ -125,7 +114,7 @@ SourceRuntime detect_source_runtime(const std::string& choice, const std::string
     rt.kind = SourceKind::Containerd;
     rt.address = env_or("CONTAINERD_ADDRESS", kContainerdSocket);
     rt.ns = !ns_choice.empty() ? ns_choice : env_or("CONTAINERD_NAMESPACE", kKubernetesNamespace);
-    if (!on_path("ctr"))
+    if (!installed("ctr"))
       throw std::runtime_error("the source runtime containerd needs ctr, which is not on PATH (install containerd's ctr, "
                                "or pick another with --source-runtime)");
     if (!is_socket(rt.address))
@@ -153,7 +142,7 @@ SourceRuntime detect_source_runtime(const std::string& choice, const std::string
   };
   if (choice == "containerd") return containerd();
   if (choice == "podman") {
-    if (!on_path("podman"))
+    if (!installed("podman"))
       throw std::runtime_error("--source-runtime podman: podman is not on PATH (install it, or pick another runtime)");
     return podman();
   }
@@ -165,8 +154,8 @@ SourceRuntime detect_source_runtime(const std::string& choice, const std::string
       throw std::runtime_error(std::string("local ") + e.what() +
                                " (start it: systemctl start docker; or set DOCKER_HOST; or pick another runtime "
                                "with --source-runtime)");
-    if (on_path("podman")) return podman();
-    if (on_path("ctr") && is_socket(env_or("CONTAINERD_ADDRESS", kContainerdSocket))) return containerd();
+    if (installed("podman")) return podman();
+    if (installed("ctr") && is_socket(env_or("CONTAINERD_ADDRESS", kContainerdSocket))) return containerd();
     throw std::runtime_error(std::string("no container runtime on the source: local ") + e.what() +
                              "; podman is not installed and no containerd answers at " +
                              env_or("CONTAINERD_ADDRESS", kContainerdSocket) +
@@ -207,7 +196,7 @@ std::string save_label(const SourceRuntime& rt) {
 }
 
 bool find_docker_content(SourceRuntime& rt, const wire::Json& info, const std::string& digest) {
-  if (!on_path("ctr")) return false;
+  if (!installed("ctr")) return false;
   std::vector<std::pair<std::string, std::string>> candidates;
   // Docker 25+ may say where its containerd is; else it is the one dockerd
   // starts itself or the system's (Docker CE's containerd.io), tried in the
