@@ -136,5 +136,6 @@ TEST_CASE("--events and --metrics refuse what cannot work, before any connection
   CHECK_THROWS_WITH(parse({"--image", "a:1", "--events", "-", "--json", "-"}), Catch::Contains("both want stdout"));
   CHECK_THROWS_WITH(parse({"--image", "a:1", "--metrics", "-"}), Catch::Contains("needs a file"));
   CHECK_THROWS_WITH(parse({"--image", "a:1", "--metrics", "m.prom", "--dry-run"}), Catch::Contains("--dry-run"));
-  CHECK_THROWS_WITH(parse({"status", "--image", "a:1", "--metrics", "m.prom"}), Catch::Contains("status sends nothing"));
+  CHECK_THROWS_WITH(parse({"status", "--image", "a:1", "--metrics", "m.prom"}),
+                    Catch::Contains("status sends nothing"));
 }

@@ -26,7 +26,8 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
   result.step = step;
   result.reason = reason;
   spdlog::error("{}: {}{}", node.name, step.empty() ? "" : step + ": ", reason);
-  events::emit("failed", node.name, {{"step", step.empty() ? wire::Json(nullptr) : wire::Json(step)}, {"reason", reason}});
+  events::emit("failed", node.name,
+               {{"step", step.empty() ? wire::Json(nullptr) : wire::Json(step)}, {"reason", reason}});
 }
 
 SshConfig ssh_config(const Node& node, const Options& o) {

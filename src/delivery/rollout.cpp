@@ -52,9 +52,12 @@ std::string Rollout::parent_name(int parent) {
 
 // Every change of a member's parent after the plan, for --events.
 void Rollout::note_reparent(std::size_t m, int from, int to, const char* reason, const std::string& detail) {
-  auto name = [this](int p) { return p == topology::kSource || p >= 0 ? wire::Json(parent_name(p)) : wire::Json(nullptr); };
+  auto name = [this](int p) {
+    return p == topology::kSource || p >= 0 ? wire::Json(parent_name(p)) : wire::Json(nullptr);
+  };
   events::emit("reparented", run_of(m).node.name,
-               {{"from", name(from)}, {"to", name(to)}, {"reason", reason}, {"detail", detail}, {"resume_at", have_[m]}});
+               {{"from", name(from)}, {"to", name(to)}, {"reason", reason}, {"detail", detail},
+                {"resume_at", have_[m]}});
 }
 
 Rollout::~Rollout() {

@@ -126,8 +126,8 @@ void receiving(const std::string& node, std::uint64_t bytes, std::uint64_t total
     std::lock_guard<std::mutex> lock(s.mu);
     if (!s.out || !s.throttle.due(node, std::chrono::steady_clock::now(), bytes, total, &rate)) return;
   }
-  emit("receiving", node,
-       {{"bytes", bytes}, {"total", total}, {"rate", rate < 0 ? wire::Json(nullptr) : wire::Json(static_cast<std::uint64_t>(rate + 0.5))}});
+  const wire::Json per_second = rate < 0 ? wire::Json(nullptr) : wire::Json(static_cast<std::uint64_t>(rate + 0.5));
+  emit("receiving", node, {{"bytes", bytes}, {"total", total}, {"rate", per_second}});
 }
 
 std::string rfc3339_ms(std::chrono::system_clock::time_point at) {
