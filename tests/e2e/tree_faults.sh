@@ -28,6 +28,7 @@ check "events arrive as the run goes: node2 is receiving, mid-stream" \
   grep -q '"event":"receiving","node":"node2"' "$EVENTS"
 kill -KILL "$(relay_pid node1)"
 wait_ts
+sed 's/^/  events | /' "$EVENTS"
 check "exit status 1" rc_is 1
 check "node1 failed: its relay was killed" grep -qE '^node1 .* failed .*relay exited \(killed by signal KILL\)' <<<"$OUT"
 for n in node2 node3 node4 node5 node6; do check "$n has app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]; done
@@ -49,7 +50,7 @@ check "--events: the five others were verified, then tagged" \
   [ "$(events "$EVENTS" "sorted(x['node'] for x in e if x['event'] == 'tagged' and any(v['event'] == 'verified' and v['node'] == x['node'] and v['elapsed'] <= x['elapsed'] for v in e))")" = "['node2', 'node3', 'node4', 'node5', 'node6']" ]
 check "--events: the plan put node2 and node3 under node1" \
   [ "$(events "$EVENTS" "[(x['parents']['node2'], x['parents']['node3']) for x in e if x['event'] == 'planned']")" = "[('node1', 'node1')]" ]
-check "--events: node2 was receiving, several times, before node1 died" \
+check "--events: node2 had several receiving events" \
   [ "$(events "$EVENTS" "len([x for x in e if x['event'] == 'receiving' and x['node'] == 'node2']) >= 2")" = True ]
 check "--events: at most one receiving event per node per second" \
   [ "$(events "$EVENTS" "all(b - a >= 0.99 for t in [[x['elapsed'] for x in e if x['event'] == 'receiving' and x['node'] == n] for n in {x['node'] for x in e}] for a, b in zip(t, t[1:]))")" = True ]
