@@ -37,6 +37,7 @@ std::string numeric_address(const std::string& host) {
 Rollout::Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
     : runs_(runs), in_(in), relays_forward_(mode == topology::Mode::Tree) {
   make_plan(mode);
+  if (members_.empty()) return;  // nothing to deliver: no plan to announce
   wire::Json parents = wire::Json::object();
   for (std::size_t m = 0; m < members_.size(); ++m) parents[run_of(m).node.name] = parent_name(plan_.parent[m]);
   events::emit("planned", "",
