@@ -80,6 +80,12 @@ Sink& sink() {
   return s;
 }
 
+// mu held. Encoded under the lock, so lines are in the order of their times.
+void queue_line(Sink& s, const std::string& kind, const std::string& node, const wire::Json& fields) {
+  if (!s.out || s.closing || (kind == "receiving" && s.queue.size() >= kMaxQueued)) return;
+  s.queue.push_back(encode(std::chrono::system_clock::now(), elapsed(), kind, node, fields));
+}
+
 }  // namespace
 
 void open(const std::string& path, const std::string& command) {
@@ -111,23 +117,23 @@ double elapsed() {
 void emit(const std::string& kind, const std::string& node, wire::Json fields) {
   Sink& s = sink();
   {
-    // Encoded under the lock, so lines are in the order of their times.
     std::lock_guard<std::mutex> lock(s.mu);
-    if (!s.out || s.closing || (kind == "receiving" && s.queue.size() >= kMaxQueued)) return;
-    s.queue.push_back(encode(std::chrono::system_clock::now(), elapsed(), kind, node, fields));
+    queue_line(s, kind, node, fields);
   }
   s.wake.notify_one();
 }
 
 void receiving(const std::string& node, std::uint64_t bytes, std::uint64_t total) {
   Sink& s = sink();
-  double rate = 0;
   {
+    // One lock for the throttle and the line: a line's time is its sample's.
     std::lock_guard<std::mutex> lock(s.mu);
+    double rate = 0;
     if (!s.out || !s.throttle.due(node, std::chrono::steady_clock::now(), bytes, total, &rate)) return;
+    const wire::Json per_second = rate < 0 ? wire::Json(nullptr) : wire::Json(static_cast<std::uint64_t>(rate + 0.5));
+    queue_line(s, "receiving", node, {{"bytes", bytes}, {"total", total}, {"rate", per_second}});
   }
-  const wire::Json per_second = rate < 0 ? wire::Json(nullptr) : wire::Json(static_cast<std::uint64_t>(rate + 0.5));
-  emit("receiving", node, {{"bytes", bytes}, {"total", total}, {"rate", per_second}});
+  s.wake.notify_one();
 }
 
 std::string rfc3339_ms(std::chrono::system_clock::time_point at) {
