@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <csignal>
 #include <filesystem>
 #include <thread>
 #include <fstream>
@@ -90,6 +93,21 @@ TEST_CASE("the event sink writes and flushes each line as it happens") {
   events::emit("failed", "node3", {{"step", nullptr}, {"reason", "after close"}});
   CHECK(slurp(path) == text);  // closed: nothing more
   CHECK_THROWS_WITH(events::open((dir.path / "no/such/dir").string(), "sync"), Catch::Contains("fix --events"));
+}
+
+TEST_CASE("a reader that stops reading holds up nobody; one that goes away ends the stream") {
+  std::signal(SIGPIPE, SIG_IGN);  // as treesync's main does
+  int fds[2];
+  REQUIRE(::pipe(fds) == 0);
+  events::open("/proc/self/fd/" + std::to_string(fds[1]), "sync");
+  ::close(fds[1]);
+  const auto start = std::chrono::steady_clock::now();
+  // Far more than a pipe holds (64 KiB), and nobody reads.
+  for (int i = 0; i < 2000; ++i) events::emit("failed", "node1", {{"step", "load"}, {"reason", std::string(200, 'x')}});
+  CHECK(std::chrono::steady_clock::now() - start < seconds(2));
+  ::close(fds[0]);   // the reader goes away: the writer sees EPIPE, drops the rest
+  events::close();   // and returns
+  CHECK(std::chrono::steady_clock::now() - start < seconds(5));
 }
 
 TEST_CASE("Prometheus label values escape backslash, quote and newline") {
