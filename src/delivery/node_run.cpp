@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "src/report/events.h"
+
 namespace treesync {
 namespace {
 
@@ -24,6 +26,8 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
   result.step = step;
   result.reason = reason;
   spdlog::error("{}: {}{}", node.name, step.empty() ? "" : step + ": ", reason);
+  events::emit("failed", node.name,
+               {{"step", step.empty() ? wire::Json(nullptr) : wire::Json(step)}, {"reason", reason}});
 }
 
 SshConfig ssh_config(const Node& node, const Options& o) {
@@ -46,6 +50,13 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.result.store = p.store;
   run.status->stage = Stage::Waiting;
   spdlog::info("{}: {}, {}", run.node.name, runtime_line(p), action_name(run.decision.action));
+  const bool has_images = std::all_of(wanted.begin(), wanted.end(), [&](const WantedImage& w) {
+    auto it = on_node.find(w.id);
+    return it != on_node.end() && it->second.present;
+  });
+  events::emit("probed", run.node.name,
+               {{"runtime", {{"name", p.runtime}, {"version", p.version}, {"store", p.store}}},
+                {"has_images", has_images}, {"action", action_name(run.decision.action)}});
 }
 
 std::string runtime_line(const wire::ProbeReply& p) {
@@ -109,6 +120,7 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
       throw NodeError("verify", "the load produced " + list(got) + " instead of " + list(want) +
                                     "; nothing was tagged");
     }
+    events::emit("verified", run.node.name, {{"images", ids_of(wanted)}});
   }
   for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs, pin);
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), false);
@@ -121,6 +133,9 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
       if (std::find(tags.begin(), tags.end(), ref) == tags.end())
         throw NodeError("verify", ref + " does not point at " + w.id + " on the node after tagging");
   }
+  std::vector<std::string> applied;
+  for (const auto& [id, refs] : run.decision.tags) applied.insert(applied.end(), refs.begin(), refs.end());
+  events::emit("tagged", run.node.name, {{"refs", applied}});
 }
 
 }  // namespace treesync

@@ -34,6 +34,7 @@ Examples:
   treesync --image iarnet:latest --mode flat --max-workers 20
   treesync status --images app:1 web:2 --node-type all
   treesync --image iarnet:latest --json report.json --quiet
+  treesync --image iarnet:latest --events - | jq -c 'select(.event == "failed")'
 )";
 
 // cxxopts takes one value per flag occurrence; the seed's `--images a b c`
@@ -107,6 +108,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Output")
       ("quiet", "Print only the summary and errors", cxxopts::value<bool>()->default_value("false"))
       ("json", "Write a machine-readable report to FILE (- for stdout)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("events", "Write one JSON line per state change to FILE as the run goes (- for stdout; docs/events.md)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("metrics", "Write the run's totals to FILE in Prometheus text format (node_exporter's textfile collector)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
       ("log-file", "Also write the debug log to FILE", cxxopts::value<std::string>()->default_value(""), "FILE")
       ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"));
@@ -195,6 +200,15 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.quiet = r["quiet"].as<bool>();
   o.json_path = r["json"].as<std::string>();
   o.log_file = r["log-file"].as<std::string>();
+  o.events_path = r["events"].as<std::string>();
+  o.metrics_path = r["metrics"].as<std::string>();
+  if (o.events_path == "-" && o.json_path == "-")
+    throw UsageError("--events - and --json - both want stdout; write one of them to a file");
+  if (o.metrics_path == "-")
+    throw UsageError("--metrics needs a file (it is written beside it and renamed into place), not -");
+  if (!o.metrics_path.empty() && (o.dry_run || cmd.command == "status"))
+    throw UsageError(std::string("--metrics records a rollout's totals and ") +
+                     (o.dry_run ? "--dry-run" : "status") + " sends nothing; drop --metrics");
   if (o.quiet && o.verbose) throw UsageError("--quiet and --verbose contradict each other; pick one");
   o.known_hosts = r["known-hosts"].as<std::string>();
   if (o.known_hosts.empty()) o.known_hosts = home_path("/.ssh/known_hosts");

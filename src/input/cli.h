@@ -29,6 +29,8 @@ struct Options {
   bool verbose = false;
   bool quiet = false;               // only the summary and errors
   std::string json_path;            // --json FILE, "-" for stdout
+  std::string events_path;          // --events FILE, "-" for stdout
+  std::string metrics_path;         // --metrics FILE
   std::string log_file;
   std::string known_hosts;          // default ~/.ssh/known_hosts
   bool accept_new_host_keys = false;
