@@ -53,11 +53,11 @@ assert_clean
 # Links at 400 Mbit/s so that node2 holds node1 back only well after node3
 # began holding node2 back: node2 gives node3 up first (5 s), and node1 never
 # has to give up on node2.
-echo "# node3 behind a 40 Mbit/s link in a chain node1 -> node2 -> node3: it falls behind node2's window"
+echo "# node3 behind a 20 Mbit/s link in a chain node1 -> node2 -> node3: it falls behind node2's window"
 reset_nodes
 run_ts --image win:2 --nodes node1,node2,node3 --dry-run >/dev/null
 "$LAB" shape 400mbit
-"$LAB" shape 40mbit node3
+"$LAB" shape 20mbit node3
 run_ts --image win:2 --nodes node1,node2,node3 --mode tree --fanout 1 --spool-window 16M -v
 "$LAB" shape off
 check "exit status 0" rc_is 0
