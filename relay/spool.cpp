@@ -39,15 +39,30 @@ void Spool::remove_reader(ReaderId id) {
 }
 
 bool Spool::fits(std::size_t n) const {
-  return std::all_of(readers_.begin(), readers_.end(), [&](const auto& r) {
-    return r.second.evicted || written_ + n <= r.second.at + capacity_;
-  });
+  return std::none_of(readers_.begin(), readers_.end(), [&](const auto& r) { return in_way(r.second, n); });
 }
 
-void Spool::evict_blocking(std::size_t n) {
-  for (auto& [id, r] : readers_)
-    if (r.evictable && !r.evicted && written_ + n > r.at + capacity_) r.evicted = true;
+// A reader paced by its own link keeps the writer a window ahead of it: it
+// sits in the last quarter of the window for as long as it lags.
+void Spool::note_lag(Reader& r, Clock::time_point now) {
+  const bool far = written_ - std::min(written_, r.at) >= capacity_ - capacity_ / 4;
+  if (!far)
+    r.far_since.reset();
+  else if (!r.far_since)
+    r.far_since = now;
+}
+
+Spool::Clock::time_point Spool::evict_slow(std::size_t n, Clock::time_point now) {
+  auto next = Clock::time_point::max();
+  for (auto& [id, r] : readers_) {
+    if (!r.evictable || !in_way(r, n) || !r.far_since) continue;
+    if (now - *r.far_since >= patience_)
+      r.evicted = true;
+    else
+      next = std::min(next, *r.far_since + patience_);
+  }
   changed_.notify_all();
+  return next;
 }
 
 bool Spool::wait_for_room(std::size_t n, int timeout_ms) {
@@ -55,19 +70,12 @@ bool Spool::wait_for_room(std::size_t n, int timeout_ms) {
   const auto deadline = Clock::now() + std::chrono::milliseconds(timeout_ms);
   for (;;) {
     if (!aborted_.empty()) return false;
-    if (fits(n)) {
-      blocked_since_.reset();
-      return true;
-    }
+    if (fits(n)) return true;
     const auto now = Clock::now();
-    if (!blocked_since_) blocked_since_ = now;
-    if (now - *blocked_since_ >= patience_) {
-      evict_blocking(n);
-      blocked_since_ = now;  // what is left in the way is the load: no patience with it
-      continue;
-    }
+    const auto next = evict_slow(n, now);
+    if (fits(n)) continue;
     if (now >= deadline) return false;
-    changed_.wait_until(lock, std::min(deadline, *blocked_since_ + patience_));
+    changed_.wait_until(lock, std::min(deadline, next));
   }
 }
 
@@ -96,6 +104,8 @@ void Spool::append(std::string_view bytes) {
   }
   std::lock_guard<std::mutex> lock(mu_);
   written_ += bytes.size();
+  const auto now = Clock::now();
+  for (auto& [id, r] : readers_) note_lag(r, now);
   changed_.notify_all();
 }
 
@@ -134,7 +144,10 @@ std::size_t Spool::read(std::uint64_t offset, char* buf, std::size_t n, ReaderId
   std::lock_guard<std::mutex> lock(mu_);
   check_held(offset, who);  // an append may have overwritten what we copied
   auto me = readers_.find(who);
-  if (me != readers_.end()) me->second.at = offset + static_cast<std::uint64_t>(got);
+  if (me != readers_.end()) {
+    me->second.at = offset + static_cast<std::uint64_t>(got);
+    note_lag(me->second, Clock::now());
+  }
   changed_.notify_all();
   return static_cast<std::size_t>(got);
 }

@@ -6,9 +6,10 @@
 // disk holds the runtime's own copy plus the window, however big the image
 // or its largest layer. The writer never overwrites bytes a reader still
 // needs: it waits (back-pressure to the parent). It waits for the local
-// load as long as it takes, but not for a child: a child that has held it
-// back for `patience` is given up on, finds its bytes gone (Evicted), and
-// the source feeds it from a parent that still holds them.
+// load as long as it takes, but not for a child: a child that has stayed at
+// the window's far end for `patience` (so it set the pace) is given up on
+// once it is in the way, finds its bytes gone (Evicted), and the source
+// feeds it from a parent that still holds them.
 #pragma once
 
 #include <chrono>
@@ -76,9 +77,14 @@ class Spool {
     std::uint64_t at = 0;  // the first byte it still needs
     bool evictable = false;
     bool evicted = false;
+    std::optional<Clock::time_point> far_since;  // at the window's far end since
   };
-  bool fits(std::size_t n) const;      // mu_ held
-  void evict_blocking(std::size_t n);  // mu_ held
+  bool in_way(const Reader& r, std::size_t n) const { return !r.evicted && written_ + n > r.at + capacity_; }
+  bool fits(std::size_t n) const;  // mu_ held
+  void note_lag(Reader& r, Clock::time_point now);  // mu_ held
+  // Gives up on the children in the way that set the pace for the
+  // patience; returns when the next one would have (or max()).
+  Clock::time_point evict_slow(std::size_t n, Clock::time_point now);  // mu_ held
   void check_held(std::uint64_t offset, ReaderId who) const;  // mu_ held
 
   std::string path_;
@@ -92,7 +98,6 @@ class Spool {
   std::uint64_t oldest_ = 0;
   std::map<ReaderId, Reader> readers_;
   ReaderId next_reader_ = 0;
-  std::optional<Clock::time_point> blocked_since_;  // the writer has been waiting for room since
   std::string aborted_;
 };
 

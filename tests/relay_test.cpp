@@ -195,23 +195,52 @@ TEST_CASE("spool window: the writer never overwrites what the load has not read"
   CHECK(spool.wait_for_room(8, 20));
 }
 
-TEST_CASE("spool window: a child is waited for, until it has held the writer back for the patience") {
+TEST_CASE("spool window: a child is waited for, until it has sat at the window's far end for the patience") {
   TempDir dir;
   relay::Spool spool(dir.path + "/spool", 100, 8, std::chrono::milliseconds(200));
   const auto fast = spool.add_reader(true), slow = spool.add_reader(true);
   spool.append("abcdefgh");
   char buf[8];
   REQUIRE(spool.read(0, buf, 8, fast) == 8);
-  REQUIRE(spool.read(0, buf, 4, slow) == 4);
-  CHECK(spool.wait_for_room(4, 20));        // both have read the first four
-  CHECK_FALSE(spool.wait_for_room(8, 50));  // the slow one still needs 4..7, and has some patience left
+  REQUIRE(spool.read(0, buf, 1, slow) == 1);  // 7 of 8 behind: the far end
+  CHECK(spool.wait_for_room(1, 20));          // both have read the first byte
+  CHECK_FALSE(spool.wait_for_room(8, 50));    // the slow one still needs 1..7, and has some patience left
   const auto before = std::chrono::steady_clock::now();
-  CHECK(spool.wait_for_room(8, 5000));      // then it is given up on
+  CHECK(spool.wait_for_room(8, 5000));        // then it is given up on
   CHECK(std::chrono::steady_clock::now() - before >= std::chrono::milliseconds(100));
-  CHECK_THROWS_AS(spool.read(4, buf, 4, slow), relay::Evicted);  // its bytes are still there, but it is out
+  CHECK_THROWS_AS(spool.read(1, buf, 4, slow), relay::Evicted);  // its bytes are still there, but it is out
   spool.append("ijklmnop");
   CHECK(read_at(spool, 8, 8) == "ijklmnop");
-  CHECK(spool.read(8, buf, 8, fast) == 8);   // the fast one goes on
+  CHECK(spool.read(8, buf, 8, fast) == 8);  // the fast one goes on
+}
+
+TEST_CASE("spool window: a child that lets the writer on a byte at a time is given up on after the patience") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 2000, 8, std::chrono::milliseconds(300));
+  const auto child = spool.add_reader(true);
+  std::atomic<bool> evicted{false};
+  std::thread reader([&] {
+    char b;
+    try {
+      for (std::uint64_t at = 0; spool.read(at, &b, 1, child) == 1; ++at)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } catch (const relay::Evicted&) {
+      evicted = true;
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t written = 0;
+  while (written < 2000 && std::chrono::steady_clock::now() - start < std::chrono::seconds(10))
+    if (spool.wait_for_room(1, 100)) {
+      spool.append("x");
+      ++written;
+    }
+  const auto took = std::chrono::steady_clock::now() - start;
+  reader.join();
+  CHECK(evicted);
+  CHECK(written == 2000);  // at 100 bytes a second it would have taken 20 s
+  CHECK(took >= std::chrono::milliseconds(300));
+  CHECK(took < std::chrono::seconds(5));
 }
 
 TEST_CASE("spool window: a rewind keeps only the bytes no append has overwritten") {
