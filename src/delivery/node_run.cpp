@@ -69,19 +69,23 @@ std::string runtime_line(const wire::ProbeReply& p) {
 // containerd keeps each blob beside its unpacked snapshot: twice the load
 // there. podman copies its input into its temp dir and unpacks it there
 // too: about three times the load there at its peak (measured in the lab).
+// The spool (at most --spool-window of the stream) comes on top, on the
+// same disk or its own.
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes) {
   if (!run.loads()) return;
   const wire::ProbeReply& p = run.probe;
   const bool podman = p.runtime == "podman";
-  const std::uint64_t root_needs = podman ? load_bytes : 2 * load_bytes;
+  const std::uint64_t load_needs = podman ? load_bytes : 2 * load_bytes;
+  const std::uint64_t root_needs = load_needs + (p.spool_on_root ? spool_bytes : 0);
   const std::string prune = p.runtime == "containerd" ? "crictl rmi --prune" : p.runtime + " image prune";
   if (p.spool_free < spool_bytes)
     run.fail("space", "needs " + human_bytes(spool_bytes) + " free in ~/.cache/treesync for the spool, has " +
-                          human_bytes(p.spool_free) + "; free some space on the node");
+                          human_bytes(p.spool_free) + "; free some space on the node, or a smaller --spool-window");
   else if (p.root_free < root_needs)
     run.fail("space", runtime_line(p) + " keeps images in " + p.root_dir + ", which has " + human_bytes(p.root_free) +
-                          " free; the load needs about " + human_bytes(root_needs) + " (" + prune +
-                          ", or free disk space)");
+                          " free; the load needs about " + human_bytes(load_needs) +
+                          (p.spool_on_root ? " plus " + human_bytes(spool_bytes) + " for the spool" : "") + " (" +
+                          prune + ", free disk space" + (p.spool_on_root ? ", or a smaller --spool-window" : "") + ")");
   else if (podman && p.temp_free < 3 * load_bytes)
     run.fail("space", "podman stages loads in " + p.temp_dir + ", which has " + human_bytes(p.temp_free) +
                           " free; the load needs about " + human_bytes(3 * load_bytes) +

@@ -3,6 +3,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "src/cache/image_platform.h"
@@ -143,11 +144,11 @@ void Rollout::open_receivers() {
     const Stream& s = streams_[m];
     check_platform(run, in_.wanted, architectures);
     if (run.failed()) return;
-    check_space(run, s.size, bundle.raw_size_of(run.need));
+    check_space(run, spool_bytes(m), bundle.raw_size_of(run.need));
     if (run.failed()) return;
     address_[m] = numeric_address(run.node.host);
     wire::ReceiveRequest req{bundle.parts_of(s.parts), positions_in(s.parts, run.need), bundle.plan_images(),
-                             address_[m], key_[m], plan_.parent[m] == topology::kSource};
+                             address_[m], key_[m], plan_.parent[m] == topology::kSource, in_.options.spool_window};
     port_[m] = run.relay->open_receive(req);
     run.status->total = s.size;
     run.status->stage = Stage::Receiving;
@@ -275,10 +276,38 @@ std::vector<std::uint64_t> Rollout::bundle_positions() const {
   return out;
 }
 
+std::uint64_t Rollout::spool_bytes(std::size_t m) const {
+  const std::uint64_t window = in_.options.spool_window;
+  return window == 0 ? streams_[m].size : std::min(window, streams_[m].size);
+}
+
+// A new parent must hold the child's stream where the child resumes: its
+// spool keeps at least the window behind the bytes it has (a chunk and a
+// tick of its progress less, to be safe).
+bool Rollout::can_feed(std::size_t p, std::size_t c) const {
+  if (!contains_parts(streams_[p].parts, streams_[c].parts)) return false;
+  if (spool_bytes(p) >= streams_[p].size) return true;
+  const std::uint64_t margin = 2 * wire::kChunkSize;
+  return bundle_position(p) <= bundle_position(c) + (spool_bytes(p) > margin ? spool_bytes(p) - margin : 0);
+}
+
 std::vector<int> Rollout::reparent(std::size_t m) {
   return topology::reparent(plan_, static_cast<int>(m), bundle_positions(), alive_, [this](int p, int c) {
-    return contains_parts(streams_[static_cast<std::size_t>(p)].parts, streams_[static_cast<std::size_t>(c)].parts);
+    return can_feed(static_cast<std::size_t>(p), static_cast<std::size_t>(c));
   });
+}
+
+// The child fell further behind than its parent's spool window: the source,
+// which holds every byte, takes it over where it is.
+void Rollout::child_behind(std::size_t parent, const std::string& child) {
+  const auto& kids = plan_.children[parent];
+  auto it = std::find_if(kids.begin(), kids.end(), [&](int c) { return run_of(static_cast<std::size_t>(c)).node.name == child; });
+  if (it == kids.end()) return;  // moved already
+  const auto c = static_cast<std::size_t>(*it);
+  if (!alive_[c] || complete(c)) return;
+  spdlog::warn("{}: fell more than the spool window ({}) behind {}; resuming from the source at byte {}", child,
+               human_bytes(spool_bytes(parent)), run_of(parent).node.name, have_[c]);
+  move_to_source(c);
 }
 
 void Rollout::watch(std::size_t m) {
@@ -335,6 +364,7 @@ void Rollout::on_event(std::size_t m, const wire::Json& e) {
     } else if (type == wire::ChildFailed::kType) {
       auto f = wire::from_message<wire::ChildFailed>(e);
       spdlog::warn("{}: forwarding to {} failed: {}", name, f.child, f.message);
+      if (f.behind) child_behind(m, f.child);
     } else if (type == wire::Corrupt::kType) {
       auto c = wire::from_message<wire::Corrupt>(e);
       spdlog::warn("{}: the chunk at byte {} from {} failed its XXH3 check; asked for it again", name, c.offset, c.peer);

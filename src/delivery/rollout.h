@@ -45,6 +45,9 @@ class Rollout {
   void move_to_source(std::size_t m);                    // mu_ held
   void cancel_source_edge(std::size_t m);                // mu_ held
   std::vector<int> reparent(std::size_t m);  // mu_ held
+  std::uint64_t spool_bytes(std::size_t m) const;  // most of its stream member m's spool holds
+  bool can_feed(std::size_t p, std::size_t c) const;  // mu_ held: p's spool holds what c needs next
+  void child_behind(std::size_t parent, const std::string& child);  // mu_ held
   // Feeds `child` from `parent`; with new_key over a fresh edge, whose key
   // the child learns first (the parent connects once it says it knows);
   // mu_ held.

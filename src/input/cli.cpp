@@ -7,6 +7,7 @@
 #include <cxxopts.hpp>
 
 #include "src/errors.h"
+#include "src/input/byte_size.h"
 #include "src/input/home.h"
 #include "src/input/image_ref.h"
 #include "src/input/inventory.h"
@@ -90,6 +91,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        cxxopts::value<std::string>()->default_value("auto"), "MODE")
       ("fanout", "Tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
       ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
+      ("spool-window", "Most bytes of the stream a node keeps on disk besides its runtime's own copy; a child that "
+       "falls further behind its parent is fed by the source (0: the whole stream)",
+       cxxopts::value<std::string>()->default_value("512M"), "SIZE")
       ("compress", "Layers travel as zstd: auto (where it saves 10% or more), zstd or none",
        cxxopts::value<std::string>()->default_value("auto"), "HOW")
       ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
@@ -191,6 +195,12 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     throw UsageError("--mode '" + printable(mode) + "' is not one of auto, flat, tree");
   o.mode = mode == "flat" ? ModeOption::Flat : mode == "tree" ? ModeOption::Tree : ModeOption::Auto;
   o.fanout = r["fanout"].as<int>();
+  const std::string window = r["spool-window"].as<std::string>();
+  const auto window_bytes = parse_byte_size(window);
+  if (!window_bytes || (*window_bytes != 0 && *window_bytes < kMinSpoolWindow))
+    throw UsageError("--spool-window '" + printable(window) + "' is not a size of 16M or more (e.g. 512M, 2G; 0 keeps "
+                     "the whole stream)");
+  o.spool_window = *window_bytes;
   const std::string compress = r["compress"].as<std::string>();
   if (compress != "auto" && compress != "zstd" && compress != "none")
     throw UsageError("--compress '" + printable(compress) + "' is not one of auto, zstd, none");

@@ -1,10 +1,14 @@
 // Command-line options: the seed script's flags, plus the tree and SSH ones.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
 namespace treesync {
+
+// A window must hold a few chunks in flight to keep a stream moving.
+constexpr std::uint64_t kMinSpoolWindow = 16u << 20;
 
 enum class ModeOption { Auto, Flat, Tree };
 enum class Compress { Auto, Zstd, None };  // how layers travel
@@ -25,6 +29,7 @@ struct Options {
   ModeOption mode = ModeOption::Auto;
   int fanout = 4;
   Compress compress = Compress::Auto;
+  std::uint64_t spool_window = 512u << 20;  // bytes of the stream a relay keeps on disk; 0: all
   bool dry_run = false;
   bool verbose = false;
   bool quiet = false;               // only the summary and errors
