@@ -305,8 +305,10 @@ void Rollout::child_behind(std::size_t parent, const std::string& child) {
   if (it == kids.end()) return;  // moved already
   const auto c = static_cast<std::size_t>(*it);
   if (!alive_[c] || complete(c)) return;
-  spdlog::warn("{}: fell more than the spool window ({}) behind {}; resuming from the source at byte {}", child,
-               human_bytes(spool_bytes(parent)), run_of(parent).node.name, have_[c]);
+  const std::string why = "fell more than the spool window (" + human_bytes(spool_bytes(parent)) + ") behind " +
+                          run_of(parent).node.name;
+  spdlog::warn("{}: {}; resuming from the source at byte {}", child, why, have_[c]);
+  note_reparent(c, static_cast<int>(parent), topology::kSource, "behind_window", why);
   move_to_source(c);
 }
 

@@ -58,13 +58,17 @@ reset_nodes
 run_ts --image win:2 --nodes node1,node2,node3 --dry-run >/dev/null
 "$LAB" shape 400mbit
 "$LAB" shape 20mbit node3
-run_ts --image win:2 --nodes node1,node2,node3 --mode tree --fanout 1 --spool-window 16M -v
+run_ts --image win:2 --nodes node1,node2,node3 --mode tree --fanout 1 --spool-window 16M -v --events /root/window.events
 "$LAB" shape off
+EVENTS="$SRC_HOME/window.events"
 check "exit status 0" rc_is 0
 check "node3 moved to the source once it fell behind node2's window" \
   grep -qE 'node3: fell more than the spool window \(16\.0 MiB\) behind node2; resuming from the source at byte [1-9][0-9]*' <<<"$OUT"
 check "node2 said why it stopped forwarding" grep -qE "node2: forwarding to node3 failed: .*left this node's spool window" <<<"$OUT"
 check "node2 itself stayed under node1" bash -c '! grep -q "node2: fell more than" <<<"$1"' _ "$OUT"
+check "--events: node3 re-parented from node2 to the source, behind the window" \
+  [ "$(events "$EVENTS" "[(x['from'], x['to'], x['reason']) for x in e if x['event'] == 'reparented']")" = "[('node2', 'source', 'behind_window')]" ]
+check "--events: every line valid against docs/events.schema.json" valid_events "$EVENTS"
 for n in node1 node2 node3; do check "$n has win:2" [ "$(node_id "$n" win:2)" = "$(source_id win:2)" ]; done
 assert_clean
 
