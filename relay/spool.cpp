@@ -28,7 +28,9 @@ Spool::~Spool() {
 
 Spool::ReaderId Spool::add_reader(bool evictable) {
   std::lock_guard<std::mutex> lock(mu_);
-  readers_[next_reader_] = {oldest_, evictable, false};
+  Reader& r = readers_[next_reader_];
+  r.at = oldest_;
+  r.evictable = evictable;
   return next_reader_++;
 }
 
