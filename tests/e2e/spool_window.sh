@@ -72,10 +72,19 @@ check "--events: every line valid against docs/events.schema.json" valid_events 
 for n in node1 node2 node3; do check "$n has win:2" [ "$(node_id "$n" win:2)" = "$(source_id win:2)" ]; done
 assert_clean
 
-echo "# a node whose disk cannot hold the window and the load is refused before anything is sent"
-# (the probe's space check: the window counts where the spool shares the runtime's disk)
-run_ts --image win:1 --nodes node4 --force --spool-window 1T
+echo "# node4's spool folder has 100 MiB: the whole 200 MiB stream does not fit, a 16 MiB window does"
+# (the probe's space check: the spool needs the window, not the stream)
+reset_nodes
+"$LAB" exec node4 mount -t tmpfs -o size=100m tmpfs /root/.cache/treesync
+trap '"$LAB" shape off; "$LAB" exec node4 umount /root/.cache/treesync 2>/dev/null || true' EXIT
+run_ts --image win:1 --nodes node4 --spool-window 0
 check "exit status 1" rc_is 1
-check "node4 failed at the space check, naming the window" grep -qE 'node4 .*(spool|--spool-window)' <<<"$OUT"
+check "node4 failed at the space check, naming the spool's need and the fix" \
+  grep -qE '^node4 .* failed .*needs 201\.0 MiB free in ~/.cache/treesync for the spool, has (9[0-9]|100)\.[0-9] MiB; .*smaller --spool-window' <<<"$OUT"
+check "nothing was sent to node4" [ "$(node_id node4 win:1)" = none ]
+run_ts --image win:1 --nodes node4 --spool-window 16M
+check "with a 16 MiB window: exit status 0" rc_is 0
+check "node4 has win:1" [ "$(node_id node4 win:1)" = "$(source_id win:1)" ]
+"$LAB" exec node4 umount /root/.cache/treesync
 assert_clean
 done_testing
