@@ -61,7 +61,8 @@ wire::ForwardRequest sample() {
 }
 template <>
 wire::TagRequest sample() {
-  return {digest('a'), {"registry:5000/team/app:1.2", "app:latest"}, true};
+  return {digest('a'), {"registry:5000/team/app:1.2", "app:latest"}, true,
+          {"treesync.invalid/staged/registry_5000/team/app:1.2"}};
 }
 template <>
 wire::Hello sample() {

@@ -38,7 +38,7 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), true);
   std::map<std::string, NodeImage> on_node;
   for (const auto& [id, state] : p.images) on_node[id] = {state.present, state.tags};
-  run.decision = decide(wanted, on_node, o.force);
+  run.decision = decide(wanted, on_node, o.force, o.tagging);
   run.probe = p;
   run.result.action = action_name(run.decision.action);
   run.result.runtime = p.runtime;
@@ -110,16 +110,28 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
                                     "; nothing was tagged");
     }
   }
-  for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs, pin);
+  const Decision& d = run.decision;
+  auto no_refs = std::vector<std::string>{};
+  auto of = [&](const std::map<std::string, std::vector<std::string>>& m, const std::string& id) -> const auto& {
+    auto it = m.find(id);
+    return it == m.end() ? no_refs : it->second;
+  };
+  for (const auto& [id, refs] : d.tags) run.relay->tag(id, refs, pin || d.pin, {});
+  if (!d.tags.empty()) run.tagged_at = Clock::now();
+  // Once every tag is on, so the node never lacks a name for the image.
+  for (const auto& [id, refs] : d.untag) run.relay->tag(id, {}, false, refs);
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), false);
   for (const auto& w : wanted) {
     auto it = p.images.find(w.id);
     if (it == p.images.end() || !it->second.present)
       throw NodeError("verify", "image " + w.id + " is not on the node after the load");
     const auto& tags = it->second.tags;
-    for (const auto& ref : w.refs)
+    for (const auto& ref : of(d.tags, w.id))
       if (std::find(tags.begin(), tags.end(), ref) == tags.end())
         throw NodeError("verify", ref + " does not point at " + w.id + " on the node after tagging");
+    for (const auto& ref : of(d.untag, w.id))
+      if (std::find(tags.begin(), tags.end(), ref) != tags.end())
+        throw NodeError("verify", ref + " still names " + w.id + " on the node after it was dropped");
   }
 }
 

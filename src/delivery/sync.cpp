@@ -4,7 +4,9 @@
 #include <set>
 #include <thread>
 
+#include "src/delivery/activate.h"
 #include "src/delivery/delivery.h"
+#include "src/delivery/staged_ref.h"
 #include "src/report/json_report.h"
 #include "src/delivery/run_setup.h"
 
@@ -92,6 +94,17 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
   return sent;
 }
 
+// stage: what holds the images now, and the command that tags them.
+void print_staged(std::ostream& out, const std::vector<std::string>& refs) {
+  std::string list;
+  for (const auto& ref : refs) {
+    out << "staged " << ref << " as " << staged_ref(ref) << "\n";
+    list += " " + ref;
+  }
+  out << "activate with: treesync activate " << (refs.size() > 1 ? "--images" : "--image") << list
+      << " (with the same node selection)\n";
+}
+
 }  // namespace
 
 int run_sync(const Options& o) {
@@ -114,12 +127,15 @@ int run_sync(const Options& o) {
   // With --json -, stdout carries the report alone.
   std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
   std::vector<NodeResult> results = s->results();
+  ActivationSpread spread;  // stage applies no operator tag: none
   int status;
   if (o.dry_run) {
     print_plan(out, s->runs, mode_text, o.fanout, payload.ready ? &payload.prepared : nullptr);
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
     print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
+    if (o.tagging == Tagging::Staged) print_staged(out, o.images);
+    else print_activation_spread(out, spread = activation_spread(s->runs));
     out << why_mode << "\n";
     if (payload.ready)
       out << payload.prepared.compression << (payload.prepared.how.empty() ? "" : "; " + payload.prepared.how) << "\n";
@@ -127,9 +143,11 @@ int run_sync(const Options& o) {
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();
   if (!o.json_path.empty()) {
-    RunSummary summary{"sync", mode_text, o.fanout, o.dry_run, s->started,
+    RunSummary summary{o.tagging == Tagging::Staged ? "stage" : "sync", mode_text, o.fanout, o.dry_run, s->started,
                        std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o),
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
+    summary.tagged_nodes = spread.nodes;
+    summary.activation_spread = spread.seconds;
     write_report(o.json_path, make_report(summary, results, {}));
   }
   return status;
