@@ -1,5 +1,7 @@
 #include "src/delivery/activate.h"
 
+#include <algorithm>
+#include <cstdio>
 #include <iostream>
 
 #include "src/delivery/delivery.h"
