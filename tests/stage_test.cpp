@@ -27,7 +27,7 @@ namespace {
 
 const std::string A = "sha256:" + std::string(64, 'a');
 const std::string B = "sha256:" + std::string(64, 'b');
-const std::string kStagedApp = "treesync.invalid/staged/docker.io/library/app:1";
+const std::string kStagedApp = "treesync.invalid/docker.io/library/app/treesync-staged:1";
 const std::vector<WantedImage> kWanted = {{A, {"app:1"}}, {B, {"web:2"}}};
 
 ParsedCommand parse(std::vector<const char*> args) {
@@ -39,15 +39,19 @@ ParsedCommand parse(std::vector<const char*> args) {
 
 TEST_CASE("staged names: treesync's own domain, the full name, a port spelled so it stays a path") {
   CHECK(staged_ref("app:1") == kStagedApp);
-  CHECK(staged_ref("team/app:v2.0") == "treesync.invalid/staged/docker.io/team/app:v2.0");
-  CHECK(staged_ref("192.168.100.10:5000/iarnet:latest") == "treesync.invalid/staged/192.168.100.10_5000/iarnet:latest");
-  CHECK(staged_ref("Reg.Example.com/x/y:T_1") == "treesync.invalid/staged/reg.example.com/x/y:T_1");
-  CHECK(staged_ref("localhost/app:1") == "treesync.invalid/staged/localhost/app:1");
+  CHECK(staged_ref("team/app:v2.0") == "treesync.invalid/docker.io/team/app/treesync-staged:v2.0");
+  CHECK(staged_ref("192.168.100.10:5000/iarnet:latest") == "treesync.invalid/192.168.100.10_5000/iarnet/treesync-staged:latest");
+  CHECK(staged_ref("Reg.Example.com/x/y:T_1") == "treesync.invalid/reg.example.com/x/y/treesync-staged:T_1");
+  CHECK(staged_ref("localhost/app:1") == "treesync.invalid/localhost/app/treesync-staged:1");
   // Different references never share a staged name, and none is a user's tag.
   CHECK(staged_ref("registry_5000/app:1") != staged_ref("registry:5000/app:1"));
   CHECK(staged_ref("library/app:1") == kStagedApp);  // one image name in Docker, one staged name
   for (const char* ref : {"app:1", "reg:5000/a/b:c", "x.io/y:z"}) {
     INFO(ref);
+    // podman finds a short name `b:c` in any local name ending in /b:c.
+    const std::string name = ref, last = name.substr(name.rfind('/') == std::string::npos ? 0 : name.rfind('/') + 1);
+    const std::string staged = staged_ref(ref);
+    CHECK(staged.substr(staged.size() - last.size() - 1) != "/" + last);
     CHECK(runtime::is_plain_ref(staged_ref(ref)));
     CHECK(normalize_image_ref(staged_ref(ref)) == staged_ref(ref));  // Docker's grammar takes it as is
   }

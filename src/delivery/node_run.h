@@ -62,8 +62,8 @@ void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
 
 // After a load (`loaded`: the IDs docker load reported, which must be
 // exactly the wanted set) or alone (tag only): check the IDs, apply the
-// decision's tags (pinned with `pin` or the decision's), drop its staged
-// names, confirm every reference on the node.
+// decision's tags (pinned with `pin` or the decision's), confirm each on
+// the node, and drop its staged names (a failure to drop is only a warning).
 void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded,
                     bool pin);
 // "Docker 20.10.24 (classic)", "containerd 1.6.20 (namespace k8s.io)": for people.

@@ -9,7 +9,8 @@
 namespace treesync {
 
 namespace {
-constexpr const char* kPrefix = "treesync.invalid/staged/";
+constexpr const char* kDomain = "treesync.invalid/";
+constexpr const char* kLast = "/treesync-staged";
 }  // namespace
 
 std::string staged_ref(const std::string& ref) {
@@ -21,7 +22,7 @@ std::string staged_ref(const std::string& ref) {
   // A domain may hold capitals and a port; a path component may not.
   std::transform(domain.begin(), domain.end(), domain.begin(), [](unsigned char c) { return std::tolower(c); });
   std::replace(domain.begin(), domain.end(), ':', '_');
-  return kPrefix + domain + path + tag;
+  return kDomain + domain + path + kLast + tag;
 }
 
 void check_stageable(const std::vector<std::string>& refs) {

@@ -25,7 +25,7 @@ Commands:
   treesync [sync] ...     put the images on the selected nodes (the default)
   treesync status ...     show which selected nodes have the images; send nothing
   treesync stage ...      put the images on the nodes without the operator's tags
-                          (held as treesync.invalid/staged/NAME:TAG, pinned on containerd)
+                          (held as treesync.invalid/NAME/treesync-staged:TAG, pinned on containerd)
   treesync activate ...   tag the staged images on every node at once; send no image bytes
 
 Examples:

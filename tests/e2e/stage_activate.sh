@@ -10,7 +10,7 @@
 set -euo pipefail
 . "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-stage 8
 
-staged() { echo "treesync.invalid/staged/docker.io/library/$1"; }
+staged() { echo "treesync.invalid/docker.io/library/${1%%:*}/treesync-staged:${1#*:}"; }
 J() { echo "$SRC_HOME/$1.json"; }
 # Every node but SKIP (or none) has REF pointing at WANT; "none" for absent.
 nodes_show() {

@@ -9,7 +9,7 @@
 set -euo pipefail
 . "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-rt 4 --runtimes docker,docker-containerd,containerd,podman
 
-STAGED=treesync.invalid/staged/docker.io/library/app:1
+STAGED=treesync.invalid/docker.io/library/app/treesync-staged:1
 K8S_CTR=(ctr --namespace k8s.io)
 ensure_image app:1 8
 WANT=$("$LAB" image-id source app:1)
