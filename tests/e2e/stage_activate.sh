@@ -73,6 +73,10 @@ echo "# a node whose runtime stops between stage and activate"
 APP3=$(source_id app:3)
 run_ts stage --image app:3
 check "stage exits 0" rc_is 0
+run_ts activate --image app:3 --dry-run
+check "activate --dry-run exits 0" rc_is 0
+check "  says every node would be tagged" [ "$(grep -c ': would be tagged$' <<<"$OUT")" = 8 ]
+check "  and tags nothing" nodes_show app:3 none
 "$LAB" runtime-stop node3
 run_ts activate --image app:3 --json /root/stopped.json
 "$LAB" runtime-start node3
