@@ -95,7 +95,12 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
 }
 
 // stage: what holds the images now, and the command that tags them.
-void print_staged(std::ostream& out, const std::vector<std::string>& refs) {
+void print_staged(std::ostream& out, const std::vector<std::string>& refs, const std::vector<NodeResult>& results) {
+  const auto count = [&](Outcome a, Outcome b) {
+    return std::count_if(results.begin(), results.end(), [&](const NodeResult& r) { return r.outcome == a || r.outcome == b; });
+  };
+  out << "stage: " << count(Outcome::Loaded, Outcome::Tagged) << " staged now, " << count(Outcome::Skipped, Outcome::Skipped)
+      << " present already (staged or active), " << count(Outcome::Failed, Outcome::Pending) << " not staged\n";
   std::string list;
   for (const auto& ref : refs) {
     out << "staged " << ref << " as " << staged_ref(ref) << "\n";
@@ -134,7 +139,7 @@ int run_sync(const Options& o) {
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
     print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
-    if (o.tagging == Tagging::Staged) print_staged(out, o.images);
+    if (o.tagging == Tagging::Staged) print_staged(out, o.images, results);
     else print_activation_spread(out, spread = activation_spread(s->runs));
     out << why_mode << "\n";
     if (payload.ready)

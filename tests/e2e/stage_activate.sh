@@ -33,6 +33,7 @@ run_ts stage --image app:2 --mode tree --fanout 2 --json /root/stage.json
 check "exit 0" rc_is 0
 check "every node's docker: the staged name points at the source's app:2" nodes_show "$(staged app:2)" "$APP2"
 check "no node has the tag app:2" nodes_show app:2 none
+check "the summary counts 8 staged" out_has "stage: 8 staged now, 0 present already (staged or active), 0 not staged"
 check "the summary names the staged name and the command that activates it" \
   out_has "staged app:2 as $(staged app:2)"
 check "  and the command that activates it" out_has "activate with: treesync activate --image app:2"
@@ -48,6 +49,7 @@ check "every node's column says staged" [ "$(grep -cE '^node[0-9] .* staged *$' 
 echo "# stage again: every node has it, nothing is sent"
 run_ts stage --image app:2 --json /root/stage2.json
 check "exit 0" rc_is 0
+check "the summary says every node has it already" out_has "stage: 0 staged now, 8 present already (staged or active), 0 not staged"
 check "every node skipped, the source sent nothing" \
   [ "$(report "$(J stage2)" "([n['action'] for n in r['nodes']].count('skip'), r['source_bytes'])")" = "(8, 0)" ]
 
