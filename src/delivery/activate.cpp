@@ -7,7 +7,9 @@
 #include "src/delivery/delivery.h"
 #include "src/delivery/run_setup.h"
 #include "src/delivery/staged_ref.h"
+#include "src/report/events.h"
 #include "src/report/json_report.h"
+#include "src/report/metrics.h"
 
 namespace treesync {
 namespace {
@@ -51,7 +53,7 @@ int run_activate(const Options& o) {
   std::unique_ptr<RunSetup> s = setup_and_probe(o);
   for (auto& run : s->runs)
     if (!run.failed() && run.decision.action == Action::Unstaged) run.fail("stage", not_staged(run));
-  std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
+  std::ostream& out = o.json_path == "-" || o.events_path == "-" ? std::cerr : std::cout;
   if (o.dry_run) {
     s->close_relays(static_cast<std::size_t>(o.max_workers));
     for (const auto& run : s->runs)
@@ -83,13 +85,21 @@ int run_activate(const Options& o) {
     print_activation_spread(out, spread);
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();
+  const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   if (!o.json_path.empty()) {
-    RunSummary summary{"activate", "", 0, o.dry_run, s->started,
-                       std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o), nullptr, 0, status};
+    RunSummary summary{"activate", "", 0, o.dry_run, s->started, seconds, s->image_ids(o), nullptr, 0, status};
     summary.tagged_nodes = spread.nodes;
     summary.activation_spread = spread.seconds;
     write_report(o.json_path, make_report(summary, results, {}));
   }
+  if (!o.metrics_path.empty()) {
+    RunTotals totals{"activate", "", o.images, seconds, 0, outcome_counts(results),
+                     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
+                     status};
+    write_metrics(o.metrics_path, prometheus_text(totals));
+  }
+  events::emit("run_finished", "",
+               {{"exit_status", status}, {"seconds", seconds}, {"source_bytes", 0}, {"outcomes", outcome_counts(results)}});
   return status;
 }
 

@@ -1,7 +1,9 @@
 #include "src/delivery/node_run.h"
 
+#include <algorithm>
 #include <set>
 
+#include "src/delivery/staged_ref.h"
 #include "src/report/events.h"
 
 namespace treesync {
@@ -154,7 +156,11 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
   }
   std::vector<std::string> applied;
   for (const auto& [id, refs] : run.decision.tags) applied.insert(applied.end(), refs.begin(), refs.end());
-  events::emit("tagged", run.node.name, {{"refs", applied}});
+  // treesync stage: held under its own names, not yet the operator's.
+  if (!applied.empty() && std::all_of(applied.begin(), applied.end(), is_staged_ref))
+    events::emit("staged", run.node.name, {{"images", ids_of(wanted)}});
+  else
+    events::emit("tagged", run.node.name, {{"refs", applied}});
 }
 
 }  // namespace treesync

@@ -25,6 +25,8 @@ std::string staged_ref(const std::string& ref) {
   return kDomain + domain + path + kLast + tag;
 }
 
+bool is_staged_ref(const std::string& ref) { return ref.rfind(kDomain, 0) == 0; }
+
 void check_stageable(const std::vector<std::string>& refs) {
   for (const auto& ref : refs) {
     const std::string name = staged_ref(ref);

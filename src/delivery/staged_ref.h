@@ -20,6 +20,8 @@ namespace treesync {
 // so it cannot mean anything else).
 std::string staged_ref(const std::string& ref);
 std::vector<std::string> staged_refs(const std::vector<std::string>& refs);
+// Whether ref is a name staged_ref made.
+bool is_staged_ref(const std::string& ref);
 // Throws UsageError for a reference whose staged name would pass Docker's
 // 255-character limit on names: checked before stage or activate connects.
 void check_stageable(const std::vector<std::string>& refs);
