@@ -29,8 +29,10 @@ check "8 nodes" [ "${#NODES[@]}" = 8 ]
 
 echo "# stage: every node holds app:2 under the staged name, none under app:2"
 APP2=$(source_id app:2)
-run_ts stage --image app:2 --mode tree --fanout 2 --json /root/stage.json
+run_ts stage --image app:2 --mode tree --fanout 2 --json /root/stage.json --events /root/stage.events
 check "exit 0" rc_is 0
+check "--events: each node ends staged (not tagged), every line valid" valid_events "$SRC_HOME/stage.events"
+check "  8 staged, 0 tagged" [ "$(events "$SRC_HOME/stage.events" "([x['event'] for x in e].count('staged'), [x['event'] for x in e].count('tagged'))")" = "(8, 0)" ]
 check "every node's docker: the staged name points at the source's app:2" nodes_show "$(staged app:2)" "$APP2"
 check "no node has the tag app:2" nodes_show app:2 none
 check "the summary counts 8 staged" out_has "stage: 8 staged now, 0 present already (staged or active), 0 not staged"
@@ -54,8 +56,12 @@ check "every node skipped, the source sent nothing" \
   [ "$(report "$(J stage2)" "([n['action'] for n in r['nodes']].count('skip'), r['source_bytes'])")" = "(8, 0)" ]
 
 echo "# activate: the tags land on every node together"
-run_ts activate --image app:2 --json /root/activate.json
+run_ts activate --image app:2 --json /root/activate.json --events /root/activate.events --metrics /root/activate.prom
 check "exit 0" rc_is 0
+check "--events: 8 tagged, the stream ends with run_finished, every line valid" \
+  [ "$(events "$SRC_HOME/activate.events" "([x['event'] for x in e].count('tagged'), e[-1]['event'])")" = "(8, 'run_finished')" ]
+check "  valid against the schema" valid_events "$SRC_HOME/activate.events"
+check "--metrics: 8 nodes tagged" [ "$(metric "$SRC_HOME/activate.prom" treesync_nodes outcome=tagged)" = 8 ]
 check "every node's docker: app:2 points at the source's ID" nodes_show app:2 "$APP2"
 check "the staged name is gone from every node" nodes_show "$(staged app:2)" none
 check "the report is valid against the schema" valid_report "$(J activate)"
