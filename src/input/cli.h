@@ -1,6 +1,7 @@
 // Command-line options: the seed script's flags, plus the tree and SSH ones.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,8 @@ struct Options {
   ModeOption mode = ModeOption::Auto;
   int fanout = 4;
   Compress compress = Compress::Auto;
+  std::uint64_t limit_rate = 0;     // --limit-rate: every sending host's upload cap, bits/s on the wire; 0: none
+  std::uint64_t source_limit = 0;   // --source-limit: the source's, instead of limit_rate; 0: none
   bool dry_run = false;
   bool verbose = false;
   bool quiet = false;               // only the summary and errors
