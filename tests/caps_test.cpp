@@ -72,7 +72,7 @@ TEST_CASE("caps: the prediction counts the wire's headers, per mode, and only wi
   auto p = predict(loading_nodes(4), b, o);
   const double payload = 10e6 * 1448 / 1514;
   CHECK(*p.flat == Approx(4 * 100e6 / payload));
-  CHECK(*p.tree == Approx((100e6 + 4.0 * (1 << 20)) / payload));  // a pipeline of 4
+  CHECK(*p.tree == Approx((100e6 + 3.0 * (1 << 20)) / payload));  // a pipeline of 4: 3 relays
   CHECK(prediction_line(p, topology::Mode::Flat) == "predicted under the caps: 41.8 s to stream (flat)");
   CHECK(prediction_line({}, topology::Mode::Tree).empty());
 }

@@ -35,11 +35,13 @@ std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint
   for (std::size_t i = 0; i < plan.size(); ++i) {
     if (plan.parent[i] == kDetached) continue;
     double rate = rates.link;
-    int hops = 0;
-    for (int at = static_cast<int>(i); at != kSource; at = plan.parent[static_cast<std::size_t>(at)], ++hops)
+    int relays = 0;  // above node i
+    for (int at = static_cast<int>(i); at != kSource; at = plan.parent[static_cast<std::size_t>(at)]) {
       rate = lower(rate, share(plan.parent[static_cast<std::size_t>(at)]));
+      if (plan.parent[static_cast<std::size_t>(at)] != kSource) ++relays;
+    }
     if (rate == 0) return std::nullopt;
-    slowest = std::max(slowest, (static_cast<double>(bytes[i]) + static_cast<double>(hops) * static_cast<double>(chunk)) / rate);
+    slowest = std::max(slowest, (static_cast<double>(bytes[i]) + relays * static_cast<double>(chunk)) / rate);
   }
   return slowest;
 }

@@ -34,7 +34,8 @@ std::optional<double> flat_seconds(const std::vector<std::uint64_t>& bytes, cons
 // A tree, pipelined: every sender shares its upload evenly among its
 // children, so a node receives at the lowest share along its path (or its
 // link, if lower), and its last byte arrives after its bytes at that rate
-// plus one chunk's time per hop. `bytes`: what each node's stream carries.
+// plus one chunk's time per relay above it (a relay forwards a chunk once it
+// holds it whole). `bytes`: what each node's stream carries.
 std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint64_t>& bytes, const Rates& rates,
                                    std::uint64_t chunk);
 
