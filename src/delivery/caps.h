@@ -21,10 +21,10 @@ std::uint64_t relay_cap(const Node& node, const Options& o);
 // The predicted stream time of each mode for the nodes that load.
 topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bundle, const Options& o);
 
-// "caps: source 50 Mbit/s, relays 50 Mbit/s (node3 100 Mbit/s)", or "" when
-// nothing is capped.
+// "caps (on the wire): source 50 Mbit/s, relays 50 Mbit/s (node3 100
+// Mbit/s)", or "" when nothing is capped.
 std::string caps_line(const std::vector<NodeRun>& runs, const Options& o);
-// "predicted under the caps: 1m52s to stream (tree)", or "" with no prediction.
+// "predicted under the caps: 31.5 s to stream (tree)", or "" with no prediction.
 std::string prediction_line(const topology::Predictions& p, topology::Mode mode);
 
 }  // namespace treesync

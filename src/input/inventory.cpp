@@ -60,7 +60,8 @@ class Reader {
     throw error(v, "'" + field + "' value '" + printable(v.Scalar()) + "' is not a rate: use e.g. " + kRateExamples);
   }
 
-  // `zones: {NAME: {limit: RATE}}`: what every node of a zone shares.
+  // `zones: {NAME: {limit: RATE}}`: the cap each node of a zone gets (its
+  // own bucket; the zone's total is not capped).
   std::map<std::string, std::uint64_t> zone_limits(const YAML::Node& zones) const {
     if (!zones.IsMap()) throw error(zones, "'zones' must be a map of zone names, e.g. {rack2: {limit: 100M}}");
     std::map<std::string, std::uint64_t> out;
