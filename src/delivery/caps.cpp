@@ -35,10 +35,15 @@ topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bu
           topology::tree_seconds(tree, streams, rates, wire::kChunkSize)};
 }
 
-std::string caps_line(const std::vector<NodeRun>& runs, const Options& o) {
-  std::map<std::string, std::uint64_t> own;  // relays whose cap differs from --limit-rate
+std::map<std::string, std::uint64_t> own_caps(const std::vector<NodeRun>& runs, const Options& o) {
+  std::map<std::string, std::uint64_t> own;
   for (const auto& r : runs)
     if (r.loads() && relay_cap(r.node, o) != o.limit_rate) own[r.node.name] = relay_cap(r.node, o);
+  return own;
+}
+
+std::string caps_line(const std::vector<NodeRun>& runs, const Options& o) {
+  const auto own = own_caps(runs, o);
   if (!source_cap(o) && !o.limit_rate && own.empty()) return "";
   auto text = [](std::uint64_t bps) { return bps ? rate_text(bps) : std::string("uncapped"); };
   std::string line = "caps (on the wire): source " + text(source_cap(o)) + ", relays " + text(o.limit_rate);

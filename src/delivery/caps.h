@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,9 @@ namespace treesync {
 // Bits per second on the wire; 0: none.
 std::uint64_t source_cap(const Options& o);
 std::uint64_t relay_cap(const Node& node, const Options& o);
+
+// Loading nodes whose relay cap is their own or their zone's (not --limit-rate), by name.
+std::map<std::string, std::uint64_t> own_caps(const std::vector<NodeRun>& runs, const Options& o);
 
 // The predicted stream time of each mode for the nodes that load.
 topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bundle, const Options& o);

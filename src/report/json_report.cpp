@@ -16,6 +16,7 @@ std::string utc_now() {
 wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nodes,
                        const std::vector<wire::Json>& extra) {
   auto or_null = [](const std::string& s) { return s.empty() ? wire::Json(nullptr) : wire::Json(s); };
+  auto rate_or_null = [](std::uint64_t bps) { return bps ? wire::Json(bps) : wire::Json(nullptr); };
   wire::Json images = wire::Json::array();
   for (const auto& [ref, id] : run.images) images.push_back({{"ref", ref}, {"id", id}});
   wire::Json list = wire::Json::array();
@@ -48,6 +49,9 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                               {"compression", run.bundle->compression}}
                                  : wire::Json(nullptr)},
           {"source_bytes", run.source_bytes},
+          {"caps", {{"source", rate_or_null(run.source_cap)}, {"relays", rate_or_null(run.relay_cap)},
+                    {"nodes", run.node_caps}}},
+          {"predicted_seconds", run.predicted_seconds ? wire::Json(*run.predicted_seconds) : wire::Json(nullptr)},
           {"exit_status", run.exit_status},
           {"nodes", list}};
 }

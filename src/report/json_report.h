@@ -2,6 +2,8 @@
 // schema is docs/report.schema.json; its version only grows compatibly.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,6 +24,11 @@ struct RunSummary {
   const PreparedBundle* bundle = nullptr;                    // null when nothing was to load
   std::uint64_t source_bytes = 0;
   int exit_status = 0;
+  // sync: the upload caps in bits/s on the wire (0: none), relays with their
+  // own (inventory) cap by name, and the stream time the caps predict.
+  std::uint64_t source_cap = 0, relay_cap = 0;
+  std::map<std::string, std::uint64_t> node_caps;
+  std::optional<double> predicted_seconds;
 };
 
 wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nodes,
