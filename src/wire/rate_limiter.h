@@ -32,7 +32,7 @@ class RateLimiter {
   // Waits until `wire` more bytes fit under the cap, then counts them as
   // sent; returns false (counting nothing more) once `cancelled` is set.
   // Callers take a slice at a time (kSlice), so the host never sends more
-  // than a slice ahead of the cap.
+  // than a slice (and what an idle bucket saved) ahead of the cap.
   bool take(std::uint64_t wire, const std::atomic<bool>& cancelled);
   std::uint64_t bits_per_second() const { return bps_; }
 
