@@ -157,11 +157,10 @@ int run_sync(const Options& o) {
     RunSummary summary{"sync", mode_text, o.fanout, o.dry_run, s->started,
                        std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o),
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
-    summary.source_cap = source_cap(o);
-    summary.relay_cap = o.limit_rate;
-    summary.node_caps = own_caps(s->runs, o);
-    summary.predicted_seconds = mode == topology::Mode::Tree ? predicted.tree : predicted.flat;
-    write_report(o.json_path, make_report(summary, results, {}));
+    wire::Json report = make_report(summary, results, {});
+    add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
+                      mode == topology::Mode::Tree ? predicted.tree : predicted.flat});
+    write_report(o.json_path, report);
   }
   return status;
 }

@@ -16,7 +16,6 @@ std::string utc_now() {
 wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nodes,
                        const std::vector<wire::Json>& extra) {
   auto or_null = [](const std::string& s) { return s.empty() ? wire::Json(nullptr) : wire::Json(s); };
-  auto rate_or_null = [](std::uint64_t bps) { return bps ? wire::Json(bps) : wire::Json(nullptr); };
   wire::Json images = wire::Json::array();
   for (const auto& [ref, id] : run.images) images.push_back({{"ref", ref}, {"id", id}});
   wire::Json list = wire::Json::array();
@@ -49,11 +48,14 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                               {"compression", run.bundle->compression}}
                                  : wire::Json(nullptr)},
           {"source_bytes", run.source_bytes},
-          {"caps", {{"source", rate_or_null(run.source_cap)}, {"relays", rate_or_null(run.relay_cap)},
-                    {"nodes", run.node_caps}}},
-          {"predicted_seconds", run.predicted_seconds ? wire::Json(*run.predicted_seconds) : wire::Json(nullptr)},
           {"exit_status", run.exit_status},
           {"nodes", list}};
+}
+
+void add_caps(wire::Json& report, const RunCaps& caps) {
+  auto rate_or_null = [](std::uint64_t bps) { return bps ? wire::Json(bps) : wire::Json(nullptr); };
+  report["caps"] = {{"source", rate_or_null(caps.source)}, {"relays", rate_or_null(caps.relays)}, {"nodes", caps.nodes}};
+  report["predicted_seconds"] = caps.predicted_seconds ? wire::Json(*caps.predicted_seconds) : wire::Json(nullptr);
 }
 
 void write_report(const std::string& path, const wire::Json& report) {
