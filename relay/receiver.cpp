@@ -26,7 +26,7 @@ struct BadDigest {
 Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime,
                    OnBadPart on_bad_part)
     : plan_(std::move(plan)), runtime_(runtime), starts_(wire::part_offsets(plan_.parts)), on_bad_part_(std::move(on_bad_part)),
-      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", wire::total_size(plan_.parts)) {
+      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", wire::total_size(plan_.parts), plan_.window) {
   for (std::size_t i : plan_.load)
     if (i >= plan_.parts.size()) throw wire::Error("load position " + std::to_string(i) + " out of range");
   for (const auto& img : plan_.images) {
@@ -40,6 +40,7 @@ Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtim
   if (plan_.images.empty()) return;
   if (!runtime_) throw std::runtime_error("receive before probe: no runtime to load with");
   layout_ = std::make_unique<ArchiveLayout>(runtime_->format(), plan_.images);
+  load_reader_ = spool_.add_reader(false);
   feeder_ = std::thread([this] { feed(); });
 }
 
@@ -109,6 +110,12 @@ void Receiver::emit_file(const std::string& name, const std::string& bytes) {
 // of a part failed too often. On any failure docker load is killed, never
 // given the end of its input: a cut archive must not look whole to it.
 void Receiver::feed() {
+  // Whatever ends the feeder, the spool must not wait for it any more.
+  struct Release {
+    Spool& spool;
+    Spool::ReaderId id;
+    ~Release() { spool.remove_reader(id); }
+  } release{spool_, load_reader_};
   for (int strikes = 0;;) {
     try {
       if (!start_load()) return;
@@ -119,12 +126,16 @@ void Receiver::feed() {
       load_->kill();
       discard_quietly();
       const wire::Part& p = plan_.parts[b.index];
+      // The next load reads every part again: if the first has left the
+      // spool's window, the stream comes again from there.
+      std::uint64_t back = starts_[b.index];
+      if (spool_.oldest() > starts_[plan_.load.front()]) back = starts_[plan_.load.front()];
       {
         std::lock_guard<std::mutex> lock(intake_mu_);
-        spool_.rewind(starts_[b.index]);
+        spool_.rewind(back);
       }
       if (cancelled_) return;
-      if (on_bad_part_(b.index, starts_[b.index]) && ++strikes >= kMaxBadParts) {
+      if (on_bad_part_(b.index, back) && ++strikes >= kMaxBadParts) {
         feed_step_ = "verify";
         feed_error_ = p.name() + " failed its SHA-256 check " + std::to_string(strikes) + " times (got " + b.got +
                       "); nothing was loaded";
@@ -192,7 +203,7 @@ void Receiver::feed_part(std::size_t index) {
   };
   try {
     while (offset < end) {
-      std::size_t n = spool_.read(offset, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - offset)));
+      std::size_t n = spool_.read(offset, in.data(), static_cast<std::size_t>(std::min<std::uint64_t>(in.size(), end - offset)), load_reader_);
       if (n == 0) throw std::runtime_error("the spool ended inside " + p.name());
       offset += n;
       if (decoder)

@@ -86,6 +86,7 @@ class Receiver {
   OnBadPart on_bad_part_;
   std::string output_path_;
   Spool spool_;
+  Spool::ReaderId load_reader_ = Spool::kAnyReader;  // the feeder's place in the spool
   std::mutex intake_mu_;  // accept() against a rewind from the feeder
   std::mutex load_mu_;    // guards load_ itself: the feeder replaces it, cancel() kills it
   std::unique_ptr<ArchiveLayout> layout_;

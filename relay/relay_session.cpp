@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <stdexcept>
@@ -80,6 +81,7 @@ void RelaySession::handle(const wire::Json& msg) {
       if (!runtime_) runtime_ = runtime::open_runtime(req);
       wire::ProbeReply reply = runtime_->probe(req.images, req.layers);
       reply.spool_free = runtime::free_bytes(spool_dir_);
+      reply.spool_on_root = runtime::same_filesystem(spool_dir_, reply.root_dir.empty() ? "/" : reply.root_dir);
       send(reply);
     } else if (type == wire::ReceiveRequest::kType) {
       start_receive(wire::from_message<wire::ReceiveRequest>(msg));
@@ -146,15 +148,23 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
   for (const auto& child : req.children) {
     // The child gets only the parts its subtree needs, in our stream's order.
     auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
-    auto reader = wire::view_reader(view, [&spool](std::uint64_t offset, char* buf, std::size_t n) {
-      return spool.read(offset, buf, n);
+    auto behind = std::make_shared<std::atomic<bool>>(false);
+    const Spool::ReaderId id = spool.add_reader(true);
+    auto reader = wire::view_reader(view, [&spool, id, behind](std::uint64_t offset, char* buf, std::size_t n) {
+      try {
+        return spool.read(offset, buf, n, id);
+      } catch (const Evicted&) {
+        *behind = true;
+        throw;
+      }
     });
-    auto done = [this](const wire::Sender& s) {
+    auto done = [this, &spool, id, behind](const wire::Sender& s) {
+      spool.remove_reader(id);
       if (closing_) return;
       if (s.ok())
         send(wire::Forwarded{s.target().name, s.sent()});
       else
-        send(wire::ChildFailed{s.target().name, s.error()});
+        send(wire::ChildFailed{s.target().name, s.error(), *behind});
     };
     senders_.push_back(std::make_unique<wire::Sender>(wire::Target{child.name, child.address, child.port}, child.key,
                                                       view->size(), reader, done));
@@ -193,7 +203,12 @@ void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wir
   }
   bool closed = false;
   int corrupt = 0;
+  Spool& spool = receiver_->spool();
   while (!closing_ && !closed) {
+    // A full window (the load is behind): leave the parent's bytes in the
+    // socket, so TCP slows it down.
+    if (!spool.wait_for_room(static_cast<std::size_t>(std::min<std::uint64_t>(wire::kChunkSize, spool.size() - spool.written())), 1000))
+      continue;
     auto frame = sock.read_frame(in, 1000, &closed);
     std::lock_guard<std::mutex> lock(rx_mu_);
     if (parent_ != &sock) return;  // replaced, or cut off after a bad part

@@ -49,6 +49,7 @@ wire::ReceiveRequest sample() {
   r.listen = "10.1.2.3";
   r.parent_key = std::string(64, 'f');
   r.parent_is_source = true;
+  r.window = 512ull << 20;
   return r;
 }
 template <>
@@ -79,6 +80,7 @@ wire::ProbeReply sample() {
   r.temp_free = 12345;
   r.root_free = 1ull << 40;
   r.spool_free = (1ull << 63) + 5;  // past what a signed 64-bit number holds
+  r.spool_on_root = true;
   r.images = {{digest('1'), {true, {"app:1", "app:latest"}}}, {digest('2'), {false, {}}}};
   r.layers = {{digest('3'), digest('4')}, {}};
   return r;
@@ -117,7 +119,7 @@ wire::Forwarded sample() {
 }
 template <>
 wire::ChildFailed sample() {
-  return {"node-4", "lost connection"};
+  return {"node-4", "byte 0 has left this node's spool window", true};
 }
 template <>
 wire::Corrupt sample() {

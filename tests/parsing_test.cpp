@@ -4,6 +4,7 @@
 #include <regex>
 #include <sstream>
 
+#include "src/input/byte_size.h"
 #include "src/input/cli.h"
 #include "src/errors.h"
 #include "src/input/image_ref.h"
@@ -185,4 +186,33 @@ TEST_CASE("--limit-rate and --source-limit take rates; anything else is a one-li
   CHECK_THROWS_WITH(parse({"--limit-rate", "50"}), Catch::StartsWith("--limit-rate '50' is not a rate: use e.g. 50M"));
   CHECK_THROWS_AS(parse({"--source-limit", "fast"}), UsageError);
   CHECK_THROWS_WITH(parse({"--source-limit", "fast"}), Catch::Contains("--source-limit") && !Catch::Contains("\n"));
+}
+
+TEST_CASE("sizes: bytes with binary suffixes; anything else is refused") {
+  using treesync::parse_byte_size;
+  CHECK(parse_byte_size("0") == 0u);
+  CHECK(parse_byte_size("1048576") == 1048576u);
+  CHECK(parse_byte_size("512M") == 512ull << 20);
+  CHECK(parse_byte_size("512m") == 512ull << 20);
+  CHECK(parse_byte_size("2G") == 2ull << 30);
+  CHECK(parse_byte_size("64MiB") == 64ull << 20);
+  CHECK(parse_byte_size("64MB") == 64ull << 20);
+  CHECK(parse_byte_size("3k") == 3072u);
+  CHECK(parse_byte_size("1T") == 1ull << 40);
+  CHECK(parse_byte_size("7B") == 7u);
+  for (const char* bad : {"", "M", "-1", "1.5G", "12X", "5 M", "5MiBs", "99999999999999999999", "17179869184G"})
+    CHECK_FALSE(parse_byte_size(bad));
+}
+
+TEST_CASE("--spool-window: 512M by default, 0 for the whole stream, at least 16M") {
+  auto window = [](std::vector<const char*> extra) {
+    std::vector<const char*> argv{"treesync", "--image", "a:1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return treesync::parse_command_line(static_cast<int>(argv.size()), argv.data()).options.spool_window;
+  };
+  CHECK(window({}) == 512ull << 20);
+  CHECK(window({"--spool-window", "2G"}) == 2ull << 30);
+  CHECK(window({"--spool-window", "0"}) == 0u);
+  CHECK_THROWS_WITH(window({"--spool-window", "1M"}), Catch::Contains("16M or more"));
+  CHECK_THROWS_WITH(window({"--spool-window", "lots"}), Catch::Contains("--spool-window 'lots'"));
 }

@@ -140,6 +140,127 @@ TEST_CASE("spool: abort wakes a waiting reader with the reason") {
 }
 
 namespace {
+std::uint64_t file_size(const std::string& path) {
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return static_cast<std::uint64_t>(st.st_size);
+}
+std::string read_at(relay::Spool& spool, std::uint64_t offset, std::size_t n) {
+  std::string out(n, '\0');
+  for (std::size_t at = 0; at < n;) at += spool.read(offset + at, &out[at], n - at);
+  return out;
+}
+}  // namespace
+
+TEST_CASE("spool window: the file never grows past it; a reader behind it is told its bytes are gone") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 100, 10);
+  CHECK(spool.capacity() == 10);
+  for (const char* piece : {"abcd", "efgh", "ijkl", "mnop", "qrst"}) spool.append(piece);
+  CHECK(spool.written() == 20);
+  CHECK(file_size(dir.path + "/spool") <= 10);
+  CHECK(spool.oldest() == 10);
+  CHECK(read_at(spool, 10, 10) == "klmnopqrst");  // across the wrap
+  char buf[4];
+  CHECK_THROWS_AS(spool.read(9, buf, sizeof buf), relay::Evicted);
+  CHECK_THROWS_WITH(spool.read(0, buf, sizeof buf), Catch::Contains("left this node's spool window"));
+  // A window as big as the stream is no window.
+  relay::Spool whole(dir.path + "/whole", 6, 64);
+  CHECK(whole.capacity() == 6);
+}
+
+TEST_CASE("spool window: the writer never overwrites what the load has not read") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 100, 8, std::chrono::milliseconds(20));
+  const auto load = spool.add_reader(false);
+  spool.append("abcdefgh");
+  CHECK_FALSE(spool.wait_for_room(1, 100));  // long past the patience: the load is never given up on
+  CHECK_THROWS_WITH(spool.append("i"), Catch::Contains("does not fit the spool window"));
+  char buf[4];
+  REQUIRE(spool.read(0, buf, 4, load) == 4);  // the load read the first four
+  CHECK(spool.wait_for_room(4, 20));
+  CHECK_FALSE(spool.wait_for_room(5, 20));
+  spool.append("ijkl");
+  CHECK(read_at(spool, 4, 8) == "efghijkl");  // a read that holds nothing back
+  // A writer waiting for room wakes when the load moves on.
+  std::thread loader([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    char more[8];
+    spool.read(4, more, 8, load);
+  });
+  CHECK(spool.wait_for_room(4, 5000));
+  loader.join();
+  spool.append("mnop");
+  spool.remove_reader(load);  // a load that ended holds nothing back
+  CHECK(spool.wait_for_room(8, 20));
+}
+
+TEST_CASE("spool window: a child is waited for, until it has sat at the window's far end for the patience") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 100, 8, std::chrono::milliseconds(200));
+  const auto fast = spool.add_reader(true), slow = spool.add_reader(true);
+  spool.append("abcdefgh");
+  char buf[8];
+  REQUIRE(spool.read(0, buf, 8, fast) == 8);
+  REQUIRE(spool.read(0, buf, 1, slow) == 1);  // 7 of 8 behind: the far end
+  CHECK(spool.wait_for_room(1, 20));          // both have read the first byte
+  CHECK_FALSE(spool.wait_for_room(8, 50));    // the slow one still needs 1..7, and has some patience left
+  const auto before = std::chrono::steady_clock::now();
+  CHECK(spool.wait_for_room(8, 5000));        // then it is given up on
+  CHECK(std::chrono::steady_clock::now() - before >= std::chrono::milliseconds(100));
+  CHECK_THROWS_AS(spool.read(1, buf, 4, slow), relay::Evicted);  // its bytes are still there, but it is out
+  spool.append("ijklmnop");
+  CHECK(read_at(spool, 8, 8) == "ijklmnop");
+  CHECK(spool.read(8, buf, 8, fast) == 8);  // the fast one goes on
+}
+
+TEST_CASE("spool window: a child that lets the writer on a byte at a time is given up on after the patience") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 2000, 8, std::chrono::milliseconds(300));
+  const auto child = spool.add_reader(true);
+  std::atomic<bool> evicted{false};
+  std::thread reader([&] {
+    char b;
+    try {
+      for (std::uint64_t at = 0; spool.read(at, &b, 1, child) == 1; ++at)
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    } catch (const relay::Evicted&) {
+      evicted = true;
+    }
+  });
+  const auto start = std::chrono::steady_clock::now();
+  std::uint64_t written = 0;
+  while (written < 2000 && std::chrono::steady_clock::now() - start < std::chrono::seconds(10))
+    if (spool.wait_for_room(1, 100)) {
+      spool.append("x");
+      ++written;
+    }
+  const auto took = std::chrono::steady_clock::now() - start;
+  reader.join();
+  CHECK(evicted);
+  CHECK(written == 2000);  // at 100 bytes a second it would have taken 20 s
+  CHECK(took >= std::chrono::milliseconds(300));
+  CHECK(took < std::chrono::seconds(5));
+}
+
+TEST_CASE("spool window: a rewind keeps only the bytes no append has overwritten") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 100, 8);
+  for (const char* piece : {"abcd", "efgh", "ijkl"}) spool.append(piece);  // bytes 0..3 are gone
+  spool.rewind(6);
+  CHECK(spool.written() == 6);
+  CHECK(spool.oldest() == 4);  // bytes 4, 5 were not overwritten (8..11 were, and are forgotten)
+  CHECK(read_at(spool, 4, 2) == "ef");
+  spool.append("XYZW");
+  CHECK(read_at(spool, 4, 6) == "efXYZW");
+  spool.rewind(2);  // before the window: nothing before 2 is held, nothing after it is trusted
+  CHECK(spool.oldest() == 2);
+  CHECK(spool.written() == 2);
+  spool.append("12345678");
+  CHECK(read_at(spool, 2, 8) == "12345678");
+}
+
+namespace {
 
 // `docker` on PATH for as long as it lives: a script that reports an image
 // ID and keeps the archive it reads (or, with present = false, no docker).

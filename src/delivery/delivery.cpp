@@ -4,12 +4,14 @@
 
 #include "src/cache/chain_ids.h"
 #include "src/delivery/rollout.h"
+#include "src/report/events.h"
 
 namespace treesync {
 
 void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted, bool pin) {
   if (run.decision.action == Action::Skip) {
     run.finish(Outcome::Skipped);
+    events::emit("skipped", run.node.name);
   } else {
     verify_and_tag(run, wanted, nullptr, pin);
     run.finish(Outcome::Tagged);

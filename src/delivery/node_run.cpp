@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "src/report/events.h"
+
 namespace treesync {
 namespace {
 
@@ -24,6 +26,8 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
   result.step = step;
   result.reason = reason;
   spdlog::error("{}: {}{}", node.name, step.empty() ? "" : step + ": ", reason);
+  events::emit("failed", node.name,
+               {{"step", step.empty() ? wire::Json(nullptr) : wire::Json(step)}, {"reason", reason}});
 }
 
 SshConfig ssh_config(const Node& node, const Options& o) {
@@ -46,6 +50,13 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.result.store = p.store;
   run.status->stage = Stage::Waiting;
   spdlog::info("{}: {}, {}", run.node.name, runtime_line(p), action_name(run.decision.action));
+  const bool has_images = std::all_of(wanted.begin(), wanted.end(), [&](const WantedImage& w) {
+    auto it = on_node.find(w.id);
+    return it != on_node.end() && it->second.present;
+  });
+  events::emit("probed", run.node.name,
+               {{"runtime", {{"name", p.runtime}, {"version", p.version}, {"store", p.store}}},
+                {"has_images", has_images}, {"action", action_name(run.decision.action)}});
 }
 
 std::string runtime_line(const wire::ProbeReply& p) {
@@ -58,19 +69,23 @@ std::string runtime_line(const wire::ProbeReply& p) {
 // containerd keeps each blob beside its unpacked snapshot: twice the load
 // there. podman copies its input into its temp dir and unpacks it there
 // too: about three times the load there at its peak (measured in the lab).
+// The spool (at most --spool-window of the stream) comes on top, on the
+// same disk or its own.
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes) {
   if (!run.loads()) return;
   const wire::ProbeReply& p = run.probe;
   const bool podman = p.runtime == "podman";
-  const std::uint64_t root_needs = podman ? load_bytes : 2 * load_bytes;
+  const std::uint64_t load_needs = podman ? load_bytes : 2 * load_bytes;
+  const std::uint64_t root_needs = load_needs + (p.spool_on_root ? spool_bytes : 0);
   const std::string prune = p.runtime == "containerd" ? "crictl rmi --prune" : p.runtime + " image prune";
   if (p.spool_free < spool_bytes)
     run.fail("space", "needs " + human_bytes(spool_bytes) + " free in ~/.cache/treesync for the spool, has " +
-                          human_bytes(p.spool_free) + "; free some space on the node");
+                          human_bytes(p.spool_free) + "; free some space on the node, or a smaller --spool-window");
   else if (p.root_free < root_needs)
     run.fail("space", runtime_line(p) + " keeps images in " + p.root_dir + ", which has " + human_bytes(p.root_free) +
-                          " free; the load needs about " + human_bytes(root_needs) + " (" + prune +
-                          ", or free disk space)");
+                          " free; the load needs about " + human_bytes(load_needs) +
+                          (p.spool_on_root ? " plus " + human_bytes(spool_bytes) + " for the spool" : "") + " (" +
+                          prune + ", free disk space" + (p.spool_on_root ? ", or a smaller --spool-window" : "") + ")");
   else if (podman && p.temp_free < 3 * load_bytes)
     run.fail("space", "podman stages loads in " + p.temp_dir + ", which has " + human_bytes(p.temp_free) +
                           " free; the load needs about " + human_bytes(3 * load_bytes) +
@@ -109,6 +124,7 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
       throw NodeError("verify", "the load produced " + list(got) + " instead of " + list(want) +
                                     "; nothing was tagged");
     }
+    events::emit("verified", run.node.name, {{"images", ids_of(wanted)}});
   }
   for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs, pin);
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), false);
@@ -121,6 +137,9 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
       if (std::find(tags.begin(), tags.end(), ref) == tags.end())
         throw NodeError("verify", ref + " does not point at " + w.id + " on the node after tagging");
   }
+  std::vector<std::string> applied;
+  for (const auto& [id, refs] : run.decision.tags) applied.insert(applied.end(), refs.begin(), refs.end());
+  events::emit("tagged", run.node.name, {{"refs", applied}});
 }
 
 }  // namespace treesync

@@ -3,10 +3,12 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <utility>
 
 #include "src/cache/image_platform.h"
 #include "src/delivery/caps.h"
+#include "src/report/events.h"
 #include "src/wire/edge_auth.h"
 
 namespace treesync {
@@ -38,6 +40,28 @@ Rollout::Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::
     : runs_(runs), in_(in), relays_forward_(mode == topology::Mode::Tree) {
   if (const std::uint64_t cap = source_cap(in.options)) source_limiter_ = std::make_shared<wire::RateLimiter>(cap);
   make_plan(mode);
+  if (members_.empty()) return;  // nothing to deliver: no plan to announce
+  wire::Json parents = wire::Json::object();
+  for (std::size_t m = 0; m < members_.size(); ++m) parents[run_of(m).node.name] = parent_name(plan_.parent[m]);
+  events::emit("planned", "",
+               {{"mode", relays_forward_ ? "tree" : "flat"},
+                {"fanout", relays_forward_ ? wire::Json(in_.options.fanout) : wire::Json(nullptr)},
+                {"parents", parents}});
+}
+
+std::string Rollout::parent_name(int parent) {
+  if (parent == topology::kSource) return "source";
+  return parent >= 0 ? run_of(static_cast<std::size_t>(parent)).node.name : "";
+}
+
+// Every change of a member's parent after the plan, for --events.
+void Rollout::note_reparent(std::size_t m, int from, int to, const char* reason, const std::string& detail) {
+  auto name = [this](int p) {
+    return p == topology::kSource || p >= 0 ? wire::Json(parent_name(p)) : wire::Json(nullptr);
+  };
+  events::emit("reparented", run_of(m).node.name,
+               {{"from", name(from)}, {"to", name(to)}, {"reason", reason}, {"detail", detail},
+                {"resume_at", have_[m]}});
 }
 
 Rollout::~Rollout() {
@@ -122,11 +146,11 @@ void Rollout::open_receivers() {
     const Stream& s = streams_[m];
     check_platform(run, in_.wanted, architectures);
     if (run.failed()) return;
-    check_space(run, s.size, bundle.raw_size_of(run.need));
+    check_space(run, spool_bytes(m), bundle.raw_size_of(run.need));
     if (run.failed()) return;
     address_[m] = numeric_address(run.node.host);
     wire::ReceiveRequest req{bundle.parts_of(s.parts), positions_in(s.parts, run.need), bundle.plan_images(),
-                             address_[m], key_[m], plan_.parent[m] == topology::kSource};
+                             address_[m], key_[m], plan_.parent[m] == topology::kSource, in_.options.spool_window};
     port_[m] = run.relay->open_receive(req);
     run.status->total = s.size;
     run.status->stage = Stage::Receiving;
@@ -143,7 +167,11 @@ void Rollout::drop_unopened() {
     if (!run_of(m).failed()) continue;
     alive_[m] = false;
     ++settled_;
-    reparent(m);
+    const std::vector<int> orphans = plan_.children[m];
+    const std::vector<int> parents = reparent(m);
+    for (std::size_t i = 0; i < orphans.size(); ++i)
+      note_reparent(static_cast<std::size_t>(orphans[i]), static_cast<int>(m), parents[i], "parent_lost",
+                    run_of(m).result.reason);
   }
 }
 
@@ -252,17 +280,50 @@ std::vector<std::uint64_t> Rollout::bundle_positions() const {
   return out;
 }
 
+std::uint64_t Rollout::spool_bytes(std::size_t m) const {
+  const std::uint64_t window = in_.options.spool_window;
+  return window == 0 ? streams_[m].size : std::min(window, streams_[m].size);
+}
+
+// A new parent must hold the child's stream where the child resumes: its
+// spool keeps at least the window behind the bytes it has (a chunk and a
+// tick of its progress less, to be safe).
+bool Rollout::can_feed(std::size_t p, std::size_t c) const {
+  if (!contains_parts(streams_[p].parts, streams_[c].parts)) return false;
+  if (spool_bytes(p) >= streams_[p].size) return true;
+  const std::uint64_t margin = 2 * wire::kChunkSize;
+  return bundle_position(p) <= bundle_position(c) + (spool_bytes(p) > margin ? spool_bytes(p) - margin : 0);
+}
+
 std::vector<int> Rollout::reparent(std::size_t m) {
   return topology::reparent(plan_, static_cast<int>(m), bundle_positions(), alive_, [this](int p, int c) {
-    return contains_parts(streams_[static_cast<std::size_t>(p)].parts, streams_[static_cast<std::size_t>(c)].parts);
+    return can_feed(static_cast<std::size_t>(p), static_cast<std::size_t>(c));
   });
+}
+
+// The child fell further behind than its parent's spool window: the source,
+// which holds every byte, takes it over where it is.
+void Rollout::child_behind(std::size_t parent, const std::string& child) {
+  const auto& kids = plan_.children[parent];
+  auto it = std::find_if(kids.begin(), kids.end(), [&](int c) { return run_of(static_cast<std::size_t>(c)).node.name == child; });
+  if (it == kids.end()) return;  // moved already
+  const auto c = static_cast<std::size_t>(*it);
+  if (!alive_[c] || complete(c)) return;
+  const std::string why = "fell more than the spool window (" + human_bytes(spool_bytes(parent)) + ") behind " +
+                          run_of(parent).node.name;
+  spdlog::warn("{}: {}; resuming from the source at byte {}", child, why, have_[c]);
+  note_reparent(c, static_cast<int>(parent), topology::kSource, "behind_window", why);
+  move_to_source(c);
 }
 
 void Rollout::watch(std::size_t m) {
   NodeRun& run = run_of(m);
   bool relay_ok = true;
+  std::string lost_why;  // a relay lost after its own load: its outcome stands, its children move
   try {
     wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
+    events::emit("loaded", run.node.name,
+                 {{"images", loaded.ids}, {"bytes", loaded.received}, {"wire_bytes", loaded.wire_bytes}});
     verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
     run.finish(Outcome::Loaded);
     spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
@@ -281,9 +342,10 @@ void Rollout::watch(std::size_t m) {
     if (relay_ok && relays_forward_) run.relay->serve_until([this] { return settled_ == members_.size(); });
   } catch (const std::exception& e) {
     spdlog::warn("{}: relay lost after its own load: {}", run.node.name, e.what());
+    lost_why = e.what();
     relay_ok = false;
   }
-  if (!relay_ok) lost(m);
+  if (!relay_ok) lost(m, lost_why.empty() ? run.result.reason : lost_why);
 }
 
 void Rollout::on_event(std::size_t m, const wire::Json& e) {
@@ -301,10 +363,14 @@ void Rollout::on_event(std::size_t m, const wire::Json& e) {
       if (type == wire::Received::kType) {
         run_of(m).status->stage = Stage::Loading;
         spdlog::info("{}: received every byte; docker load finishing", name);
+        events::emit("received", name, {{"bytes", have_[m]}});
+      } else {
+        events::receiving(name, have_[m], streams_[m].size);
       }
     } else if (type == wire::ChildFailed::kType) {
       auto f = wire::from_message<wire::ChildFailed>(e);
       spdlog::warn("{}: forwarding to {} failed: {}", name, f.child, f.message);
+      if (f.behind) child_behind(m, f.child);
     } else if (type == wire::Corrupt::kType) {
       auto c = wire::from_message<wire::Corrupt>(e);
       spdlog::warn("{}: the chunk at byte {} from {} failed its XXH3 check; asked for it again", name, c.offset, c.peer);
@@ -332,6 +398,7 @@ void Rollout::bad_part(std::size_t m, const wire::BadPart& e) {
                                           : e.part + " from " + from + " failed its SHA-256 check";
   spdlog::warn("{}: {}; resuming from the source at byte {}", run_of(m).node.name, what, e.offset);
   have_[m] = std::min(have_[m], e.offset);
+  note_reparent(m, plan_.parent[m], topology::kSource, "bad_part", what);
   move_to_source(m);
 }
 
@@ -354,8 +421,9 @@ void Rollout::check_stall(std::size_t m) {
   if (!topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout)) return;
   if (p == topology::kSource)
     throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
-  spdlog::warn("{}: no progress for {} s from {}; resuming from the source at byte {}", run_of(m).node.name,
-               in_.options.stall_timeout, run_of(static_cast<std::size_t>(p)).node.name, have_[m]);
+  const std::string why = "no progress for " + std::to_string(in_.options.stall_timeout) + " s from " + parent_name(p);
+  spdlog::warn("{}: {}; resuming from the source at byte {}", run_of(m).node.name, why, have_[m]);
+  note_reparent(m, p, topology::kSource, "stalled", why);
   move_to_source(m);
 }
 
@@ -364,7 +432,7 @@ topology::Progress Rollout::progress_of(std::size_t m) const {
           queued_[m] || pending_[m] != kNone, alive_[m]};
 }
 
-void Rollout::lost(std::size_t m) {
+void Rollout::lost(std::size_t m, const std::string& why) {
   std::lock_guard<std::mutex> lock(mu_);
   alive_[m] = false;
   cancel_source_edge(m);
@@ -377,6 +445,7 @@ void Rollout::lost(std::size_t m) {
                  parents[i] == topology::kSource ? "the source" : run_of(static_cast<std::size_t>(parents[i])).node.name,
                  have_[c]);
     grew_[c] = Clock::now();
+    note_reparent(c, static_cast<int>(m), parents[i], "parent_lost", why);
     attach(parents[i], orphans[i], true);
   }
 }

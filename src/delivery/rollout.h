@@ -40,11 +40,14 @@ class Rollout {
   void on_event(std::size_t m, const wire::Json& event);
   void check_stall(std::size_t m);
   topology::Progress progress_of(std::size_t m) const;  // mu_ held
-  void lost(std::size_t m);
+  void lost(std::size_t m, const std::string& why);  // why: for --events
   void bad_part(std::size_t m, const wire::BadPart& e);  // mu_ held
   void move_to_source(std::size_t m);                    // mu_ held
   void cancel_source_edge(std::size_t m);                // mu_ held
   std::vector<int> reparent(std::size_t m);  // mu_ held
+  std::uint64_t spool_bytes(std::size_t m) const;  // most of its stream member m's spool holds
+  bool can_feed(std::size_t p, std::size_t c) const;  // mu_ held: p's spool holds what c needs next
+  void child_behind(std::size_t parent, const std::string& child);  // mu_ held
   // Feeds `child` from `parent`; with new_key over a fresh edge, whose key
   // the child learns first (the parent connects once it says it knows);
   // mu_ held.
@@ -59,6 +62,8 @@ class Rollout {
   std::uint64_t bundle_position(std::size_t m) const;  // mu_ held
   std::vector<std::uint64_t> bundle_positions() const;  // mu_ held
   wire::Target target(int member) const;
+  std::string parent_name(int parent);  // "source", a node's name, or "" (none)
+  void note_reparent(std::size_t m, int from, int to, const char* reason, const std::string& detail);  // mu_ held
   NodeRun& run_of(std::size_t m) { return runs_[members_[m]]; }
   int member_of(const NodeRun& run) const { return member_of_[static_cast<std::size_t>(&run - runs_.data())]; }
 

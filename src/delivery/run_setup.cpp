@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "src/input/inventory.h"
+#include "src/report/events.h"
 #include "src/report/json_report.h"
 #include "src/report/logging.h"
 #include "src/input/selection.h"
@@ -77,6 +78,13 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
   }
   attach_progress(s->progress.get());
   s->progress->start();
+  wire::Json images = wire::Json::array(), names = wire::Json::array();
+  for (const auto& [ref, id] : s->image_ids(o)) images.push_back({{"ref", ref}, {"id", id}});
+  for (const auto& n : nodes) names.push_back(n.name);
+  events::emit("run_started", "",
+               {{"events_version", 1}, {"version", TREESYNC_VERSION}, {"command", events::command()},
+                {"images", images}, {"mode", mode_name(o.mode)}, {"fanout", o.fanout}, {"dry_run", o.dry_run},
+                {"nodes", names}});
   spdlog::info("{} image(s) to {} node(s); probing", s->wanted.size(), s->runs.size());
   for_each_node(s->runs, static_cast<std::size_t>(o.max_workers),
                 [&](NodeRun& run) { probe_node(run, s->wanted, o, s->binary); });

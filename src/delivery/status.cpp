@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "src/report/events.h"
 #include "src/report/json_report.h"
 #include "src/delivery/run_setup.h"
 
@@ -24,7 +25,7 @@ int run_status(const Options& o) {
   s->close_relays(static_cast<std::size_t>(o.max_workers));
   auto images = s->image_ids(o);
 
-  std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
+  std::ostream& out = o.json_path == "-" || o.events_path == "-" ? std::cerr : std::cout;
   std::size_t name_w = 4, host_w = 4;
   for (const auto& run : s->runs) {
     name_w = std::max(name_w, run.node.name.size());
@@ -66,11 +67,14 @@ int run_status(const Options& o) {
     extra.push_back({{"images", node_images}, {"free_bytes", run.probe.root_free}});
   }
   int status = shutdown_exit_code() ? shutdown_exit_code() : all_present ? 0 : 1;
+  const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   if (!o.json_path.empty()) {
-    RunSummary summary{"status", "", 0, false, s->started,
-                       std::chrono::duration<double>(Clock::now() - s->t0).count(), images, nullptr, 0, status};
+    RunSummary summary{"status", "", 0, false, s->started, seconds, images, nullptr, 0, status};
     write_report(o.json_path, make_report(summary, s->results(), extra));
   }
+  events::emit("run_finished", "",
+               {{"exit_status", status}, {"seconds", seconds}, {"source_bytes", 0},
+                {"outcomes", outcome_counts(s->results())}});
   return status;
 }
 

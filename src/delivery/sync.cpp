@@ -7,7 +7,9 @@
 
 #include "src/delivery/caps.h"
 #include "src/delivery/delivery.h"
+#include "src/report/events.h"
 #include "src/report/json_report.h"
+#include "src/report/metrics.h"
 #include "src/delivery/run_setup.h"
 
 namespace treesync {
@@ -130,8 +132,8 @@ int run_sync(const Options& o) {
   }
   s->close_relays(static_cast<std::size_t>(o.max_workers));
 
-  // With --json -, stdout carries the report alone.
-  std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
+  // With --json - or --events -, stdout carries that alone.
+  std::ostream& out = o.json_path == "-" || o.events_path == "-" ? std::cerr : std::cout;
   std::vector<NodeResult> results = s->results();
   int status;
   if (o.dry_run) {
@@ -153,15 +155,24 @@ int run_sync(const Options& o) {
     status = all_succeeded(results) ? 0 : 1;
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();
+  const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   if (!o.json_path.empty()) {
-    RunSummary summary{"sync", mode_text, o.fanout, o.dry_run, s->started,
-                       std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o),
+    RunSummary summary{"sync", mode_text, o.fanout, o.dry_run, s->started, seconds, s->image_ids(o),
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
     wire::Json report = make_report(summary, results, {});
     add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
                       mode == topology::Mode::Tree ? predicted.tree : predicted.flat});
     write_report(o.json_path, report);
   }
+  if (!o.metrics_path.empty()) {
+    RunTotals totals{"sync", mode_text, o.images, seconds, source_bytes, outcome_counts(results),
+                     std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
+                     status};
+    write_metrics(o.metrics_path, prometheus_text(totals));
+  }
+  events::emit("run_finished", "",
+               {{"exit_status", status}, {"seconds", seconds}, {"source_bytes", source_bytes},
+                {"outcomes", outcome_counts(results)}});
   return status;
 }
 

@@ -7,6 +7,7 @@
 #include <cxxopts.hpp>
 
 #include "src/errors.h"
+#include "src/input/byte_size.h"
 #include "src/input/home.h"
 #include "src/input/image_ref.h"
 #include "src/input/inventory.h"
@@ -36,6 +37,7 @@ Examples:
   treesync --image iarnet:latest --limit-rate 50M     every sender uploads at most 50 Mbit/s
   treesync status --images app:1 web:2 --node-type all
   treesync --image iarnet:latest --json report.json --quiet
+  treesync --image iarnet:latest --events - | jq -c 'select(.event == "failed")'
 )";
 
 // cxxopts takes one value per flag occurrence; the seed's `--images a b c`
@@ -98,6 +100,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        cxxopts::value<std::string>()->default_value("auto"), "MODE")
       ("fanout", "Tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
       ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
+      ("spool-window", "Most bytes of the stream a node keeps on disk besides its runtime's own copy; a child that "
+       "falls further behind its parent is fed by the source (0: the whole stream)",
+       cxxopts::value<std::string>()->default_value("512M"), "SIZE")
       ("compress", "Layers travel as zstd: auto (where it saves 10% or more), zstd or none",
        cxxopts::value<std::string>()->default_value("auto"), "HOW")
       ("limit-rate", "Cap every sending host's upload (the source, each relay) at RATE on the wire: 50M = 50 Mbit/s, "
@@ -120,6 +125,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Output")
       ("quiet", "Print only the summary and errors", cxxopts::value<bool>()->default_value("false"))
       ("json", "Write a machine-readable report to FILE (- for stdout)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("events", "Write one JSON line per state change to FILE as the run goes (- for stdout; docs/events.md)",
+       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("metrics", "Write the run's totals to FILE in Prometheus text format (node_exporter's textfile collector)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
       ("log-file", "Also write the debug log to FILE", cxxopts::value<std::string>()->default_value(""), "FILE")
       ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"));
@@ -199,6 +208,12 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     throw UsageError("--mode '" + printable(mode) + "' is not one of auto, flat, tree");
   o.mode = mode == "flat" ? ModeOption::Flat : mode == "tree" ? ModeOption::Tree : ModeOption::Auto;
   o.fanout = r["fanout"].as<int>();
+  const std::string window = r["spool-window"].as<std::string>();
+  const auto window_bytes = parse_byte_size(window);
+  if (!window_bytes || (*window_bytes != 0 && *window_bytes < kMinSpoolWindow))
+    throw UsageError("--spool-window '" + printable(window) + "' is not a size of 16M or more (e.g. 512M, 2G; 0 keeps "
+                     "the whole stream)");
+  o.spool_window = *window_bytes;
   const std::string compress = r["compress"].as<std::string>();
   if (compress != "auto" && compress != "zstd" && compress != "none")
     throw UsageError("--compress '" + printable(compress) + "' is not one of auto, zstd, none");
@@ -210,6 +225,15 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.quiet = r["quiet"].as<bool>();
   o.json_path = r["json"].as<std::string>();
   o.log_file = r["log-file"].as<std::string>();
+  o.events_path = r["events"].as<std::string>();
+  o.metrics_path = r["metrics"].as<std::string>();
+  if (o.events_path == "-" && o.json_path == "-")
+    throw UsageError("--events - and --json - both want stdout; write one of them to a file");
+  if (o.metrics_path == "-")
+    throw UsageError("--metrics needs a file (it is written beside it and renamed into place), not -");
+  if (!o.metrics_path.empty() && (o.dry_run || cmd.command == "status"))
+    throw UsageError(std::string("--metrics records a rollout's totals and ") +
+                     (o.dry_run ? "--dry-run" : "status") + " sends nothing; drop --metrics");
   if (o.quiet && o.verbose) throw UsageError("--quiet and --verbose contradict each other; pick one");
   o.known_hosts = r["known-hosts"].as<std::string>();
   if (o.known_hosts.empty()) o.known_hosts = home_path("/.ssh/known_hosts");

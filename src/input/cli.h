@@ -7,6 +7,9 @@
 
 namespace treesync {
 
+// A window must hold a few chunks in flight to keep a stream moving.
+constexpr std::uint64_t kMinSpoolWindow = 16u << 20;
+
 enum class ModeOption { Auto, Flat, Tree };
 enum class Compress { Auto, Zstd, None };  // how layers travel
 
@@ -28,10 +31,13 @@ struct Options {
   Compress compress = Compress::Auto;
   std::uint64_t limit_rate = 0;     // --limit-rate: every sending host's upload cap, bits/s on the wire; 0: none
   std::uint64_t source_limit = 0;   // --source-limit: the source's, instead of limit_rate; 0: none
+  std::uint64_t spool_window = 512u << 20;  // bytes of the stream a relay keeps on disk; 0: all
   bool dry_run = false;
   bool verbose = false;
   bool quiet = false;               // only the summary and errors
   std::string json_path;            // --json FILE, "-" for stdout
+  std::string events_path;          // --events FILE, "-" for stdout
+  std::string metrics_path;         // --metrics FILE
   std::string log_file;
   std::string known_hosts;          // default ~/.ssh/known_hosts
   bool accept_new_host_keys = false;

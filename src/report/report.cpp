@@ -17,6 +17,14 @@ const char* outcome_name(Outcome o) {
   return "?";
 }
 
+std::map<std::string, std::size_t> outcome_counts(const std::vector<NodeResult>& results) {
+  std::map<std::string, std::size_t> counts;
+  for (Outcome o : {Outcome::Pending, Outcome::Loaded, Outcome::Tagged, Outcome::Skipped, Outcome::Failed})
+    counts[outcome_name(o)] = 0;
+  for (const auto& r : results) ++counts[outcome_name(r.outcome)];
+  return counts;
+}
+
 std::string human_bytes(std::uint64_t bytes) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(bytes);

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -29,6 +30,8 @@ struct NodeResult {
 };
 
 const char* outcome_name(Outcome o);
+// Nodes per outcome name, every outcome present (zeros included).
+std::map<std::string, std::size_t> outcome_counts(const std::vector<NodeResult>& results);
 std::string human_bytes(std::uint64_t bytes);
 // source_bytes: what the source itself sent, shown against the bundle's
 // size (every layer, compressed as sent: what one empty node needs).

@@ -62,6 +62,11 @@ std::uint64_t free_bytes(const std::string& path) {
   return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
 }
 
+bool same_filesystem(const std::string& a, const std::string& b) {
+  struct stat sa, sb;
+  return ::stat(a.c_str(), &sa) == 0 && ::stat(b.c_str(), &sb) == 0 && sa.st_dev == sb.st_dev;
+}
+
 std::string familiar_name(const std::string& ref) {
   for (const char* prefix : {"docker.io/library/", "docker.io/"})
     if (ref.rfind(prefix, 0) == 0) return ref.substr(std::string(prefix).size());

@@ -60,6 +60,8 @@ std::string normal_arch(const std::string& arch);
 // This machine's, by uname -m.
 std::string node_arch();
 std::uint64_t free_bytes(const std::string& path);
+// Whether two paths live on one filesystem (their free space is shared).
+bool same_filesystem(const std::string& a, const std::string& b);
 // `ref` as Docker shows it: without docker.io/library/ or docker.io/.
 std::string familiar_name(const std::string& ref);
 // `ref` as containerd and Kubernetes store it: docker.io/library/app:1.

@@ -44,6 +44,7 @@ struct ReceiveRequest {
   std::string listen;              // numeric IP to listen on
   std::string parent_key;          // the secret of the edge from the first parent
   bool parent_is_source = false;   // that parent is the source: its bad copies count against the node
+  std::uint64_t window = 0;        // most bytes of the stream the spool keeps (0: all)
 };
 
 // A new parent (after a failure or a bad part): only it may feed us now.
@@ -99,6 +100,7 @@ struct ProbeReply {
   std::string temp_dir;  // where its load stages the archive elsewhere (podman), or ""
   std::uint64_t temp_free = 0;
   std::uint64_t spool_free = 0;
+  bool spool_on_root = false;  // the spool shares root_dir's filesystem: their needs add up
   std::map<std::string, ImageState> images;     // by the IDs asked for
   std::vector<std::vector<std::string>> layers;  // every local image's diff IDs, if asked
 };
@@ -154,6 +156,7 @@ struct ChildFailed {
   static constexpr const char* kType = "child_failed";
   std::string child;
   std::string message;
+  bool behind = false;  // the child needed bytes that had left our spool window
 };
 
 struct Corrupt {
@@ -222,14 +225,14 @@ using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 // Strict conversions: from_json throws for a missing field or a wrong type.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers, runtime, socket, ns)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers, config_size, layer_sizes)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source, window)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, root_dir, root_free, temp_dir, temp_free, spool_free, images, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, root_dir, root_free, temp_dir, temp_free, spool_free, spool_on_root, images, layers)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Listening, port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarding, children)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Loaded, ids, received, wire_bytes)
@@ -238,7 +241,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ErrorReply, step, message)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, received, complete)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Received, bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarded, child, bytes)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildFailed, child, message)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildFailed, child, message, behind)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Corrupt, offset, peer)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Refused, peer, reason, count)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BadPart, part, peer, offset)

@@ -38,6 +38,16 @@ refused "--fanout 0" "--fanout must be 1..64" - --image app:1 --fanout 0
 refused "--max-workers 0" "--max-workers must be 1..1000" - --image app:1 --max-workers 0
 refused "no image" "no image given" - --nodes 0
 refused "an image that is not local" "image nope:1 is not in the local Docker" - --image nope:1
+refused "--events - with --json -" "both want stdout" - --image app:1 --events - --json -
+refused "--metrics with --dry-run" "drop --metrics" - --image app:1 --metrics /root/t.prom --dry-run
+refused "--events into a missing folder" "fix --events" - --image app:1 --events /root/none/ev.jsonl
+# A run stopped by bad input still ends its event stream, so whoever
+# follows it is not left waiting.
+refused "an image that is not local, with --events" "image nope:1 is not in the local Docker" - --image nope:1 \
+  --events /root/stopped.jsonl
+check "its event stream is one run_finished with exit 2 and the error" \
+  [ "$(events "$SRC_HOME/stopped.jsonl" "[(x['event'], x['exit_status'], 'nope:1' in x['error']) for x in e]")" = "[('run_finished', 2, True)]" ]
+check "and it is valid against docs/events.schema.json" valid_events "$SRC_HOME/stopped.jsonl"
 mkdir -p "$SRC_HOME/notcache" && echo mine >"$SRC_HOME/notcache/notes.txt" && chmod 755 "$SRC_HOME/notcache"
 refused "a --cache-dir that holds other files" "--cache-dir /root/notcache holds 'notes.txt', which is not part of a treesync layer cache" \
   - --image app:1 --cache-dir /root/notcache

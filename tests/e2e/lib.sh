@@ -81,6 +81,35 @@ every_node_finds() {
   done
 }
 
+# FILE holds only event lines (--events), each valid against
+# docs/events.schema.json (Debian's python3-jsonschema).
+valid_events() {
+  /usr/bin/python3 - "$1" "$ROOT/docs/events.schema.json" <<'PY'
+import json, sys, jsonschema
+validator = jsonschema.Draft202012Validator(json.load(open(sys.argv[2])))
+lines = open(sys.argv[1]).read().splitlines()
+assert lines, "no events"
+for n, line in enumerate(lines, 1):
+    errors = [e.message for e in validator.iter_errors(json.loads(line))]
+    assert not errors, f"line {n}: {line}: {errors}"
+PY
+}
+# events FILE EXPR: a Python expression over the event list e.
+events() { /usr/bin/python3 -c 'import json, sys; e = [json.loads(l) for l in open(sys.argv[1])]; print(eval(sys.argv[2]))' "$1" "$2"; }
+# metric FILE NAME [LABEL=VALUE]: a sample's value, as Prometheus' own text
+# parser reads the file (Debian's python3-prometheus-client).
+metric() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys
+from prometheus_client.parser import text_string_to_metric_families
+path, name, labels = sys.argv[1], sys.argv[2], dict(a.split("=", 1) for a in sys.argv[3:])
+found = [s.value for f in text_string_to_metric_families(open(path).read()) for s in f.samples
+         if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())]
+assert len(found) == 1, f"{name} {labels}: {len(found)} samples"
+print(int(found[0]) if found[0] == int(found[0]) else found[0])
+PY
+}
+
 # report FILE EXPR: a Python expression over the JSON report r.
 report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 

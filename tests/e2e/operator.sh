@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # What an operator sees: live progress under a terminal, plain lines without
 # one, --quiet, the --json report (validated against docs/report.schema.json),
-# `treesync status`, --log-file.
+# `treesync status`, --log-file, --events on an update and on status.
 . "$(dirname "$0")/lib.sh"
 ensure_image app:1 30
 ensure_image web:1 10
@@ -70,10 +70,27 @@ check "node1 has both, with its Docker version" grep -qE '^node1 .*20\.10\.[0-9]
 check "the status report validates" valid_report "$SRC_HOME/status.json"
 check "it says the same" [ "$(/usr/bin/python3 -c "import json; r=json.load(open('$SRC_HOME/status.json')); print(r['nodes'][2]['images']['web:1'])")" = "tag missing" ]
 check "status sent nothing: node2 still misses web:1" [ "$(node_id node2 web:1)" = none ]
-run_ts --images app:1 web:1
-run_ts status --images app:1 web:1
+
+echo "# --events on an update: node2 loads, node3 only tags, the others skip"
+run_ts --images app:1 web:1 --events /root/update.jsonl
+EV="$SRC_HOME/update.jsonl"
+check "exit 0" rc_is 0
+check "the events are valid against docs/events.schema.json" valid_events "$EV"
+check "the probe's decisions: node2 load, node3 tag, node1 skip" \
+  [ "$(events "$EV" "[x['action'] for n in ('node2', 'node3', 'node1') for x in e if x['event'] == 'probed' and x['node'] == n]")" = "['load', 'tag', 'skip']" ]
+check "node2: loaded, verified, tagged web:1, in that order" \
+  [ "$(events "$EV" "[x['event'] for x in e if x['node'] == 'node2' and x['event'] in ('loaded', 'verified', 'tagged')]")" = "['loaded', 'verified', 'tagged']" ]
+check "node3: tagged web:1 with no load" \
+  [ "$(events "$EV" "[(x['event'], x.get('refs')) for x in e if x['node'] == 'node3' and x['event'] != 'probed']")" = "[('tagged', ['web:1'])]" ]
+check "the plan holds node2 alone" [ "$(events "$EV" "[x['parents'] for x in e if x['event'] == 'planned']")" = "[{'node2': 'source'}]" ]
+check "run_finished: 1 loaded, 1 tagged, the rest skipped" \
+  [ "$(events "$EV" "e[-1]['outcomes']")" = "{'failed': 0, 'loaded': 1, 'not done': 0, 'skipped': $((${#NODES[@]} - 2)), 'tagged': 1}" ]
+run_ts status --images app:1 web:1 --events /root/status.jsonl
 check "after a sync, status exits 0" rc_is 0
+check "status --events: valid, a probe per node that decided skip, then run_finished" \
+  [ "$(valid_events "$SRC_HOME/status.jsonl" && events "$SRC_HOME/status.jsonl" "(e[0]['command'], sum(x['event'] == 'probed' and x['action'] == 'skip' for x in e), e[-1]['event'])")" = "('status', ${#NODES[@]}, 'run_finished')" ]
 check "every cell says present" [ "$(grep -cE '^node[0-9]+ .*present +present *$' <<<"$OUT")" = "${#NODES[@]}" ]
-rm -f "$SRC_HOME"/report.json "$SRC_HOME"/status.json "$SRC_HOME"/stdout.json "$SRC_HOME"/debug.log
+rm -f "$SRC_HOME"/report.json "$SRC_HOME"/status.json "$SRC_HOME"/stdout.json "$SRC_HOME"/debug.log \
+  "$SRC_HOME"/update.jsonl "$SRC_HOME"/status.jsonl
 assert_clean
 done_testing

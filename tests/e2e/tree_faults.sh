@@ -3,7 +3,9 @@
 # node2, node3; source -> node4 -> node5, node6), links shaped so the stream
 # lasts several seconds: an interior relay killed, a leaf killed, an interior
 # node's network cut, a parent that stops reaching its child, a corrupted
-# chunk, a connection without the edge key.
+# chunk, a connection without the edge key. The first also follows the
+# run through --events - (every line valid against docs/events.schema.json,
+# the re-parent in it) and --metrics (read by Prometheus' text parser).
 . "$(dirname "$0")/lib.sh"
 [ "${#NODES[@]}" -ge 6 ] || fail "needs a lab of 6 nodes"
 ensure_image app:1 40
@@ -14,10 +16,19 @@ SIZE=$(bundle_bytes app:1)
 
 echo "# an interior relay (node1) is killed mid-stream"
 reset_nodes
-start_ts --image app:1 --mode tree --fanout 2 -v
+EVENTS="$TREESYNC_LAB_DIR/events.jsonl" PROM="$SRC_HOME/treesync.prom"
+rm -f "$PROM"
+# Events on stdout, everything else on stderr (bg.out, as start_ts keeps it).
+"$LAB" exec source "$TS" --inventory "$INV" --image app:1 --mode tree --fanout 2 -v \
+  --events - --json /root/report.json --metrics /root/treesync.prom >"$EVENTS" 2>"$TREESYNC_LAB_DIR/bg.out" &
+JOB=$!
 wait_spool node2 $((8 << 20))
+for i in $(seq 40); do grep -q '"event":"receiving","node":"node2"' "$EVENTS" && break; sleep 0.05; done
+check "events arrive as the run goes: node2 is receiving, mid-stream" \
+  grep -q '"event":"receiving","node":"node2"' "$EVENTS"
 kill -KILL "$(relay_pid node1)"
 wait_ts
+sed 's/^/  events | /' "$EVENTS"
 check "exit status 1" rc_is 1
 check "node1 failed: its relay was killed" grep -qE '^node1 .* failed .*relay exited \(killed by signal KILL\)' <<<"$OUT"
 for n in node2 node3 node4 node5 node6; do check "$n has app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]; done
@@ -27,7 +38,35 @@ for n in node2 node3; do
   wire=$(grep -oE "$n: loaded and verified \([0-9]+ bytes over the wire\)" <<<"$OUT" | grep -oE '\([0-9]+' | tr -d '(')
   echo "  $n took in $wire bytes over the wire for a $SIZE-byte stream"
   check "$n received well under two copies in all (< 1.2 x)" [ "$wire" -lt $((SIZE * 12 / 10)) ]
+  check "--events: $n re-parented away from node1 (parent lost), resuming at byte $at" \
+    [ "$(events "$EVENTS" "[(x['from'], x['reason'], x['resume_at']) for x in e if x['event'] == 'reparented' and x['node'] == '$n']")" = "[('node1', 'parent_lost', $at)]" ]
 done
+check "--events: stdout held only events, each valid against docs/events.schema.json" valid_events "$EVENTS"
+check "--events: run_started first, run_finished last" \
+  [ "$(events "$EVENTS" "(e[0]['event'], e[-1]['event'])")" = "('run_started', 'run_finished')" ]
+check "--events: node1 and only node1 failed, its relay killed" \
+  [ "$(events "$EVENTS" "[(x['node'], 'killed by signal KILL' in x['reason']) for x in e if x['event'] == 'failed']")" = "[('node1', True)]" ]
+check "--events: the five others were verified, then tagged" \
+  [ "$(events "$EVENTS" "sorted(x['node'] for x in e if x['event'] == 'tagged' and any(v['event'] == 'verified' and v['node'] == x['node'] and v['elapsed'] <= x['elapsed'] for v in e))")" = "['node2', 'node3', 'node4', 'node5', 'node6']" ]
+check "--events: the plan put node2 and node3 under node1" \
+  [ "$(events "$EVENTS" "[(x['parents']['node2'], x['parents']['node3']) for x in e if x['event'] == 'planned']")" = "[('node1', 'node1')]" ]
+check "--events: node2 had several receiving events" \
+  [ "$(events "$EVENTS" "len([x for x in e if x['event'] == 'receiving' and x['node'] == 'node2']) >= 2")" = True ]
+check "--events: at most one receiving event per node per second" \
+  [ "$(events "$EVENTS" "all(b - a >= 0.99 for t in [[x['elapsed'] for x in e if x['event'] == 'receiving' and x['node'] == n] for n in {x['node'] for x in e}] for a, b in zip(t, t[1:]))")" = True ]
+check "--events: run_finished counts 5 loaded, 1 failed, exit 1" \
+  [ "$(events "$EVENTS" "(e[-1]['outcomes']['loaded'], e[-1]['outcomes']['failed'], e[-1]['exit_status'])")" = "(5, 1, 1)" ]
+REPORT_BYTES=$(report "$SRC_HOME/report.json" "r['source_bytes']")
+check "--events: run_finished's source bytes are the report's ($REPORT_BYTES)" \
+  [ "$(events "$EVENTS" "e[-1]['source_bytes']")" = "$REPORT_BYTES" ]
+check "--metrics: 5 nodes loaded, as the test expects" [ "$(metric "$PROM" treesync_nodes outcome=loaded)" = 5 ]
+check "--metrics: 1 failed, 0 tagged, 0 skipped (zeros present)" \
+  [ "$(metric "$PROM" treesync_nodes outcome=failed) $(metric "$PROM" treesync_nodes outcome=tagged) $(metric "$PROM" treesync_nodes outcome=skipped)" = "1 0 0" ]
+check "the source sent bytes" [ "$REPORT_BYTES" -gt 0 ]
+check "--metrics: source bytes equal the --json report's" [ "$(metric "$PROM" treesync_source_sent_bytes)" = "$REPORT_BYTES" ]
+check "--metrics: the run failed (last_run_success 0, exit status 1)" \
+  [ "$(metric "$PROM" treesync_last_run_success) $(metric "$PROM" treesync_run_exit_status)" = "0 1" ]
+check "--metrics: no temp file left beside it" [ ! -e "$PROM.tmp" ]
 assert_clean
 
 echo "# a leaf relay (node6) is killed: nobody else is affected"
