@@ -93,6 +93,7 @@ void RelaySession::handle(const wire::Json& msg) {
       auto req = wire::from_message<wire::TagRequest>(msg);
       if (!runtime_) throw std::runtime_error("tag before probe");
       runtime_->tag(req.id, req.refs, req.pin);
+      runtime_->untag(req.id, req.untag);
       send(wire::Tagged{req.id});
     } else {
       send_error("protocol", "unknown message type '" + type + "'");

@@ -10,6 +10,7 @@
 #include "src/report/progress.h"
 #include "src/shutdown.h"
 #include "src/ssh/ssh.h"
+#include "src/delivery/activate.h"
 #include "src/delivery/status.h"
 #include "src/delivery/sync.h"
 
@@ -50,6 +51,7 @@ int main(int argc, char** argv) {
     if (!o.events_path.empty()) events::open(o.events_path, cmd.command);
     ssh_global_init();
     if (cmd.command == "status") return run_status(o);
+    if (cmd.command == "activate") return run_activate(o);  // sends no image: no cache
     // Held until exit: another run must not prune what this one sends.
     auto cache = CacheLease::open(o.cache_dir, o.cache_dir_default, kCacheWait);
     return run_sync(o);

@@ -62,7 +62,8 @@ wire::ForwardRequest sample() {
 }
 template <>
 wire::TagRequest sample() {
-  return {digest('a'), {"registry:5000/team/app:1.2", "app:latest"}, true};
+  return {digest('a'), {"registry:5000/team/app:1.2", "app:latest"}, true,
+          {"treesync.invalid/registry_5000/team/app/treesync-staged:1.2"}};
 }
 template <>
 wire::Hello sample() {

@@ -319,6 +319,7 @@ class TestRuntime : public runtime::Runtime {
   }
   void discard_failed_load(const std::vector<wire::PlanImage>&) override { ++discarded; }
   void tag(const std::string&, const std::vector<std::string>&, bool) override {}
+  void untag(const std::string&, const std::vector<std::string>&) override {}
   int discarded = 0;
 
  private:

@@ -39,10 +39,11 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.relay = std::make_unique<RemoteRelay>(run.node, ssh_config(run.node, o), binary, o.stall_timeout, shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
-  wire::ProbeReply p = run.relay->probe(ids_of(wanted), true);
+  // activate loads nothing: the layer lists, costly on a busy node, are not needed.
+  wire::ProbeReply p = run.relay->probe(ids_of(wanted), o.tagging != Tagging::Activate);
   std::map<std::string, NodeImage> on_node;
   for (const auto& [id, state] : p.images) on_node[id] = {state.present, state.tags};
-  run.decision = decide(wanted, on_node, o.force);
+  run.decision = decide(wanted, on_node, o.force, o.tagging);
   run.probe = p;
   run.result.action = action_name(run.decision.action);
   run.result.runtime = p.runtime;
@@ -126,14 +127,28 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
     }
     events::emit("verified", run.node.name, {{"images", ids_of(wanted)}});
   }
-  for (const auto& [id, refs] : run.decision.tags) run.relay->tag(id, refs, pin);
+  const Decision& d = run.decision;
+  for (const auto& [id, refs] : d.tags) run.relay->tag(id, refs, pin || d.pin, {});
+  if (!d.tags.empty()) run.tagged_at = Clock::now();
+  // Once every tag is on, so the node never lacks a name for the image. A
+  // staged name left behind holds nothing wrong: the node is active anyway.
+  for (const auto& [id, refs] : d.untag) {
+    try {
+      run.relay->tag(id, {}, false, refs);
+    } catch (const NodeError& e) {
+      if (e.relay_lost) throw;
+      spdlog::warn("{}: active, but its staged name stays: {}", run.node.name, e.what());
+    }
+  }
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), false);
   for (const auto& w : wanted) {
     auto it = p.images.find(w.id);
     if (it == p.images.end() || !it->second.present)
       throw NodeError("verify", "image " + w.id + " is not on the node after the load");
     const auto& tags = it->second.tags;
-    for (const auto& ref : w.refs)
+    auto applied = d.tags.find(w.id);
+    if (applied == d.tags.end()) continue;
+    for (const auto& ref : applied->second)
       if (std::find(tags.begin(), tags.end(), ref) == tags.end())
         throw NodeError("verify", ref + " does not point at " + w.id + " on the node after tagging");
   }

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 
 #include <asio/post.hpp>
 #include <asio/thread_pool.hpp>
@@ -34,6 +35,9 @@ struct NodeRun {
   PartList need;     // loading nodes: the bundle's parts they lack
   std::shared_ptr<NodeStatus> status = std::make_shared<NodeStatus>();  // for the live display
   Clock::time_point started;
+  // When the relay's reply to the node's last tag request reached the source
+  // (unset: nothing was tagged): the activation spread is measured on these.
+  std::optional<Clock::time_point> tagged_at;
 
   bool failed() const { return result.outcome == Outcome::Failed; }
   bool loads() const { return !failed() && decision.action == Action::Load; }
@@ -58,7 +62,8 @@ void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
 
 // After a load (`loaded`: the IDs docker load reported, which must be
 // exactly the wanted set) or alone (tag only): check the IDs, apply the
-// tags, confirm every reference on the node.
+// decision's tags (pinned with `pin` or the decision's), confirm each on
+// the node, and drop its staged names (a failure to drop is only a warning).
 void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded,
                     bool pin);
 // "Docker 20.10.24 (classic)", "containerd 1.6.20 (namespace k8s.io)": for people.

@@ -7,6 +7,7 @@
 #include "src/report/json_report.h"
 #include "src/report/logging.h"
 #include "src/input/selection.h"
+#include "src/delivery/staged_ref.h"
 #include "src/fd_limit.h"
 
 namespace treesync {
@@ -59,6 +60,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
   auto s = std::make_unique<RunSetup>();
   s->started = utc_now();
   s->t0 = Clock::now();
+  if (o.tagging != Tagging::Operator) check_stageable(o.images);
   Inventory inventory = load_inventory(o.inventory);
   std::vector<Node> nodes = select_nodes(inventory, o.node_type, o.nodes);
   check_identity_files(nodes, inventory.path);

@@ -6,16 +6,19 @@
 #include "src/report/events.h"
 #include "src/report/json_report.h"
 #include "src/delivery/run_setup.h"
+#include "src/delivery/staged_ref.h"
 
 namespace treesync {
 namespace {
 
-// "present", "tag missing" or "missing" for one reference on one node.
+// "present", "staged" (by treesync stage, not active), "tag missing" or
+// "missing" for one reference on one node.
 std::string image_state(const NodeRun& run, const std::string& id, const std::string& ref) {
   auto it = run.probe.images.find(id);
   if (it == run.probe.images.end() || !it->second.present) return "missing";
   const auto& tags = it->second.tags;
-  return std::find(tags.begin(), tags.end(), ref) != tags.end() ? "present" : "tag missing";
+  if (std::find(tags.begin(), tags.end(), ref) != tags.end()) return "present";
+  return std::find(tags.begin(), tags.end(), staged_ref(ref)) != tags.end() ? "staged" : "tag missing";
 }
 
 }  // namespace

@@ -5,9 +5,11 @@
 #include <set>
 #include <thread>
 
+#include "src/delivery/activate.h"
 #include "src/delivery/caps.h"
 #include "src/delivery/delivery.h"
 #include "src/report/events.h"
+#include "src/delivery/staged_ref.h"
 #include "src/report/json_report.h"
 #include "src/report/metrics.h"
 #include "src/delivery/run_setup.h"
@@ -106,6 +108,22 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
   return sent;
 }
 
+// stage: what holds the images now, and the command that tags them.
+void print_staged(std::ostream& out, const std::vector<std::string>& refs, const std::vector<NodeResult>& results) {
+  const auto count = [&](Outcome a, Outcome b) {
+    return std::count_if(results.begin(), results.end(), [&](const NodeResult& r) { return r.outcome == a || r.outcome == b; });
+  };
+  out << "stage: " << count(Outcome::Loaded, Outcome::Tagged) << " staged now, " << count(Outcome::Skipped, Outcome::Skipped)
+      << " present already (staged or active), " << count(Outcome::Failed, Outcome::Pending) << " not staged\n";
+  std::string list;
+  for (const auto& ref : refs) {
+    out << "staged " << ref << " as " << staged_ref(ref) << "\n";
+    list += " " + ref;
+  }
+  out << "activate with: treesync activate " << (refs.size() > 1 ? "--images" : "--image") << list
+      << " (with the same node selection)\n";
+}
+
 }  // namespace
 
 int run_sync(const Options& o) {
@@ -135,6 +153,7 @@ int run_sync(const Options& o) {
   // With --json - or --events -, stdout carries that alone.
   std::ostream& out = o.json_path == "-" || o.events_path == "-" ? std::cerr : std::cout;
   std::vector<NodeResult> results = s->results();
+  ActivationSpread spread;  // stage applies no operator tag: none
   int status;
   if (o.dry_run) {
     print_plan(out, s->runs, mode_text, o.fanout, payload.ready ? &payload.prepared : nullptr);
@@ -143,6 +162,8 @@ int run_sync(const Options& o) {
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
     print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
+    if (o.tagging == Tagging::Staged) print_staged(out, o.images, results);
+    else print_activation_spread(out, spread = activation_spread(s->runs));
     out << why_mode << "\n";
     if (!caps.empty()) out << caps << "\n";
     if (!prediction.empty()) {
@@ -156,16 +177,19 @@ int run_sync(const Options& o) {
   }
   if (shutdown_exit_code()) status = shutdown_exit_code();
   const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
+  const char* command = o.tagging == Tagging::Staged ? "stage" : "sync";
   if (!o.json_path.empty()) {
-    RunSummary summary{"sync", mode_text, o.fanout, o.dry_run, s->started, seconds, s->image_ids(o),
+    RunSummary summary{command, mode_text, o.fanout, o.dry_run, s->started, seconds, s->image_ids(o),
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
+    summary.tagged_nodes = spread.nodes;
+    summary.activation_spread = spread.seconds;
     wire::Json report = make_report(summary, results, {});
     add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
                       mode == topology::Mode::Tree ? predicted.tree : predicted.flat});
     write_report(o.json_path, report);
   }
   if (!o.metrics_path.empty()) {
-    RunTotals totals{"sync", mode_text, o.images, seconds, source_bytes, outcome_counts(results),
+    RunTotals totals{command, mode_text, o.images, seconds, source_bytes, outcome_counts(results),
                      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
                      status};
     write_metrics(o.metrics_path, prometheus_text(totals));

@@ -26,6 +26,9 @@ const char* kExamples = R"(
 Commands:
   treesync [sync] ...     put the images on the selected nodes (the default)
   treesync status ...     show which selected nodes have the images; send nothing
+  treesync stage ...      put the images on the nodes without the operator's tags
+                          (held as treesync.invalid/NAME/treesync-staged:TAG, pinned on containerd)
+  treesync activate ...   tag the staged images on every node at once; send no image bytes
 
 Examples:
   treesync --image iarnet:latest                      all docker nodes
@@ -36,6 +39,8 @@ Examples:
   treesync --image iarnet:latest --mode flat --max-workers 20
   treesync --image iarnet:latest --limit-rate 50M     every sender uploads at most 50 Mbit/s
   treesync status --images app:1 web:2 --node-type all
+  treesync stage --image app:2 --fanout 4             ahead of the deploy window
+  treesync activate --image app:2                     at the window: app:2 everywhere at once
   treesync --image iarnet:latest --json report.json --quiet
   treesync --image iarnet:latest --events - | jq -c 'select(.event == "failed")'
 )";
@@ -163,7 +168,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   }
   // The command word may stand anywhere among the options.
   std::vector<std::string> words = r.unmatched();
-  if (!words.empty() && (words[0] == "status" || words[0] == "sync")) {
+  if (!words.empty() &&
+      (words[0] == "status" || words[0] == "sync" || words[0] == "stage" || words[0] == "activate")) {
     cmd.command = words[0];
     words.erase(words.begin());
   }
@@ -184,6 +190,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.node_type = r["node-type"].as<std::string>();
   o.nodes = r["nodes"].as<std::string>();
   o.force = r["force"].as<bool>();
+  o.tagging = cmd.command == "stage" ? Tagging::Staged : cmd.command == "activate" ? Tagging::Activate : Tagging::Operator;
+  // activate moves names only: nothing to force, nothing sent to plan.
+  if (o.tagging == Tagging::Activate && o.force)
+    throw UsageError("--force does not apply to activate (it sends no image); use treesync stage --force");
   o.pin = !r["no-pin"].as<bool>();
   o.source_runtime = r["source-runtime"].as<std::string>();
   if (!o.source_runtime.empty() && o.source_runtime != "docker" && o.source_runtime != "podman" &&

@@ -12,6 +12,10 @@ constexpr std::uint64_t kMinSpoolWindow = 16u << 20;
 
 enum class ModeOption { Auto, Flat, Tree };
 enum class Compress { Auto, Zstd, None };  // how layers travel
+// Which references a run puts on nodes: the operator's (sync), treesync's
+// staged ones and never the operator's (stage), or the operator's on nodes
+// that hold the image staged, and nowhere else (activate).
+enum class Tagging { Operator, Staged, Activate };
 
 const char* mode_name(ModeOption m);
 const char* compress_name(Compress c);
@@ -25,6 +29,7 @@ struct Options {
   std::string source_runtime;       // --source-runtime: docker, podman, containerd; "" picks one
   std::string source_namespace;     // --source-namespace: containerd's; "" for $CONTAINERD_NAMESPACE, else k8s.io
   bool pin = true;                  // containerd nodes: label images pinned (--no-pin)
+  Tagging tagging = Tagging::Operator;  // set by the command: sync, stage, activate
   int max_workers = 10;
   ModeOption mode = ModeOption::Auto;
   int fanout = 4;
@@ -50,7 +55,7 @@ struct Options {
 };
 
 struct ParsedCommand {
-  std::string command = "sync";  // or "status"
+  std::string command = "sync";  // or "status", "stage", "activate"
   bool exit_now = false;  // --help or --version was printed
   std::string output;     // what to print when exit_now
   Options options;

@@ -49,6 +49,9 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                  : wire::Json(nullptr)},
           {"source_bytes", run.source_bytes},
           {"exit_status", run.exit_status},
+          {"activation", run.tagged_nodes ? wire::Json{{"nodes", run.tagged_nodes},
+                                                       {"spread_seconds", run.activation_spread}}
+                                          : wire::Json(nullptr)},
           {"nodes", list}};
 }
 

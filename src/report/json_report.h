@@ -14,7 +14,7 @@
 namespace treesync {
 
 struct RunSummary {
-  std::string command;  // sync or status
+  std::string command;  // sync, stage, activate or status
   std::string mode;     // flat or tree ("" for status)
   int fanout = 0;
   bool dry_run = false;
@@ -24,6 +24,10 @@ struct RunSummary {
   const PreparedBundle* bundle = nullptr;                    // null when nothing was to load
   std::uint64_t source_bytes = 0;
   int exit_status = 0;
+  // Nodes whose tags this run applied, and the time between the first and
+  // the last of their tag replies as the source saw them (activate, sync).
+  std::size_t tagged_nodes = 0;
+  double activation_spread = 0;
 };
 
 // sync: the upload caps in bits/s on the wire (0: none), relays with a cap

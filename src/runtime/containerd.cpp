@@ -70,6 +70,15 @@ class Containerd : public Runtime {
     images_.remove_digest_names({img.target});
   }
 
+  // The content stays: another name still points at the same manifest.
+  void untag(const std::string& id, const std::vector<std::string>& refs) override {
+    if (refs.empty()) return;
+    for (const auto& ref : removable_names(images_.tags_of(id), refs, full_name)) {
+      ProcessResult r = images_.run({"images", "rm", full_name(ref)});
+      if (!r.ok()) throw std::runtime_error("ctr images rm " + full_name(ref) + " failed: " + r.last_line());
+    }
+  }
+
  private:
   std::string socket_, ns_;
   CtrImages images_;

@@ -171,6 +171,14 @@ void CtrImages::drop_new_leases() {
   if (args.size() > 3) run(args);
 }
 
+std::vector<std::string> CtrImages::tags_of(const std::string& id) {
+  check_config_digest(id);
+  std::vector<std::string> out;
+  for (const auto& img : list())
+    if (img.config == id && img.complete && is_tag(img.name)) out.push_back(img.name);
+  return out;
+}
+
 CtrImages::Image CtrImages::find(const std::string& id) {
   check_config_digest(id);
   Image found;

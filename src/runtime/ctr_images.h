@@ -53,6 +53,9 @@ class CtrImages {
   void drop_new_leases();
   // A whole image whose config is `id`; throws if there is none.
   Image find(const std::string& id);
+  // The names people typed (is_tag) of whole images whose config is `id`,
+  // as containerd stores them (docker.io/library/app:1).
+  std::vector<std::string> tags_of(const std::string& id);
 
   // A name no one typed: a digest reference the import made, or the ID
   // reference the CRI plugin adds.

@@ -92,6 +92,19 @@ class Docker : public Runtime {
     if (img && !refs.empty()) ctr_->remove_digest_names({img->target});
   }
 
+  // `docker rmi NAME` of an image with other names only takes that name off.
+  void untag(const std::string& id, const std::vector<std::string>& refs) override {
+    if (refs.empty()) return;
+    check_config_digest(id);
+    const std::vector<std::string> drop =
+        ctr_ ? removable_names(ctr_->tags_of(id), refs, full_name)
+             : removable_names(cli_image_states("docker", {id})[id].tags, refs, familiar_name);
+    for (const auto& ref : drop) {
+      ProcessResult r = run_capture({"docker", "rmi", ref});
+      if (!r.ok()) throw std::runtime_error("docker rmi " + ref + " failed: " + r.last_line());
+    }
+  }
+
  private:
   std::string store_;
   std::optional<CtrImages> ctr_;

@@ -67,6 +67,18 @@ class Podman : public Runtime {
       if (!r.ok()) throw std::runtime_error("podman tag " + ref + " failed: " + r.last_line());
     }
   }
+
+  void untag(const std::string& id, const std::vector<std::string>& refs) override {
+    if (refs.empty()) return;
+    check_config_digest(id);
+    // RepoTags as podman stores them: a name with a registry, as staged
+    // names have, is kept as given.
+    auto as_given = [](const std::string& ref) { return ref; };
+    for (const auto& ref : removable_names(cli_image_states("podman", {id})[id].tags, refs, as_given)) {
+      ProcessResult r = run_capture({"podman", "untag", id, ref});
+      if (!r.ok()) throw std::runtime_error("podman untag " + ref + " failed: " + r.last_line());
+    }
+  }
 };
 
 }  // namespace

@@ -5,6 +5,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <regex>
 #include <stdexcept>
@@ -115,6 +116,20 @@ bool is_plain_ref(const std::string& s) {
 
 void check_config_digest(const std::string& id) {
   if (!is_image_id(id)) throw std::runtime_error("refusing malformed image ID '" + id + "'");
+}
+
+std::vector<std::string> removable_names(const std::vector<std::string>& names, const std::vector<std::string>& refs,
+                                         std::string (*as_listed)(const std::string&)) {
+  std::vector<std::string> out;
+  std::size_t kept = names.size();
+  for (const auto& ref : refs) {
+    check_ref(ref);
+    if (std::find(names.begin(), names.end(), as_listed(ref)) == names.end()) continue;
+    out.push_back(ref);
+    --kept;
+  }
+  if (kept == 0) out.clear();
+  return out;
 }
 
 void check_ref(const std::string& ref) {

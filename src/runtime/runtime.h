@@ -45,6 +45,9 @@ class Runtime {
   // Names image `id` (a config digest seen by probe or loaded) by each ref;
   // with `pin`, keeps it from kubelet's image garbage collection.
   virtual void tag(const std::string& id, const std::vector<std::string>& refs, bool pin) = 0;
+  // Takes each of `refs` off image `id`, leaving the image and its other
+  // names; a ref that names another image, or nothing, is left alone.
+  virtual void untag(const std::string& id, const std::vector<std::string>& refs) = 0;
 };
 
 // The runtime the request names, or the first installed on the node:
@@ -75,5 +78,10 @@ bool is_image_id(const std::string& s);   // sha256:<64 hex>
 bool is_plain_ref(const std::string& s);  // a conservative image reference
 void check_config_digest(const std::string& id);  // throws unless is_image_id
 void check_ref(const std::string& ref);           // throws unless is_plain_ref
+// Which of `refs` untag may take off an image named `names` (as the runtime
+// lists them; `as_listed` maps a ref to that form): those it holds, as long
+// as some other name stays, so untagging never deletes the image.
+std::vector<std::string> removable_names(const std::vector<std::string>& names, const std::vector<std::string>& refs,
+                                         std::string (*as_listed)(const std::string&));
 
 }  // namespace runtime

@@ -183,8 +183,9 @@ void RemoteRelay::serve_until(const std::function<bool()>& done) {
   }
 }
 
-void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs, bool pin) {
-  request<wire::Tagged>(wire::TagRequest{id, refs, pin}, kReplyTimeoutS);
+void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs, bool pin,
+                      const std::vector<std::string>& untag) {
+  request<wire::Tagged>(wire::TagRequest{id, refs, pin, untag}, kReplyTimeoutS);
 }
 
 void RemoteRelay::stop() {

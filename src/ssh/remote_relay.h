@@ -69,7 +69,9 @@ class RemoteRelay {
   wire::Loaded wait_loaded(const std::function<void()>& tick = nullptr);
   // After the node's own work: keeps handling events and posts until done().
   void serve_until(const std::function<bool()>& done);
-  void tag(const std::string& id, const std::vector<std::string>& refs, bool pin);
+  // Names image `id` by `refs`, then takes the names in `untag` off it.
+  void tag(const std::string& id, const std::vector<std::string>& refs, bool pin,
+           const std::vector<std::string>& untag);
   // Closes the control channel: the relay removes its spool and exits.
   void stop();
 

@@ -75,6 +75,7 @@ struct TagRequest {
   std::string id;
   std::vector<std::string> refs;
   bool pin = false;  // containerd: keep the image from kubelet's garbage collection
+  std::vector<std::string> untag;  // names to take off the image after tagging (its staged ones)
 };
 
 // --- The control channel: relay -> treesync (replies) ------------------------
@@ -229,7 +230,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, 
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin, untag)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, root_dir, root_free, temp_dir, temp_free, spool_free, spool_on_root, images, layers)

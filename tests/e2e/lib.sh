@@ -110,6 +110,10 @@ print(int(found[0]) if found[0] == int(found[0]) else found[0])
 PY
 }
 
+valid_report() {  # FILE: valid against docs/report.schema.json (Debian's python3-jsonschema)
+  /usr/bin/python3 -c 'import json, sys, jsonschema
+jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$1" "$ROOT/docs/report.schema.json"
+}
 # report FILE EXPR: a Python expression over the JSON report r.
 report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"; }
 

@@ -7,11 +7,6 @@ ensure_image app:1 30
 ensure_image web:1 10
 ensure_image prog:1 60
 reset_nodes
-SCHEMA="$ROOT/docs/report.schema.json"
-valid_report() {  # FILE: valid against the schema (Debian's python3-jsonschema)
-  /usr/bin/python3 -c 'import json, sys, jsonschema
-jsonschema.validate(json.load(open(sys.argv[1])), json.load(open(sys.argv[2])))' "$1" "$SCHEMA"
-}
 "$LAB" shape 100mbit
 trap '"$LAB" shape off' EXIT
 

@@ -1,0 +1,96 @@
+#include "src/delivery/activate.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+#include "src/delivery/delivery.h"
+#include "src/delivery/run_setup.h"
+#include "src/delivery/staged_ref.h"
+#include "src/report/json_report.h"
+
+namespace treesync {
+namespace {
+
+// The fix for a node that lacks a staged image: stage it there first.
+std::string not_staged(const NodeRun& run) {
+  std::string list, first_staged = staged_ref(run.decision.unstaged.front());
+  for (const auto& ref : run.decision.unstaged) list += (list.empty() ? "" : " ") + ref;
+  const bool several = run.decision.unstaged.size() > 1;
+  return list + (several ? " are" : " is") + " not staged here (no " + first_staged +
+         (several ? ", …" : "") + " naming the source's image); run treesync stage " +
+         (several ? "--images " : "--image ") + list + " first";
+}
+
+}  // namespace
+
+ActivationSpread activation_spread(const std::vector<NodeRun>& runs) {
+  ActivationSpread out;
+  std::optional<Clock::time_point> first, last;
+  for (const auto& run : runs) {
+    if (!run.tagged_at || run.failed()) continue;
+    ++out.nodes;
+    if (!first || *run.tagged_at < *first) first = run.tagged_at;
+    if (!last || *run.tagged_at > *last) last = run.tagged_at;
+  }
+  if (out.nodes) out.seconds = std::chrono::duration<double>(*last - *first).count();
+  return out;
+}
+
+void print_activation_spread(std::ostream& out, const ActivationSpread& spread) {
+  if (!spread.nodes) return;
+  char line[160];
+  std::snprintf(line, sizeof line, "activation spread: %.3f s over %zu node(s) (first to last tag reply, as the source saw them)\n",
+                spread.seconds, spread.nodes);
+  out << line;
+}
+
+int run_activate(const Options& o) {
+  // Every node is probed before any is tagged: a barrier on purpose, so the
+  // tags are requested together and land together.
+  std::unique_ptr<RunSetup> s = setup_and_probe(o);
+  for (auto& run : s->runs)
+    if (!run.failed() && run.decision.action == Action::Unstaged) run.fail("stage", not_staged(run));
+  std::ostream& out = o.json_path == "-" ? std::cerr : std::cout;
+  if (o.dry_run) {
+    s->close_relays(static_cast<std::size_t>(o.max_workers));
+    for (const auto& run : s->runs)
+      out << run.node.name << ": "
+          << (run.failed() ? "failed at " + run.result.step + ": " + run.result.reason
+                           : run.decision.action == Action::Skip ? std::string("active already")
+                                                                  : std::string("would be tagged"))
+          << "\n";
+  } else {
+    // One thread per node, each sending its tag requests as soon as the
+    // pool takes it: every request leaves within moments of the others.
+    for_each_node(s->runs, s->runs.size(), [&](NodeRun& run) { finish_without_load(run, s->wanted, o.pin); });
+    s->close_relays(static_cast<std::size_t>(o.max_workers));
+  }
+
+  std::vector<NodeResult> results = s->results();
+  const ActivationSpread spread = activation_spread(s->runs);
+  std::size_t activated = 0, already = 0, unstaged = 0, failed = 0;
+  for (const auto& run : s->runs) {
+    if (run.failed()) ++(run.result.step == "stage" ? unstaged : failed);
+    else if (run.result.outcome == Outcome::Tagged) ++activated;
+    else if (run.result.outcome == Outcome::Skipped) ++already;
+  }
+  int status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
+  if (!o.dry_run) {
+    print_summary(out, results, 0, 0);
+    out << "activate: " << activated << " activated, " << already << " active already, " << unstaged
+        << " not staged, " << failed << " failed\n";
+    print_activation_spread(out, spread);
+  }
+  if (shutdown_exit_code()) status = shutdown_exit_code();
+  if (!o.json_path.empty()) {
+    RunSummary summary{"activate", "", 0, o.dry_run, s->started,
+                       std::chrono::duration<double>(Clock::now() - s->t0).count(), s->image_ids(o), nullptr, 0, status};
+    summary.tagged_nodes = spread.nodes;
+    summary.activation_spread = spread.seconds;
+    write_report(o.json_path, make_report(summary, results, {}));
+  }
+  return status;
+}
+
+}  // namespace treesync
