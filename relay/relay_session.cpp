@@ -145,6 +145,7 @@ void RelaySession::expect_parent(const wire::ExpectParent& req) {
 void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
   if (!receiver_) throw std::runtime_error("forward before receive");
   Spool& spool = receiver_->spool();
+  if (req.limit && !limiter_) limiter_ = std::make_shared<wire::RateLimiter>(req.limit);
   for (const auto& child : req.children) {
     // The child gets only the parts its subtree needs, in our stream's order.
     auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
@@ -168,6 +169,7 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
     };
     senders_.push_back(std::make_unique<wire::Sender>(wire::Target{child.name, child.address, child.port}, child.key,
                                                       view->size(), reader, done));
+    senders_.back()->limit(limiter_);
     senders_.back()->start();
   }
   send(wire::Forwarding{senders_.size()});

@@ -105,3 +105,36 @@ TEST_CASE("--nodes picks by index and name within the selected type") {
   CHECK_THROWS_WITH(select_nodes(inv, "docker", "nosuch"), Catch::Contains("no node named 'nosuch'"));
   CHECK_THROWS_WITH(select_nodes(inv, "docker", "3-2"), Catch::Contains("reversed"));
 }
+
+TEST_CASE("limits: a node's own, else its zone's; rates checked with file and line") {
+  Inventory inv = parse_inventory(R"(zones:
+  rack2: {limit: 100M}
+nodes:
+  - {name: a, host: h1, zone: rack2}
+  - {name: b, host: h2, zone: rack2, limit: 6MB/s}
+  - {name: c, host: h3, limit: 1G}
+  - {name: d, host: h4}
+)", "inv.yaml");
+  CHECK(inv.nodes[0].limit == 100000000u);
+  CHECK(inv.nodes[1].limit == 48000000u);
+  CHECK(inv.nodes[2].limit == 1000000000u);
+  CHECK(inv.nodes[3].limit == 0);
+  auto error_of = [](const std::string& text) -> std::string {
+    try {
+      parse_inventory(text, "inv.yaml");
+    } catch (const UsageError& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, limit: 50}\n"),
+             Catch::StartsWith("inv.yaml:2:") && Catch::Contains("'limit' value '50' is not a rate: use e.g. 50M"));
+  CHECK_THAT(error_of("zones:\n  rack2: {limit: fast}\nnodes:\n  - {name: a, host: h, zone: rack2}\n"),
+             Catch::StartsWith("inv.yaml:2:") && Catch::Contains("not a rate"));
+  CHECK_THAT(error_of("zones:\n  rack2: {speed: 1G}\nnodes:\n  - {name: a, host: h, zone: rack2}\n"),
+             Catch::Contains("unknown field 'speed' in zone 'rack2' (allowed: limit)"));
+  CHECK_THAT(error_of("zones:\n  rack9: {limit: 1G}\nnodes:\n  - {name: a, host: h, zone: rack2}\n"),
+             Catch::Contains("zone 'rack9' has no nodes"));
+  CHECK_THAT(error_of("zones: [rack2]\nnodes:\n  - {name: a, host: h}\n"), Catch::Contains("'zones' must be a map"));
+  CHECK_THAT(error_of("defaults: {limit: 1G}\nnodes:\n  - {name: a, host: h}\n"), Catch::Contains("in defaults"));
+}

@@ -58,7 +58,7 @@ wire::ExpectParent sample() {
 }
 template <>
 wire::ForwardRequest sample() {
-  return {{{"node-7", "10.0.0.7", 40123, {1, 4}, std::string(64, '7')}, {"node-8", "fd00::8", 1, {0}, "k8"}}};
+  return {{{"node-7", "10.0.0.7", 40123, {1, 4}, std::string(64, '7')}, {"node-8", "fd00::8", 1, {0}, "k8"}}, 50000000};
 }
 template <>
 wire::TagRequest sample() {

@@ -9,6 +9,7 @@
 #include "src/errors.h"
 #include "src/input/image_ref.h"
 #include "src/input/node_spec.h"
+#include "src/input/rate.h"
 
 using namespace treesync;
 
@@ -148,6 +149,43 @@ TEST_CASE("--source-runtime and --source-namespace") {
   CHECK_THROWS_WITH(parse({"--image", "a:1", "--source-runtime", "docker", "--source-namespace", "k8s.io"}),
                     Catch::Contains("needs --source-runtime containerd"));
   CHECK_THROWS_AS(parse({"--image", "a:1", "--source-namespace", "a b"}), UsageError);
+}
+
+TEST_CASE("rates: a bare K/M/G means bits per second; bytes say so") {
+  CHECK(parse_rate("50M") == 50000000u);
+  CHECK(parse_rate("50m") == 50000000u);
+  CHECK(parse_rate("1G") == 1000000000u);
+  CHECK(parse_rate("800K") == 800000u);
+  CHECK(parse_rate("1.5G") == 1500000000u);
+  CHECK(parse_rate("50Mbit") == 50000000u);
+  CHECK(parse_rate("50Mbit/s") == 50000000u);
+  CHECK(parse_rate("50Mbps") == 50000000u);
+  CHECK(parse_rate("6MB/s") == 48000000u);
+  CHECK(parse_rate("6MiB/s") == 6u * 1048576 * 8);
+  CHECK(parse_rate("1GiB/s") == 1073741824ull * 8);
+  for (const char* bad : {"", "50", "0M", "M", "50X", "50 M bit", "50Mb/s", "50mb/s", "-5M", "50MB", "50Mibit", "2000G",
+                          "1e3M", "50M "}) {
+    INFO(bad);
+    CHECK_FALSE(parse_rate(bad).has_value());
+  }
+  CHECK(rate_text(50000000) == "50 Mbit/s");
+  CHECK(rate_text(1500000000) == "1.5 Gbit/s");
+  CHECK(rate_text(800000) == "800 kbit/s");
+}
+
+TEST_CASE("--limit-rate and --source-limit take rates; anything else is a one-line error with an example") {
+  auto parse = [](std::vector<const char*> args) {
+    args.insert(args.begin(), {"treesync", "--image", "app:1"});
+    return parse_command_line(static_cast<int>(args.size()), args.data()).options;
+  };
+  CHECK(parse({}).limit_rate == 0);
+  CHECK(parse({}).source_limit == 0);
+  Options o = parse({"--limit-rate", "50M", "--source-limit", "6MiB/s"});
+  CHECK(o.limit_rate == 50000000u);
+  CHECK(o.source_limit == 6u * 1048576 * 8);
+  CHECK_THROWS_WITH(parse({"--limit-rate", "50"}), Catch::StartsWith("--limit-rate '50' is not a rate: use e.g. 50M"));
+  CHECK_THROWS_AS(parse({"--source-limit", "fast"}), UsageError);
+  CHECK_THROWS_WITH(parse({"--source-limit", "fast"}), Catch::Contains("--source-limit") && !Catch::Contains("\n"));
 }
 
 TEST_CASE("sizes: bytes with binary suffixes; anything else is refused") {

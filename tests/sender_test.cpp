@@ -21,6 +21,7 @@
 #include "src/wire/edge_auth.h"
 #include "src/wire/messages.h"
 #include "src/wire/net.h"
+#include "src/wire/rate_limiter.h"
 #include "src/wire/sender.h"
 
 namespace {
@@ -299,4 +300,60 @@ TEST_CASE("sender: a receiver that asks for an offset past the end is refused") 
   CHECK(e.sent == 0);
   CHECK(e.log.data_bytes == 0);
   CHECK(e.log.connections == 1);
+}
+
+TEST_CASE("sender: a host's senders share its cap, counted on the wire, and still deliver byte-exact") {
+  // Two edges of 3 MiB each under one 80 Mbit/s bucket (10 MB/s on the wire):
+  // together they take the time of 6 MiB plus the TCP/IP/Ethernet headers
+  // (1514 bytes a frame for 1448 of payload) and the chunk headers.
+  const std::string a = random_bytes(3 * wire::kChunkSize, 21), b = random_bytes(3 * wire::kChunkSize, 22);
+  auto limiter = std::make_shared<wire::RateLimiter>(80000000);
+  TestReceiver rx_a({kKey}, a), rx_b({kKey}, b);
+  wire::Sender to_a(rx_a.target(), kKey, a.size(), reader_of(a)), to_b(rx_b.target(), kKey, b.size(), reader_of(b));
+  to_a.limit(limiter);
+  to_b.limit(limiter);
+  const auto start = Clock::now();
+  to_a.start();
+  to_b.start();
+  to_a.join();
+  to_b.join();
+  const double took = std::chrono::duration<double>(Clock::now() - start).count();
+  CHECK(to_a.ok());
+  CHECK(to_b.ok());
+  CHECK(rx_a.stop().buffer == a);
+  CHECK(rx_b.stop().buffer == b);
+  const double wire_seconds = static_cast<double>(wire::wire_bytes(a.size() + b.size())) / 10e6;
+  INFO("took " << took << " s; the cap alone allows " << wire_seconds << " s");
+  CHECK(wire_seconds == Approx(0.6588).epsilon(0.01));
+  // No more than one slice ahead of the cap, and not much slower than it.
+  CHECK(took >= wire_seconds - 2.0 * wire::RateLimiter::kSlice / 10e6);
+  CHECK(took <= wire_seconds * 1.3);
+}
+
+TEST_CASE("rate limiter: takes pace the bytes at the cap, and a cancel ends a wait at once") {
+  wire::RateLimiter limiter(8000000);  // 1 MB/s
+  std::atomic<bool> cancelled{false};
+  const auto start = Clock::now();
+  for (int i = 0; i < 5; ++i) CHECK(limiter.take(100000, cancelled));  // 0.5 MB: the last waits 0.4 s
+  const double took = std::chrono::duration<double>(Clock::now() - start).count();
+  CHECK(took >= 0.39);
+  CHECK(took < 0.6);
+  // Ten seconds of debt: a cancelled wait returns false within its 50 ms slice.
+  CHECK(limiter.take(10000000, cancelled));
+  std::thread stop([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    cancelled = true;
+  });
+  const auto wait = Clock::now();
+  CHECK_FALSE(limiter.take(1000, cancelled));
+  stop.join();
+  CHECK(std::chrono::duration<double>(Clock::now() - wait).count() < 0.5);
+}
+
+TEST_CASE("rate limiter: the wire cost counts a 1514-byte frame per 1448 bytes of payload") {
+  CHECK(wire::wire_bytes(0) == 0);
+  CHECK(wire::wire_bytes(1448) == 1514);
+  CHECK(wire::wire_bytes(1448 * 1000) == 1514 * 1000);
+  CHECK(wire::wire_bytes(1) == 2);  // rounded up: never under the cap
+  CHECK(wire::payload_rate(1514 * 8) == Approx(1448));
 }

@@ -122,13 +122,6 @@ TEST_CASE("cross-zone links stay few for uneven zones") {
   }
 }
 
-TEST_CASE("auto mode: flat for a handful of nodes, tree beyond one level") {
-  CHECK(choose_mode(1, 4) == Mode::Flat);
-  CHECK(choose_mode(4, 4) == Mode::Flat);
-  CHECK(choose_mode(5, 4) == Mode::Tree);
-  CHECK(choose_mode(2, 1) == Mode::Tree);
-}
-
 TEST_CASE("re-parenting after failures keeps every live node once, the fan-out and the depth") {
   std::uint32_t seed = 12345;
   auto rnd = [&seed](std::uint32_t n) {

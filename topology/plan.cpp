@@ -92,10 +92,6 @@ void move_to_source(Plan& plan, int node) {
   plan.source_children.push_back(node);
 }
 
-Mode choose_mode(std::size_t node_count, int fanout) {
-  return node_count <= static_cast<std::size_t>(std::max(fanout, 1)) ? Mode::Flat : Mode::Tree;
-}
-
 std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
                           const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send) {
   const auto f = static_cast<std::size_t>(failed);

@@ -44,9 +44,6 @@ Plan flat_plan(std::size_t node_count);
 // does with a node whose parent sent it bytes that failed their digest.
 void move_to_source(Plan& plan, int node);
 
-// Auto mode: flat when there are no more nodes than one tree level holds.
-Mode choose_mode(std::size_t node_count, int fanout);
-
 // Takes `failed` out of the tree and gives each of its children a new parent:
 // a live node outside the child's subtree that holds at least as many bytes
 // as the child (so the child resumes at once), has room under the fan-out,

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "src/cache/image_platform.h"
+#include "src/delivery/caps.h"
 #include "src/report/events.h"
 #include "src/wire/edge_auth.h"
 
@@ -37,6 +38,7 @@ std::string numeric_address(const std::string& host) {
 
 Rollout::Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
     : runs_(runs), in_(in), relays_forward_(mode == topology::Mode::Tree) {
+  if (const std::uint64_t cap = source_cap(in.options)) source_limiter_ = std::make_shared<wire::RateLimiter>(cap);
   make_plan(mode);
   if (members_.empty()) return;  // nothing to deliver: no plan to announce
   wire::Json parents = wire::Json::object();
@@ -203,7 +205,8 @@ void Rollout::connect(int parent, int child) {
   if (parent != topology::kSource) {
     const auto p = static_cast<std::size_t>(parent);
     run_of(p).relay->forward({run_of(c).node.name, address_[c], port_[c],
-                              positions_in(streams_[p].parts, streams_[c].parts), key_[c]});
+                              positions_in(streams_[p].parts, streams_[c].parts), key_[c]},
+                             relay_cap(run_of(p).node, in_.options));
     return;
   }
   if (++source_edges_[c] > kMaxSourceEdges) {
@@ -236,6 +239,7 @@ void Rollout::start_source_edges() {
         target(static_cast<int>(c)), key_[c], streams_[c].size, in_.reader.stream(streams_[c].parts),
         [this](const wire::Sender&) { source_edge_done(); }, [this, c] { return dial(c); }, 0));
     source_sender_[c] = sources_.back().get();
+    sources_.back()->limit(source_limiter_);
     sources_.back()->start();
   }
 }

@@ -93,6 +93,7 @@ class Rollout {
   std::size_t source_active_ = 0;             // source edges streaming now
   bool finishing_ = false;                    // no new edges
   std::vector<std::unique_ptr<wire::Sender>> sources_;
+  std::shared_ptr<wire::RateLimiter> source_limiter_;  // the source's upload cap, shared by sources_; null: none
   std::vector<wire::Sender*> source_sender_;  // per member: the source's latest edge to it, if any
   std::vector<int> source_edges_;             // per member: edges the source opened to it
   std::vector<std::string> doomed_;           // per member: why it must fail at its next check

@@ -1,10 +1,12 @@
 #include "src/delivery/sync.h"
 
+#include <cstdio>
 #include <iostream>
 #include <set>
 #include <thread>
 
 #include "src/delivery/activate.h"
+#include "src/delivery/caps.h"
 #include "src/delivery/delivery.h"
 #include "src/report/events.h"
 #include "src/delivery/staged_ref.h"
@@ -15,9 +17,11 @@
 namespace treesync {
 namespace {
 
-// auto: flat when the nodes that load fit in one level of the tree. Sets
-// `why` to the line the summary shows.
-topology::Mode pick_mode(const Options& o, std::size_t loaders, std::string* why) {
+// auto: the mode predicted faster under the caps, or without a prediction,
+// flat when the nodes that load fit in one level of the tree. Sets `why` to
+// the line the summary shows.
+topology::Mode pick_mode(const Options& o, std::size_t loaders, const topology::Predictions& predicted,
+                         std::string* why) {
   if (loaders == 0) {
     *why = "mode: none, nothing to load";
     return topology::Mode::Flat;
@@ -25,10 +29,18 @@ topology::Mode pick_mode(const Options& o, std::size_t loaders, std::string* why
   topology::Mode mode = o.mode == ModeOption::Tree ? topology::Mode::Tree : topology::Mode::Flat;
   const char* name = mode_name(o.mode);
   if (o.mode == ModeOption::Auto) {
-    mode = topology::choose_mode(loaders, o.fanout);
+    mode = topology::choose_mode(loaders, o.fanout, predicted);
     name = mode == topology::Mode::Flat ? "flat" : "tree";
-    *why = std::string("mode: ") + name + ", chosen by --mode auto: " + std::to_string(loaders) + " node(s) to load " +
-           (mode == topology::Mode::Flat ? "<=" : ">") + " fanout " + std::to_string(o.fanout);
+    *why = std::string("mode: ") + name + ", chosen by --mode auto: ";
+    if (predicted.flat && predicted.tree && *predicted.flat != *predicted.tree) {
+      char times[96];
+      std::snprintf(times, sizeof times, "predicted %.1f s flat, %.1f s tree under the caps", *predicted.flat,
+                    *predicted.tree);
+      *why += times;
+    } else {
+      *why += std::to_string(loaders) + " node(s) to load " + (mode == topology::Mode::Flat ? "<=" : ">") +
+              " fanout " + std::to_string(o.fanout);
+    }
   } else {
     *why = std::string("mode: ") + name + " (--mode " + name + ")";
   }
@@ -118,15 +130,22 @@ int run_sync(const Options& o) {
   std::unique_ptr<RunSetup> s = setup_and_probe(o);
   std::size_t loaders =
       static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
-  std::string why_mode;
-  topology::Mode mode = pick_mode(o, loaders, &why_mode);
-  const std::string mode_text = mode == topology::Mode::Tree ? "tree" : "flat";
   Payload payload;
   std::uint64_t source_bytes = 0;
   if (!shutdown_flag()) payload.prepare_for(s->runs, s->wanted, o);  // a dry run too: the plan shows sizes
+  // What each node lacks is known once the bundle is: the cost model needs it.
+  const topology::Predictions predicted =
+      payload.ready ? predict(s->runs, payload.prepared.bundle, o) : topology::Predictions{};
+  std::string why_mode;
+  topology::Mode mode = pick_mode(o, loaders, predicted, &why_mode);
+  const std::string mode_text = mode == topology::Mode::Tree ? "tree" : "flat";
+  const std::string caps = caps_line(s->runs, o), prediction = prediction_line(predicted, mode);
+  double delivery_s = 0;
   if (!o.dry_run) {
     DeliveryInput in = payload.input(s->wanted, o);
+    const auto t = Clock::now();
     source_bytes = deliver(s->runs, in, mode);
+    delivery_s = std::chrono::duration<double>(Clock::now() - t).count();
     source_bytes += retry_failed(*s, o, payload);
   }
   s->close_relays(static_cast<std::size_t>(o.max_workers));
@@ -138,12 +157,20 @@ int run_sync(const Options& o) {
   int status;
   if (o.dry_run) {
     print_plan(out, s->runs, mode_text, o.fanout, payload.ready ? &payload.prepared : nullptr);
+    if (!caps.empty()) out << caps << "\n";
+    if (!prediction.empty()) out << prediction << "\n";
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
     print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
     if (o.tagging == Tagging::Staged) print_staged(out, o.images, results);
     else print_activation_spread(out, spread = activation_spread(s->runs));
     out << why_mode << "\n";
+    if (!caps.empty()) out << caps << "\n";
+    if (!prediction.empty()) {
+      char took[64];
+      std::snprintf(took, sizeof took, "; delivery took %.1f s (with loads, verify, tags)", delivery_s);
+      out << prediction << took << "\n";
+    }
     if (payload.ready)
       out << payload.prepared.compression << (payload.prepared.how.empty() ? "" : "; " + payload.prepared.how) << "\n";
     status = all_succeeded(results) ? 0 : 1;
@@ -156,7 +183,10 @@ int run_sync(const Options& o) {
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
     summary.tagged_nodes = spread.nodes;
     summary.activation_spread = spread.seconds;
-    write_report(o.json_path, make_report(summary, results, {}));
+    wire::Json report = make_report(summary, results, {});
+    add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
+                      mode == topology::Mode::Tree ? predicted.tree : predicted.flat});
+    write_report(o.json_path, report);
   }
   if (!o.metrics_path.empty()) {
     RunTotals totals{command, mode_text, o.images, seconds, source_bytes, outcome_counts(results),

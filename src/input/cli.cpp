@@ -11,6 +11,7 @@
 #include "src/input/home.h"
 #include "src/input/image_ref.h"
 #include "src/input/inventory.h"
+#include "src/input/rate.h"
 
 namespace treesync {
 
@@ -36,6 +37,7 @@ Examples:
   treesync --image iarnet:latest --nodes 0,1,2,5 --force
   treesync --image iarnet:latest --fanout 4           tree rollout to a large cluster
   treesync --image iarnet:latest --mode flat --max-workers 20
+  treesync --image iarnet:latest --limit-rate 50M     every sender uploads at most 50 Mbit/s
   treesync status --images app:1 web:2 --node-type all
   treesync stage --image app:2 --fanout 4             ahead of the deploy window
   treesync activate --image app:2                     at the window: app:2 everywhere at once
@@ -65,6 +67,13 @@ std::vector<std::string> spread_images(int argc, const char* const* argv) {
 }
 
 std::string home_path(const std::string& rest) { return home_dir() + rest; }
+
+std::uint64_t rate_flag(const cxxopts::ParseResult& r, const std::string& flag) {
+  const std::string text = r[flag].as<std::string>();
+  if (text.empty()) return 0;
+  if (auto bps = parse_rate(text)) return *bps;
+  throw UsageError("--" + flag + " '" + printable(text) + "' is not a rate: use e.g. " + kRateExamples);
+}
 
 }  // namespace
 
@@ -101,6 +110,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        cxxopts::value<std::string>()->default_value("512M"), "SIZE")
       ("compress", "Layers travel as zstd: auto (where it saves 10% or more), zstd or none",
        cxxopts::value<std::string>()->default_value("auto"), "HOW")
+      ("limit-rate", "Cap every sending host's upload (the source, each relay) at RATE on the wire: 50M = 50 Mbit/s, "
+       "also 1G, 50Mbit, 6MB/s, 6MiB/s", cxxopts::value<std::string>()->default_value(""), "RATE")
+      ("source-limit", "Cap the source's upload at RATE (instead of --limit-rate)",
+       cxxopts::value<std::string>()->default_value(""), "RATE")
       ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
        cxxopts::value<bool>()->default_value("false"));
   spec.add_options("SSH")
@@ -215,6 +228,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   if (compress != "auto" && compress != "zstd" && compress != "none")
     throw UsageError("--compress '" + printable(compress) + "' is not one of auto, zstd, none");
   o.compress = compress == "zstd" ? Compress::Zstd : compress == "none" ? Compress::None : Compress::Auto;
+  o.limit_rate = rate_flag(r, "limit-rate");
+  o.source_limit = rate_flag(r, "source-limit");
   o.dry_run = r["dry-run"].as<bool>();
   o.verbose = r["verbose"].as<bool>();
   o.quiet = r["quiet"].as<bool>();

@@ -11,6 +11,7 @@
 
 #include "src/errors.h"
 #include "src/input/home.h"
+#include "src/input/rate.h"
 
 namespace treesync {
 namespace {
@@ -53,6 +54,29 @@ class Reader {
     return n;
   }
 
+  std::uint64_t rate(const YAML::Node& v, const std::string& field) const {
+    if (!v.IsScalar()) throw error(v, "'" + field + "' must be a single value, e.g. 100M");
+    if (auto bps = parse_rate(v.Scalar())) return *bps;
+    throw error(v, "'" + field + "' value '" + printable(v.Scalar()) + "' is not a rate: use e.g. " + kRateExamples);
+  }
+
+  // `zones: {NAME: {limit: RATE}}`: the cap each node of a zone gets (its
+  // own bucket; the zone's total is not capped).
+  std::map<std::string, std::uint64_t> zone_limits(const YAML::Node& zones) const {
+    if (!zones.IsMap()) throw error(zones, "'zones' must be a map of zone names, e.g. {rack2: {limit: 100M}}");
+    std::map<std::string, std::uint64_t> out;
+    for (const auto& kv : zones) {
+      const std::string zone = text(kv.first, "zones", kNameRe, "a zone name (letters, digits, . _ -)");
+      if (!kv.second.IsMap()) throw error(kv.second, "zone '" + zone + "' must be a map, e.g. {limit: 100M}");
+      for (const auto& f : kv.second) {
+        if (f.first.Scalar() != "limit")
+          throw error(f.first, "unknown field '" + printable(f.first.Scalar()) + "' in zone '" + zone + "' (allowed: limit)");
+        out[zone] = rate(f.second, "limit");
+      }
+    }
+    return out;
+  }
+
   std::string path(const YAML::Node& v, const std::string& field) const {
     if (!v.IsScalar() || v.Scalar().empty()) throw error(v, "'" + field + "' must be a file path");
     return expand_home(v.Scalar());
@@ -63,7 +87,7 @@ class Reader {
     static const std::set<std::string> common = {"port",    "user",    "identity",          "type",
                                                  "groups",  "zone",    "runtime",           "namespace",
                                                  "containerd_socket"};
-    static const std::set<std::string> own = {"name", "host", "index"};
+    static const std::set<std::string> own = {"name", "host", "index", "limit"};
     static const std::string allowed =
         "port, user, identity, type, groups, zone, runtime, namespace, containerd_socket";
     for (const auto& kv : map) {
@@ -72,7 +96,7 @@ class Reader {
       if (!common.count(key) && (defaults || !own.count(key))) {
         throw error(kv.first, "unknown field '" + printable(key) + "'" +
                                   (defaults ? " in defaults (allowed: " + allowed + ")"
-                                            : " (allowed: name, host, index, " + allowed + ")"));
+                                            : " (allowed: name, host, index, limit, " + allowed + ")"));
       }
       if (key == "name") node.name = text(v, key, kNameRe, "a node name (letters, digits, . _ -)");
       else if (key == "host") node.host = text(v, key, kHostRe, "a host name or IP address");
@@ -82,6 +106,7 @@ class Reader {
       else if (key == "type") node.type = text(v, key, kNameRe, "a type name (letters, digits, . _ -)");
       else if (key == "zone") node.zone = text(v, key, kNameRe, "a zone name (letters, digits, . _ -)");
       else if (key == "index") node.index = number(v, key, 0, 999999);
+      else if (key == "limit") node.limit = rate(v, key);
       else if (key == "runtime") node.runtime = text(v, key, kRuntimeRe, "docker, containerd or podman");
       else if (key == "namespace") node.ns = text(v, key, kNameRe, "a containerd namespace (letters, digits, . _ -)");
       else if (key == "containerd_socket") node.containerd_socket = text(v, key, kSocketRe, "an absolute socket path");
@@ -129,8 +154,8 @@ Inventory parse_inventory(const std::string& yaml_text, const std::string& path)
   defaults.user = "root";
   for (const auto& kv : root) {
     std::string key = kv.first.Scalar();
-    if (key != "defaults" && key != "nodes")
-      throw r.error(kv.first, "unknown top-level field '" + printable(key) + "' (allowed: defaults, nodes)");
+    if (key != "defaults" && key != "nodes" && key != "zones")
+      throw r.error(kv.first, "unknown top-level field '" + printable(key) + "' (allowed: defaults, nodes, zones)");
   }
   if (root["defaults"]) {
     if (!root["defaults"].IsMap()) throw r.error(root["defaults"], "'defaults' must be a map");
@@ -159,6 +184,17 @@ Inventory parse_inventory(const std::string& yaml_text, const std::string& path)
       throw r.error(entry, "node '" + node.name + "' has index " + std::to_string(node.index) +
                                ", already used by '" + it->second + "'");
     inv.nodes.push_back(node);
+  }
+  if (root["zones"]) {
+    for (const auto& [zone, limit] : r.zone_limits(root["zones"])) {
+      bool used = false;
+      for (auto& node : inv.nodes) {
+        if (node.zone != zone) continue;
+        used = true;
+        if (!node.limit) node.limit = limit;  // a node's own limit wins over its zone's
+      }
+      if (!used) throw r.error(root["zones"], "zone '" + zone + "' has no nodes (a typo in a node's 'zone'?)");
+    }
   }
   return inv;
 }

@@ -3,6 +3,7 @@
 // typo stops the run before any connection.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@ struct Node {
   std::string runtime;              // docker, containerd, podman; empty: detect on the node
   std::string containerd_socket;    // empty: /run/containerd/containerd.sock
   std::string ns;                   // containerd namespace; empty: k8s.io
+  std::uint64_t limit = 0;          // its upload cap when it relays, bits/s; 0: its zone's, else --limit-rate
 };
 
 struct Inventory {

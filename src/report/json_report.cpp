@@ -55,6 +55,12 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
           {"nodes", list}};
 }
 
+void add_caps(wire::Json& report, const RunCaps& caps) {
+  auto rate_or_null = [](std::uint64_t bps) { return bps ? wire::Json(bps) : wire::Json(nullptr); };
+  report["caps"] = {{"source", rate_or_null(caps.source)}, {"relays", rate_or_null(caps.relays)}, {"nodes", caps.nodes}};
+  report["predicted_seconds"] = caps.predicted_seconds ? wire::Json(*caps.predicted_seconds) : wire::Json(nullptr);
+}
+
 void write_report(const std::string& path, const wire::Json& report) {
   if (path == "-") {
     std::cout << report.dump(2) << "\n";

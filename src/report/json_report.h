@@ -2,6 +2,8 @@
 // schema is docs/report.schema.json; its version only grows compatibly.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,8 +30,18 @@ struct RunSummary {
   double activation_spread = 0;
 };
 
+// sync: the upload caps in bits/s on the wire (0: none), relays with a cap
+// of their own (the inventory's) by name, and the stream time they predict.
+struct RunCaps {
+  std::uint64_t source = 0, relays = 0;
+  std::map<std::string, std::uint64_t> nodes;
+  std::optional<double> predicted_seconds;
+};
+
 wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nodes,
                        const std::vector<wire::Json>& extra);  // extra: per-node fields to merge (status)
+// Adds `caps` and `predicted_seconds` to a sync's report.
+void add_caps(wire::Json& report, const RunCaps& caps);
 // Writes to path ("-" is stdout); throws with the path on failure.
 void write_report(const std::string& path, const wire::Json& report);
 std::string utc_now();

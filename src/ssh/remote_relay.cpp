@@ -142,7 +142,9 @@ void RemoteRelay::expect_parent(const std::string& key, bool source) {
   post(wire::encode(wire::ExpectParent{key, source}));
 }
 
-void RemoteRelay::forward(const wire::ChildEdge& child) { post(wire::encode(wire::ForwardRequest{{child}})); }
+void RemoteRelay::forward(const wire::ChildEdge& child, std::uint64_t limit) {
+  post(wire::encode(wire::ForwardRequest{{child}, limit}));
+}
 
 void RemoteRelay::set_event_handler(std::function<void(const wire::Json&)> handler) { on_event_ = std::move(handler); }
 

@@ -54,7 +54,8 @@ class RemoteRelay {
   // From now on only the parent holding this key may feed the relay.
   void expect_parent(const std::string& key, bool source);
   // The relay streams to this child the parts of its stream the edge names.
-  void forward(const wire::ChildEdge& child);
+  // `limit`: the relay's upload cap, bits/s on the wire (0: none).
+  void forward(const wire::ChildEdge& child, std::uint64_t limit);
 
   // Messages the relay sends on its own (wire::ControlEvents) go to this
   // handler, on the owning thread.

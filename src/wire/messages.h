@@ -65,6 +65,9 @@ struct ChildEdge {
 struct ForwardRequest {
   static constexpr const char* kType = "forward";
   std::vector<ChildEdge> children;
+  // The relay's upload cap in bits per second on the wire, shared by all its
+  // children's senders; 0: none. The source names the same cap every time.
+  std::uint64_t limit = 0;
 };
 
 struct TagRequest {
@@ -226,7 +229,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers, config_size, layer
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source, window)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin, untag)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)

@@ -137,7 +137,7 @@ void Sender::stream(std::uint64_t offset, FrameReader& in) {
       std::string_view bytes(buf.data(), n);
       std::string header = encode_data_header(offset, bytes);
       test_corrupt(offset, buf.data(), n);
-      if (!sock_.write_all(header.data(), header.size()) || !sock_.write_all(bytes.data(), bytes.size()))
+      if (!write(header.data(), header.size()) || !write(bytes.data(), bytes.size()))
         throw Error("lost connection to " + where_ + " at offset " + std::to_string(offset));
       offset += n;
       sent_ += n;
@@ -154,6 +154,17 @@ void Sender::stream(std::uint64_t offset, FrameReader& in) {
     if (closed) return;
     throw Error(where_ + " did not confirm the end of the stream");
   }
+}
+
+bool Sender::write(const char* bytes, std::size_t n) {
+  if (!limiter_) return sock_.write_all(bytes, n);
+  for (std::size_t at = 0; at < n;) {
+    const std::size_t len = std::min(n - at, RateLimiter::kSlice);
+    if (!limiter_->take(wire_bytes(len), cancelled_)) throw Error("cancelled");
+    if (!sock_.write_all(bytes + at, len)) return false;
+    at += len;
+  }
+  return true;
 }
 
 }  // namespace wire

@@ -3,18 +3,20 @@
 // receiver's spool ends, stream chunks from there, and go back whenever the
 // receiver asks (a chunk failed its check). Used by the source for every
 // node it feeds, in flat mode and tree mode alike, and by every relay for
-// its children.
+// its children. A host's senders may share a RateLimiter (its upload cap).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <thread>
 
 #include "src/wire/bundle.h"
 #include "src/wire/net.h"
+#include "src/wire/rate_limiter.h"
 
 namespace wire {
 
@@ -47,6 +49,8 @@ class Sender {
   Sender(const Sender&) = delete;
   Sender& operator=(const Sender&) = delete;
 
+  // Before start(): the host's upload cap, shared with its other senders.
+  void limit(std::shared_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
   void start();
   void cancel();  // unblocks and stops the thread
   void join();
@@ -65,6 +69,8 @@ class Sender {
   std::uint64_t open(FrameReader& in);
   std::uint64_t handshake(FrameReader& in);
   void stream(std::uint64_t offset, FrameReader& in);
+  // Writes all of `bytes`, within the cap if there is one.
+  bool write(const char* bytes, std::size_t n);
 
   Target target_;
   std::string where_;
@@ -74,6 +80,7 @@ class Sender {
   Done done_;
   Dial dial_;
   int open_attempts_;
+  std::shared_ptr<RateLimiter> limiter_;
   std::thread thread_;
   mutable std::mutex mu_;
   Socket sock_;

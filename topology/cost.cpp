@@ -1,0 +1,55 @@
+#include "topology/cost.h"
+
+#include <algorithm>
+#include <cstddef>
+#include <numeric>
+
+namespace topology {
+namespace {
+
+// The lower of two rates, where 0 is unknown.
+double lower(double a, double b) { return a == 0 ? b : b == 0 ? a : std::min(a, b); }
+
+}  // namespace
+
+double upload_rate(double cap, double link) { return lower(cap, link); }
+
+std::optional<double> flat_seconds(const std::vector<std::uint64_t>& bytes, const Rates& rates) {
+  const double total = std::accumulate(bytes.begin(), bytes.end(), 0.0);
+  const double upload = upload_rate(rates.source, rates.link);
+  if (total == 0) return 0.0;
+  if (upload == 0) return std::nullopt;
+  return total / upload;
+}
+
+std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint64_t>& bytes, const Rates& rates,
+                                   std::uint64_t chunk) {
+  auto share = [&](int sender) {
+    if (sender == kSource)
+      return upload_rate(rates.source, rates.link) / static_cast<double>(plan.source_children.size());
+    const auto s = static_cast<std::size_t>(sender);
+    const double cap = s < rates.node.size() ? rates.node[s] : 0;
+    return upload_rate(cap, rates.link) / static_cast<double>(plan.children[s].size());
+  };
+  double slowest = 0;
+  for (std::size_t i = 0; i < plan.size(); ++i) {
+    if (plan.parent[i] == kDetached) continue;
+    double rate = rates.link;
+    int relays = 0;  // above node i
+    for (int at = static_cast<int>(i); at != kSource; at = plan.parent[static_cast<std::size_t>(at)]) {
+      rate = lower(rate, share(plan.parent[static_cast<std::size_t>(at)]));
+      if (plan.parent[static_cast<std::size_t>(at)] != kSource) ++relays;
+    }
+    if (rate == 0) return std::nullopt;
+    slowest = std::max(slowest, (static_cast<double>(bytes[i]) + relays * static_cast<double>(chunk)) / rate);
+  }
+  return slowest;
+}
+
+Mode choose_mode(std::size_t node_count, int fanout, const Predictions& predicted) {
+  const Mode by_count = node_count <= static_cast<std::size_t>(std::max(fanout, 1)) ? Mode::Flat : Mode::Tree;
+  if (!predicted.flat || !predicted.tree || *predicted.flat == *predicted.tree) return by_count;
+  return *predicted.flat < *predicted.tree ? Mode::Flat : Mode::Tree;
+}
+
+}  // namespace topology
