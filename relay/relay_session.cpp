@@ -150,7 +150,9 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
     // The child gets only the parts its subtree needs, in our stream's order.
     auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
     auto behind = std::make_shared<std::atomic<bool>>(false);
-    const Spool::ReaderId id = spool.add_reader(true);
+    // Under an upload cap our own bucket may be what keeps a child behind:
+    // giving it up would only move it to the source; it is waited for.
+    const Spool::ReaderId id = spool.add_reader(req.limit == 0);
     auto reader = wire::view_reader(view, [&spool, id, behind](std::uint64_t offset, char* buf, std::size_t n) {
       try {
         return spool.read(offset, buf, n, id);

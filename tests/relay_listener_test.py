@@ -99,7 +99,7 @@ def receive_request(key):
     return {"type": "receive", "parts": parts, "load": [0, 1],
             "images": [{"config": CONFIG_ID, "layers": [LAYER_ID], "config_size": len(CONFIG),
                         "layer_sizes": [len(LAYER)]}], "listen": "127.0.0.1", "parent_key": key,
-            "parent_is_source": True}
+            "parent_is_source": True, "window": 0}
 
 
 def relay_hash():
