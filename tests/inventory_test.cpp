@@ -44,15 +44,19 @@ TEST_CASE("an inventory with defaults and per-node fields") {
   CHECK(inv.nodes[3].groups == std::vector<std::string>{"gpu", "edge"});
 }
 
+namespace {
+// The one-line error an inventory text gets, or "no error".
+std::string error_of(const std::string& text) {
+  try {
+    parse_inventory(text, "inv.yaml");
+  } catch (const UsageError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+}  // namespace
+
 TEST_CASE("malformed inventories name the file, line and field") {
-  auto error_of = [](const std::string& text) -> std::string {
-    try {
-      parse_inventory(text, "inv.yaml");
-    } catch (const UsageError& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   CHECK_THAT(error_of("nodes:\n  - name: a\n    host: [x\n"), Catch::StartsWith("inv.yaml:") && Catch::Contains("malformed YAML"));
   CHECK_THAT(error_of("nodes:\n  - name: a\n    host: h\n    colour: red\n"),
              Catch::StartsWith("inv.yaml:4:5") && Catch::Contains("unknown field 'colour'"));
@@ -119,14 +123,6 @@ nodes:
   CHECK(inv.nodes[1].limit == 48000000u);
   CHECK(inv.nodes[2].limit == 1000000000u);
   CHECK(inv.nodes[3].limit == 0);
-  auto error_of = [](const std::string& text) -> std::string {
-    try {
-      parse_inventory(text, "inv.yaml");
-    } catch (const UsageError& e) {
-      return e.what();
-    }
-    return "no error";
-  };
   CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, limit: 50}\n"),
              Catch::StartsWith("inv.yaml:2:") && Catch::Contains("'limit' value '50' is not a rate: use e.g. 50M"));
   CHECK_THAT(error_of("zones:\n  rack2: {limit: fast}\nnodes:\n  - {name: a, host: h, zone: rack2}\n"),
