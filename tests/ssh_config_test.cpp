@@ -13,7 +13,10 @@
 #include <map>
 #include <sstream>
 
+#include "src/delivery/node_run.h"
 #include "src/errors.h"
+#include "src/input/cli.h"
+#include "src/input/inventory.h"
 #include "src/ssh/ssh_config.h"
 #include "tests/temp_dir.h"
 
@@ -205,4 +208,66 @@ TEST_CASE("ssh_config: what ssh refuses, or treesync cannot evaluate, is an erro
   CHECK(error("StrictHostKeyChecking maybe\n").find("bad StrictHostKeyChecking") != std::string::npos);
   CHECK(error("ConnectTimeout soon\n").find("bad ConnectTimeout") != std::string::npos);
   CHECK(error("Include /loop.conf\n").find("nested too deeply") != std::string::npos);
+}
+
+TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settings winning") {
+  SshLocal local = agreed_local();
+  TempDir dir("ssh-config-wiring", local.home);
+  std::ofstream(dir.path / "key") << "not a real key\n";
+  std::ofstream(dir.path / "config")
+      << "Host n1\n  HostName 10.9.8.7\n  Port 2222\n  User ops\n  IdentityFile " << (dir.path / "missing").string()
+      << "\n  IdentityFile " << (dir.path / "key").string()
+      << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n"
+      << "Host jumpy\n  ProxyJump bastion,inner\nHost lax\n  StrictHostKeyChecking no\n";
+  Options o;
+  o.ssh_config = (dir.path / "config").string();
+  o.known_hosts = "/default/known_hosts";
+  Node n;
+  n.name = "n1";
+  n.host = "n1";
+  n.user = "root";  // the inventory's built-in default: the config's User wins over it
+
+  SshConfig c = ssh_config(n, o);
+  CHECK(c.host == "10.9.8.7");
+  CHECK(c.port == 2222);
+  CHECK(c.user == "ops");
+  CHECK(c.identity == (dir.path / "key").string());  // the first that exists, as ssh skips missing ones
+  CHECK(c.known_hosts == local.home + "/kh_10.9.8.7");
+  CHECK(c.accept_new_host_keys);
+  CHECK(c.connect_timeout_s == 4);
+
+  // What the inventory and the command line set explicitly wins.
+  n.port = 22, n.port_given = true;
+  n.user = "root", n.user_given = true;
+  n.identity = "/inv/key";
+  o.known_hosts_given = true;
+  o.connect_timeout = 9, o.connect_timeout_given = true;
+  c = ssh_config(n, o);
+  CHECK(c.host == "10.9.8.7");
+  CHECK(c.port == 22);
+  CHECK(c.user == "root");
+  CHECK(c.identity == "/inv/key");
+  CHECK(c.known_hosts == "/default/known_hosts");
+  CHECK(c.connect_timeout_s == 9);
+
+  // A host the config does not name keeps the inventory's values.
+  Node plain;
+  plain.name = plain.host = "elsewhere";
+  plain.user = "root";
+  c = ssh_config(plain, o);
+  CHECK((c.host == "elsewhere" && c.port == 22 && c.user == "root" && c.identity.empty()));
+
+  auto failure = [&](const std::string& host) {
+    Node x;
+    x.name = x.host = host;
+    try {
+      ssh_config(x, o);
+    } catch (const NodeError& e) {
+      return e.step + ": " + e.what();
+    }
+    return std::string("no error");
+  };
+  CHECK(failure("jumpy") == "connect: ProxyJump is not supported yet (node jumpy via bastion): reach the node directly");
+  CHECK_THAT(failure("lax"), Catch::StartsWith("connect: StrictHostKeyChecking no in ") &&
+                                 Catch::Contains("is refused for node lax"));
 }

@@ -277,6 +277,16 @@ SshHostConfig resolve_ssh_host(const std::string& config_text, const std::string
   c.proxy_jump = f.proxy_jump.value_or(std::vector<std::string>{});
   c.strict_host_key_checking = f.strict.value_or("ask");
   c.connect_timeout = f.connect_timeout.value_or(std::nullopt);
+  for (auto [keyword, set] : {std::pair<const char*, bool>{"hostname", bool(f.hostname)},
+                               {"user", bool(f.user)},
+                               {"port", bool(f.port)},
+                               {"identityfile", !f.identity_files.empty()},
+                               {"identitiesonly", bool(f.identities_only)},
+                               {"proxyjump", bool(f.proxy_jump)},
+                               {"userknownhostsfile", bool(f.known_hosts)},
+                               {"stricthostkeychecking", bool(f.strict)},
+                               {"connecttimeout", bool(f.connect_timeout)}})
+    if (set) c.given.insert(keyword);
   for (const std::string& file :
        f.known_hosts.value_or(std::vector<std::string>{"~/.ssh/known_hosts", "~/.ssh/known_hosts2"}))
     c.user_known_hosts_files.push_back(expand_ssh_path(file, c, local));

@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,9 @@ struct SshHostConfig {
   // "ask" (the default), "yes", "accept-new" or "no" ("off"/"false" read as "no").
   std::string strict_host_key_checking = "ask";
   std::optional<int> connect_timeout;  // seconds; none unless set
+  // The keywords (lowercase) the config set for this host, so a caller can
+  // let its own explicit settings win and keep its own defaults otherwise.
+  std::set<std::string> given;
 };
 
 // The files one Include pattern names (an absolute path, maybe with glob
