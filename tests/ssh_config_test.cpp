@@ -270,4 +270,10 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   CHECK(failure("jumpy") == "connect: ProxyJump is not supported yet (node jumpy via bastion): reach the node directly");
   CHECK_THAT(failure("lax"), Catch::StartsWith("connect: StrictHostKeyChecking no in ") &&
                                  Catch::Contains("is refused for node lax"));
+  // The operator insists: taken as accept-new, which still refuses a changed key.
+  o.accept_new_host_keys = true;
+  CHECK(failure("lax") == "no error");
+  Node lax;
+  lax.name = lax.host = "lax";
+  CHECK(ssh_config(lax, o).accept_new_host_keys);
 }

@@ -52,9 +52,12 @@ SshConfig ssh_config(const Node& node, const Options& o) {
   if (!r.proxy_jump.empty())
     throw NodeError("connect", "ProxyJump is not supported yet (node " + node.name + " via " + r.proxy_jump[0] +
                                    "): reach the node directly");
-  if (r.strict_host_key_checking == "no")
+  // ssh's "no" would connect even to a changed key. Only an operator who
+  // passes --accept-new-host-keys gets it, and then as accept-new: new keys
+  // are recorded, a changed key is still refused.
+  if (r.strict_host_key_checking == "no" && !o.accept_new_host_keys)
     throw NodeError("connect", "StrictHostKeyChecking no in " + o.ssh_config + " is refused for node " + node.name +
-                                   ": treesync always checks host keys (use accept-new, or --accept-new-host-keys)");
+                                   ": treesync checks host keys (pass --accept-new-host-keys to take it as accept-new)");
   c.host = r.hostname;
   if (!node.port_given && given("port")) c.port = r.port;
   if (!node.user_given && given("user")) c.user = r.user;
@@ -67,7 +70,7 @@ SshConfig ssh_config(const Node& node, const Options& o) {
         break;
       }
   if (!o.known_hosts_given && given("userknownhostsfile")) c.known_hosts = r.user_known_hosts_files[0];
-  if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;
+  if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;  // "no" got here only with it set
   if (!o.connect_timeout_given && r.connect_timeout && *r.connect_timeout > 0) c.connect_timeout_s = *r.connect_timeout;
   return c;
 }

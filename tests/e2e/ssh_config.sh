@@ -47,13 +47,24 @@ run_ts --image app:1 --mode flat --ssh-config /root/other_config
 check "with --ssh-config: exit 1 for the refused node only" rc_is 1
 check "StrictHostKeyChecking no is refused, naming the node" out_has "is refused for node alias2"
 check "alias2 still got nothing" [ "$(node_id node2 app:1)" = none ]
-sed -i '/StrictHostKeyChecking/d' "$SRC_HOME/other_config"
-run_ts --image app:1 --mode flat --ssh-config /root/other_config
+# Insisting with --accept-new-host-keys takes it as accept-new: a changed key
+# is still refused.
+KH="$SRC_HOME/.ssh/known_hosts"
+cp "$KH" "$KH.orig"
+trap 'mv -f "$KH.orig" "$KH" || true; rm -f "$CFG" "$SRC_HOME/aliases.yaml" "$SRC_HOME/other_config" || true' EXIT
+node1_key=$(grep "^$node1_ip," "$KH.orig" | cut -d' ' -f2-)
+grep -v "^$node2_ip," "$KH.orig" >"$KH"
+echo "$node2_ip $node1_key" >>"$KH"
+run_ts --image app:1 --mode flat --ssh-config /root/other_config --accept-new-host-keys
+check "no + --accept-new-host-keys: a changed key is still refused" out_has "REMOTE HOST IDENTIFICATION HAS CHANGED"
+check "no + --accept-new-host-keys: alias2 got nothing" [ "$(node_id node2 app:1)" = none ]
+mv -f "$KH.orig" "$KH"
+run_ts --image app:1 --mode flat --ssh-config /root/other_config --accept-new-host-keys
 check "then alias2 is reached through HostName" rc_is 0
 check "alias2 got app:1" [ "$(node_id node2 app:1)" = "$(source_id app:1)" ]
 # In a tree the relays reach their children at the addresses the config resolved.
 reset_nodes
-run_ts --image app:1 --mode tree --fanout 1 --ssh-config /root/other_config
+run_ts --image app:1 --mode tree --fanout 1 --ssh-config /root/other_config --accept-new-host-keys
 check "tree through aliases: exit 0" rc_is 0
 for n in node1 node2 node3; do
   check "tree: $n got app:1" [ "$(node_id "$n" app:1)" = "$(source_id app:1)" ]
