@@ -1,4 +1,5 @@
-// A fresh directory under /tmp for one test, removed with everything in it.
+// A fresh directory (under /tmp unless told) for one test, removed with
+// everything in it.
 #pragma once
 
 #include <unistd.h>
@@ -8,8 +9,9 @@
 
 struct TempDir {
   std::filesystem::path path;
-  explicit TempDir(const std::string& tag)
-      : path(std::filesystem::temp_directory_path() / ("treesync-" + tag + "-" + std::to_string(::getpid()))) {
+  explicit TempDir(const std::string& tag,
+                   const std::filesystem::path& parent = std::filesystem::temp_directory_path())
+      : path(parent / ("treesync-" + tag + "-" + std::to_string(::getpid()))) {
     std::filesystem::remove_all(path);
     std::filesystem::create_directories(path);
   }

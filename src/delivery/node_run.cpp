@@ -3,8 +3,11 @@
 #include <algorithm>
 #include <set>
 
+#include <unistd.h>
+
 #include "src/delivery/staged_ref.h"
 #include "src/report/events.h"
+#include "src/ssh/ssh_config.h"
 
 namespace treesync {
 namespace {
@@ -33,12 +36,49 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
 }
 
 SshConfig ssh_config(const Node& node, const Options& o) {
-  return {node.host, node.port, node.user, node.identity, o.known_hosts, o.accept_new_host_keys, o.connect_timeout};
+  SshConfig c{node.host, node.port, node.user, node.identity, o.known_hosts, o.accept_new_host_keys,
+              o.connect_timeout};
+  if (o.ssh_config.empty()) return c;
+  const SshLocal local = ssh_local();
+  SshHostConfig r;
+  try {
+    r = read_ssh_config(o.ssh_config, node.host, local);
+  } catch (const UsageError& e) {
+    throw NodeError("connect", e.what());
+  }
+  const auto given = [&](const char* keyword) { return r.given.count(keyword) > 0; };
+  // Jump hosts come later: connecting directly would bypass the path the
+  // operator's config demands.
+  if (!r.proxy_jump.empty())
+    throw NodeError("connect", "ProxyJump is not supported yet (node " + node.name + " via " + r.proxy_jump[0] +
+                                   "): reach the node directly");
+  // ssh's "no" would connect even to a changed key. Only an operator who
+  // passes --accept-new-host-keys gets it, and then as accept-new: new keys
+  // are recorded, a changed key is still refused.
+  if (r.strict_host_key_checking == "no" && !o.accept_new_host_keys)
+    throw NodeError("connect", "StrictHostKeyChecking no in " + o.ssh_config + " is refused for node " + node.name +
+                                   ": treesync checks host keys (pass --accept-new-host-keys to take it as accept-new)");
+  c.host = r.hostname;
+  if (!node.port_given && given("port")) c.port = r.port;
+  if (!node.user_given && given("user")) c.user = r.user;
+  // ssh tries every IdentityFile and skips missing ones; the session takes
+  // one key file, so the first that exists.
+  if (node.identity.empty() && given("identityfile"))
+    for (const std::string& file : r.identity_files)
+      if (std::string path = expand_ssh_path(file, r, local); ::access(path.c_str(), R_OK) == 0) {
+        c.identity = path;
+        break;
+      }
+  if (!o.known_hosts_given && given("userknownhostsfile")) c.known_hosts = r.user_known_hosts_files[0];
+  if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;  // "no" got here only with it set
+  if (!o.connect_timeout_given && r.connect_timeout && *r.connect_timeout > 0) c.connect_timeout_s = *r.connect_timeout;
+  return c;
 }
 
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary) {
   run.status->stage = Stage::Connecting;
-  run.relay = std::make_unique<RemoteRelay>(run.node, ssh_config(run.node, o), binary, o.stall_timeout, shutdown_flag());
+  run.ssh = ssh_config(run.node, o);
+  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, binary, o.stall_timeout, shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
   // activate loads nothing: the layer lists, costly on a busy node, are not needed.

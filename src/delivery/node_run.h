@@ -28,6 +28,7 @@ using Clock = std::chrono::steady_clock;
 
 struct NodeRun {
   Node node;
+  SshConfig ssh;  // how the source reaches it (the ssh config applied), set by probe_node
   std::unique_ptr<RemoteRelay> relay;
   Decision decision;
   NodeResult result;

@@ -148,7 +148,7 @@ void Rollout::open_receivers() {
     if (run.failed()) return;
     check_space(run, spool_bytes(m), bundle.raw_size_of(run.need));
     if (run.failed()) return;
-    address_[m] = numeric_address(run.node.host);
+    address_[m] = numeric_address(run.ssh.host);
     wire::ReceiveRequest req{bundle.parts_of(s.parts), positions_in(s.parts, run.need), bundle.plan_images(),
                              address_[m], key_[m], plan_.parent[m] == topology::kSource, in_.options.spool_window};
     port_[m] = run.relay->open_receive(req);
@@ -259,7 +259,7 @@ wire::Socket Rollout::dial(std::size_t m) {
     } catch (const wire::Error& e) {
       NodeRun& run = run_of(m);
       spdlog::warn("{}: {}; carrying the source's edge over SSH", run.node.name, e.what());
-      auto tunnel = std::make_unique<Tunnel>(ssh_config(run.node, in_.options), address_[m], port_[m]);
+      auto tunnel = std::make_unique<Tunnel>(run.ssh, address_[m], port_[m]);
       lock.lock();
       if (!tunnels_[m]) tunnels_[m] = std::move(tunnel);
       run.result.via_ssh = true;

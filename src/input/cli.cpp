@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include <unistd.h>
+
 #include <cxxopts.hpp>
 
 #include "src/errors.h"
@@ -117,6 +119,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
        cxxopts::value<bool>()->default_value("false"));
   spec.add_options("SSH")
+      ("ssh-config", "OpenSSH client config that resolves node hosts (like ssh -F; default ~/.ssh/config, none: "
+       "no config)", cxxopts::value<std::string>()->default_value(""), "FILE")
       ("known-hosts", "known_hosts file (default ~/.ssh/known_hosts)", cxxopts::value<std::string>()->default_value(""),
        "FILE")
       ("accept-new-host-keys", "Trust and record the key of a host not in known_hosts (like accept-new)",
@@ -245,6 +249,17 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     throw UsageError(std::string("--metrics records a rollout's totals and ") +
                      (o.dry_run ? "--dry-run" : "status") + " sends nothing; drop --metrics");
   if (o.quiet && o.verbose) throw UsageError("--quiet and --verbose contradict each other; pick one");
+  o.ssh_config = r["ssh-config"].as<std::string>();
+  if (o.ssh_config.empty()) {
+    std::string user_config = home_path("/.ssh/config");
+    if (::access(user_config.c_str(), F_OK) == 0) o.ssh_config = user_config;
+  } else if (o.ssh_config == "none") {
+    o.ssh_config.clear();
+  } else if (::access(o.ssh_config.c_str(), R_OK) != 0) {
+    throw UsageError("--ssh-config " + printable(o.ssh_config) + ": cannot read it (give an existing file, or none)");
+  }
+  o.known_hosts_given = r.count("known-hosts") > 0;
+  o.connect_timeout_given = r.count("connect-timeout") > 0;
   o.known_hosts = r["known-hosts"].as<std::string>();
   if (o.known_hosts.empty()) o.known_hosts = home_path("/.ssh/known_hosts");
   o.accept_new_host_keys = r["accept-new-host-keys"].as<bool>();

@@ -44,9 +44,12 @@ struct Options {
   std::string events_path;          // --events FILE, "-" for stdout
   std::string metrics_path;         // --metrics FILE
   std::string log_file;
+  std::string ssh_config;           // --ssh-config (ssh -F); default ~/.ssh/config if it exists; "" for none
   std::string known_hosts;          // default ~/.ssh/known_hosts
   bool accept_new_host_keys = false;
   int connect_timeout = 10;         // seconds
+  // Given on the command line, so they win over the ssh config.
+  bool known_hosts_given = false, connect_timeout_given = false;
   int stall_timeout = 120;          // seconds without progress before a node fails
   int retries = 0;                  // further attempts for a node that failed in transfer
   std::string relay_path;           // default: treesync-relay beside treesync

@@ -100,8 +100,8 @@ class Reader {
       }
       if (key == "name") node.name = text(v, key, kNameRe, "a node name (letters, digits, . _ -)");
       else if (key == "host") node.host = text(v, key, kHostRe, "a host name or IP address");
-      else if (key == "port") node.port = number(v, key, 1, 65535);
-      else if (key == "user") node.user = text(v, key, kUserRe, "a user name");
+      else if (key == "port") node.port = number(v, key, 1, 65535), node.port_given = true;
+      else if (key == "user") node.user = text(v, key, kUserRe, "a user name"), node.user_given = true;
       else if (key == "identity") node.identity = path(v, key);
       else if (key == "type") node.type = text(v, key, kNameRe, "a type name (letters, digits, . _ -)");
       else if (key == "zone") node.zone = text(v, key, kNameRe, "a zone name (letters, digits, . _ -)");
@@ -172,12 +172,12 @@ Inventory parse_inventory(const std::string& yaml_text, const std::string& path)
   std::map<int, std::string> indexes;
   int position = 0;
   for (const auto& entry : nodes) {
-    if (!entry.IsMap()) throw r.error(entry, "each node must be a map with at least name and host");
+    if (!entry.IsMap()) throw r.error(entry, "each node must be a map with at least a name");
     Node node = defaults;
     node.index = position++;
     r.node_fields(entry, node, false);
     if (node.name.empty()) throw r.error(entry, "node has no 'name'");
-    if (node.host.empty()) throw r.error(entry, "node '" + node.name + "' has no 'host'");
+    if (node.host.empty()) node.host = node.name;  // as `ssh NAME`: the ssh config or DNS resolves it
     if (!names.emplace(node.name, node.index).second)
       throw r.error(entry, "duplicate node name '" + node.name + "'");
     if (auto [it, fresh] = indexes.emplace(node.index, node.name); !fresh)

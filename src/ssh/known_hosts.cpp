@@ -1,7 +1,6 @@
 #include "src/ssh/known_hosts.h"
 
 #include <algorithm>
-#include <cctype>
 #include <fstream>
 #include <functional>
 #include <optional>
@@ -10,6 +9,7 @@
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
+#include "src/ssh/ssh_pattern.h"
 #include "src/wire/base64.h"
 
 namespace treesync {
@@ -26,19 +26,6 @@ bool hashed_matches(const std::string& entry, const std::string& name) {
   HMAC(EVP_sha1(), salt.data(), static_cast<int>(salt.size()), reinterpret_cast<const unsigned char*>(name.data()),
        name.size(), mac, &len);
   return want.size() == len && std::equal(want.begin(), want.end(), reinterpret_cast<const char*>(mac));
-}
-
-// OpenSSH patterns know only '*' and '?' ("[host]:port" is literal text).
-bool wildcard_match(const char* pattern, const char* text) {
-  if (*pattern == '\0') return *text == '\0';
-  if (*pattern == '*') return wildcard_match(pattern + 1, text) || (*text && wildcard_match(pattern, text + 1));
-  if (*text == '\0') return false;
-  return (*pattern == '?' || *pattern == *text) && wildcard_match(pattern + 1, text + 1);
-}
-
-std::string lowercase(std::string s) {
-  for (char& c : s) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 // One known_hosts line that OpenSSH would use: "[@marker] hosts type base64 [comment]".
@@ -84,18 +71,9 @@ void for_each_entry(std::istream& in, const std::function<void(int, const Entry&
 
 bool host_field_matches(const std::string& field, const std::string& host, int port) {
   const std::string name = lowercase(port == 22 ? host : "[" + host + "]:" + std::to_string(port));
-  bool matched = false;
-  std::stringstream in(field);
-  std::string pattern;
-  while (std::getline(in, pattern, ',')) {
-    bool negated = !pattern.empty() && pattern[0] == '!';
-    if (negated) pattern.erase(0, 1);
-    bool hit = pattern.rfind("|1|", 0) == 0 ? hashed_matches(pattern, name)
-                                             : wildcard_match(lowercase(pattern).c_str(), name.c_str());
-    if (hit && negated) return false;
-    matched = matched || hit;
-  }
-  return matched;
+  return pattern_list_matches(split_commas(field), [&](const std::string& pattern) {
+    return pattern.rfind("|1|", 0) == 0 ? hashed_matches(pattern, name) : wildcard_match(lowercase(pattern), name);
+  });
 }
 
 std::vector<std::string> known_key_types(const std::string& known_hosts_path, const std::string& host, int port) {
