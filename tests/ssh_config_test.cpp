@@ -188,6 +188,17 @@ TEST_CASE("ssh_config: IdentityFile tokens expand as for UserKnownHostsFile") {
   CHECK_THROWS_AS(expand_ssh_path("~/%C", r, local), UsageError);
 }
 
+TEST_CASE("ssh_config: ProxyCommand is read (first value wins, none is none), so that a node behind one is refused") {
+  SshLocal local{"me", "/home/me"};
+  auto none = [](const std::string&) { return std::vector<SshConfigFile>{}; };
+  CHECK(resolve_ssh_host("Host n\n  ProxyCommand ssh -W %h:%p bastion\nHost *\n  ProxyCommand nc x 22\n", "cfg", "n",
+                         local, none)
+            .proxy_command == "ssh -W %h:%p bastion");
+  CHECK(resolve_ssh_host("Host n\n  ProxyCommand none\nHost *\n  ProxyCommand nc x 22\n", "cfg", "n", local, none)
+            .proxy_command.empty());
+  CHECK(resolve_ssh_host("Host other\n  ProxyCommand nc x 22\n", "cfg", "n", local, none).proxy_command.empty());
+}
+
 TEST_CASE("ssh_config: what ssh refuses, or treesync cannot evaluate, is an error naming the line") {
   SshLocal local{"me", "/home/me"};
   std::function<std::vector<SshConfigFile>(const std::string&)> loop = [&](const std::string& pattern) {

@@ -52,6 +52,9 @@ SshConfig ssh_config(const Node& node, const Options& o) {
   if (!r.proxy_jump.empty())
     throw NodeError("connect", "ProxyJump is not supported yet (node " + node.name + " via " + r.proxy_jump[0] +
                                    "): reach the node directly");
+  if (!r.proxy_command.empty())
+    throw NodeError("connect", "ProxyCommand is not supported (node " + node.name + ": " + r.proxy_command +
+                                   "): reach the node directly");
   // ssh's "no" would connect even to a changed key. Only an operator who
   // passes --accept-new-host-keys gets it, and then as accept-new: new keys
   // are recorded, a changed key is still refused.

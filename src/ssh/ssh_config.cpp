@@ -119,7 +119,7 @@ std::string expand_tilde(const std::string& path, const std::string& home, const
 
 // The values found so far; unset ones are still open (first obtained wins).
 struct Found {
-  std::optional<std::string> hostname, user, strict;
+  std::optional<std::string> hostname, user, strict, proxy_command;
   std::optional<int> port;
   std::optional<bool> identities_only;
   std::optional<std::vector<std::string>> proxy_jump, known_hosts;
@@ -197,6 +197,11 @@ class Reader {
     } else if (k == "proxyjump") {
       const std::string& v = one();
       first(found_.proxy_jump, v == "none" ? std::vector<std::string>{} : split_commas(v));
+    } else if (k == "proxycommand") {
+      if (args.empty()) fail("ProxyCommand needs a command");
+      std::string command;
+      for (const auto& a : args) command += (command.empty() ? "" : " ") + a;
+      first(found_.proxy_command, command == "none" ? std::string() : command);
     } else if (k == "userknownhostsfile") {
       if (args.empty()) fail("UserKnownHostsFile needs a file");
       first(found_.known_hosts, args);
@@ -275,6 +280,7 @@ SshHostConfig resolve_ssh_host(const std::string& config_text, const std::string
                         "~/.ssh/id_ed25519_sk", "~/.ssh/id_xmss",  "~/.ssh/id_dsa"};
   c.identities_only = f.identities_only.value_or(false);
   c.proxy_jump = f.proxy_jump.value_or(std::vector<std::string>{});
+  c.proxy_command = f.proxy_command.value_or("");
   c.strict_host_key_checking = f.strict.value_or("ask");
   c.connect_timeout = f.connect_timeout.value_or(std::nullopt);
   for (auto [keyword, set] : {std::pair<const char*, bool>{"hostname", bool(f.hostname)},

@@ -29,6 +29,7 @@ struct SshHostConfig {
   std::vector<std::string> identity_files;
   bool identities_only = false;
   std::vector<std::string> proxy_jump;  // hops in order ("user@host:port"); empty for none
+  std::string proxy_command;  // ProxyCommand as written; empty for none
   std::vector<std::string> user_known_hosts_files;  // expanded
   // "ask" (the default), "yes", "accept-new" or "no" ("off"/"false" read as "no").
   std::string strict_host_key_checking = "ask";
