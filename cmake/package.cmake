@@ -7,6 +7,19 @@ install(TARGETS treesync RUNTIME DESTINATION bin)
 # Private to treesync: an installed treesync looks there (src/ssh/relay_path.h).
 install(TARGETS treesync-relay RUNTIME DESTINATION ${TREESYNC_RELAY_DIR})
 
+# The man page and both completions, from the built treesync's own --help
+# (scripts/help-docs), so they list exactly the flags it takes.
+set(HELP_DOCS ${CMAKE_BINARY_DIR}/help-docs)
+add_custom_command(
+  OUTPUT ${HELP_DOCS}/treesync.1.gz ${HELP_DOCS}/treesync ${HELP_DOCS}/_treesync
+  COMMAND ${CMAKE_SOURCE_DIR}/scripts/help-docs $<TARGET_FILE:treesync> ${HELP_DOCS}
+  DEPENDS treesync ${CMAKE_SOURCE_DIR}/scripts/help-docs
+  COMMENT "Man page and completions from treesync --help")
+add_custom_target(help_docs ALL DEPENDS ${HELP_DOCS}/treesync.1.gz ${HELP_DOCS}/treesync ${HELP_DOCS}/_treesync)
+install(FILES ${HELP_DOCS}/treesync.1.gz DESTINATION share/man/man1)
+install(FILES ${HELP_DOCS}/treesync DESTINATION share/bash-completion/completions)
+install(FILES ${HELP_DOCS}/_treesync DESTINATION share/zsh/vendor-completions)
+
 install(FILES README.md DESTINATION share/doc/treesync)
 install(DIRECTORY docs/ DESTINATION share/doc/treesync)
 
