@@ -142,7 +142,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("log-file", "Also write the debug log to FILE", cxxopts::value<std::string>()->default_value(""), "FILE")
       ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"));
   spec.add_options("Other")
-      ("relay", "treesync-relay binary to ship (default: beside treesync)",
+      ("relay", "treesync-relay binary to ship (default: beside treesync, else ../lib/treesync/ from it)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
       ("cache-dir", "Where the layer cache is kept: a new or empty directory, or one treesync used (default ~/.cache/treesync)",
        cxxopts::value<std::string>()->default_value(""), "DIR")

@@ -1,7 +1,5 @@
 #include "src/ssh/remote_relay.h"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <fstream>
 #include <sstream>
@@ -10,6 +8,7 @@
 #include <spdlog/spdlog.h>
 
 #include "src/errors.h"
+#include "src/ssh/relay_path.h"
 
 namespace treesync {
 namespace {
@@ -64,12 +63,7 @@ std::string first_line(const std::string& s) {
 RelayBinary RelayBinary::load(const std::string& explicit_path) {
   RelayBinary b;
   b.path = explicit_path;
-  if (b.path.empty()) {
-    char self[4096];
-    ssize_t n = ::readlink("/proc/self/exe", self, sizeof self - 1);
-    std::string dir = n > 0 ? std::string(self, static_cast<std::size_t>(n)) : "treesync";
-    b.path = dir.substr(0, dir.rfind('/') + 1) + "treesync-relay";
-  }
+  if (b.path.empty()) b.path = default_relay_path();
   std::ifstream in(b.path, std::ios::binary);
   if (!in) throw UsageError("cannot read the relay binary " + b.path + " (build it, or pass --relay FILE)");
   std::stringstream s;

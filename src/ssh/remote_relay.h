@@ -24,7 +24,7 @@ struct RelayBinary {
   std::string sha256; // hex: what the node checks an upload against before installing it
   std::string bytes;
 
-  // `explicit_path`, else treesync-relay beside the running treesync.
+  // `explicit_path`, else default_relay_path() (src/ssh/relay_path.h).
   static RelayBinary load(const std::string& explicit_path);
 };
 
