@@ -6,7 +6,11 @@
 # usage: deb_install_test.sh BUILD_DIR
 set -euo pipefail
 build=$1
-mirror=http://deb.debian.org/debian
+# The mirror this machine's apt uses (CI reaches Debian's mirror and nothing
+# else), else deb.debian.org.
+mirror=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.sources /etc/apt/sources.list.d/*.list 2>/dev/null |
+  grep -oE 'https?://[^ ]+/debian/?( |$)' | grep -v security | head -1 | tr -d ' ' || true)
+mirror=${mirror:-http://deb.debian.org/debian}
 cache=/var/cache/treesync-test/bookworm-minbase.tar.gz
 fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok - $*"; }
