@@ -14,18 +14,13 @@
 #include "src/report/events.h"
 #include "src/report/metrics.h"
 #include "temp_dir.h"
+#include "tests/slurp.h"
 
 using namespace treesync;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 namespace {
-std::string slurp(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 ParsedCommand parse(std::vector<const char*> args) {
   args.insert(args.begin(), "treesync");
   return parse_command_line(static_cast<int>(args.size()), args.data());

@@ -16,6 +16,7 @@
 #include "src/runtime/runtime.h"
 #include "src/wire/oci.h"
 #include "tests/temp_dir.h"
+#include "tests/slurp.h"
 
 namespace {
 
@@ -53,12 +54,7 @@ class RecordedCtr {
     ::setenv("PATH", dir_.path.string().c_str(), 1);
   }
   ~RecordedCtr() { ::setenv("PATH", old_path_.c_str(), 1); }
-  std::string removed() const {
-    std::ifstream in(removed_path());
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  std::string removed() const { return slurp(removed_path()); }
 
  private:
   std::string removed_path() const { return dir_.path.string() + "/removed"; }

@@ -20,6 +20,7 @@
 #include "src/runtime/podman.h"
 #include "src/runtime/runtime.h"
 #include "tests/temp_dir.h"
+#include "tests/slurp.h"
 
 using namespace treesync;
 
@@ -168,13 +169,7 @@ class FakeClis {
                     "  image) echo '[\"localhost/app:1\",\"" + kStagedApp + "\"]' ;;\n"
                     "esac\n");
     // The recorded node: app:1 (and, staged, the same manifest) point at config 1.
-    std::string check;
-    {
-      std::ifstream in(data + "/images-check.txt");
-      std::stringstream s;
-      s << in.rdbuf();
-      check = s.str();
-    }
+    const std::string check = slurp(data + "/images-check.txt");
     std::ofstream(dir_.path / "images-check.txt")
         << check << kStagedApp
         << " application/vnd.oci.image.manifest.v1+json "
@@ -191,12 +186,7 @@ class FakeClis {
     ::setenv("PATH", (dir_.path.string() + ":" + old_path_).c_str(), 1);
   }
   ~FakeClis() { ::setenv("PATH", old_path_.c_str(), 1); }
-  std::string calls() const {
-    std::ifstream in(calls_path());
-    std::stringstream s;
-    s << in.rdbuf();
-    return s.str();
-  }
+  std::string calls() const { return slurp(calls_path()); }
   void clear() const { std::ofstream(calls_path(), std::ios::trunc); }
 
  private:
