@@ -25,17 +25,14 @@ std::pair<std::string, std::string> split_port(const std::string& pattern, const
   }
   if (colons.size() != 1) return {pattern, ""};
   const std::string port = pattern.substr(colons[0] + 1);
-  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+  if (port.empty() || port.find_first_not_of("0123456789") != std::string::npos)
     throw error_at(where, "'" + printable(pattern) + "' is not a host (expected host, host:port or node[01:10])");
   return {pattern.substr(0, colons[0]), port};
 }
 
 int port_number(const std::string& value, const std::string& what, const std::string& where) {
-  const long n = !value.empty() && value.size() <= 5 && value.find_first_not_of("0123456789") == std::string::npos
-                     ? std::stol(value)
-                     : 0;
-  if (n < 1 || n > 65535) throw error_at(where, what + " '" + printable(value) + "' is not a port (1..65535)");
-  return static_cast<int>(n);
+  if (auto n = parse_port(value)) return *n;
+  throw error_at(where, what + " '" + printable(value) + "' is not a port (1..65535)");
 }
 
 bool set_var(AnsibleVars& vars, const std::string& key, const std::string& value, const std::string& where) {

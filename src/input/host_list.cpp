@@ -79,9 +79,9 @@ Inventory parse_host_list(const std::string& text, const std::string& path) {
       throw bad("'" + printable(node.host) + "' is not a host name or IP address");
     node.name = node.host;
     if (!port.empty()) {
-      const long n = port.size() <= 5 ? std::stol(port) : 0;
-      if (n < 1 || n > 65535) throw bad("port " + port + " is outside 1..65535");
-      node.port = static_cast<int>(n);
+      const auto n = parse_port(port);
+      if (!n) throw bad("port " + port + " is outside 1..65535");
+      node.port = *n;
       node.port_given = true;
       node.name = (v6_in_brackets ? "[" + node.host + "]" : node.host) + ":" + port;
     }

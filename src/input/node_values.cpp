@@ -17,4 +17,12 @@ const std::regex& user_pattern() {
   return re;
 }
 
+std::optional<int> parse_port(const std::string& text) {
+  if (text.empty() || text.size() > 5 || text.find_first_not_of("0123456789") != std::string::npos)
+    return std::nullopt;
+  const int n = std::stoi(text);
+  if (n < 1 || n > 65535) return std::nullopt;
+  return n;
+}
+
 }  // namespace treesync

@@ -3,7 +3,9 @@
 // checks, so no format lets through what another refuses.
 #pragma once
 
+#include <optional>
 #include <regex>
+#include <string>
 
 namespace treesync {
 
@@ -13,5 +15,7 @@ const std::regex& name_pattern();
 const std::regex& host_pattern();
 // Login names as useradd takes them.
 const std::regex& user_pattern();
+// A TCP port written as text ("22"): 1..65535, digits only; else nullopt.
+std::optional<int> parse_port(const std::string& text);
 
 }  // namespace treesync
