@@ -214,3 +214,13 @@ TEST_CASE("Ansible YAML is told apart from treesync's") {
   CHECK_FALSE(looks_like_ansible_yaml(YAML::Load("- a\n")));
   CHECK_FALSE(looks_like_ansible_yaml(YAML::Load("")));
 }
+
+TEST_CASE("Ansible INI is told apart by its section headers and host lines") {
+  CHECK(ini_shape("# c\n[web]\nw1\n") == IniShape::Certain);
+  CHECK(ini_shape("b1 ansible_host=10.0.0.1\n[web]\nw1\n") == IniShape::Likely);
+  CHECK(ini_shape("node[01:10] ansible_user=ops\nw1  # c\n") == IniShape::Likely);
+  CHECK(ini_shape("nodes:\n  - {name: a}\n") == IniShape::No);
+  CHECK(ini_shape("hello world\n") == IniShape::No);
+  CHECK(ini_shape("- a\n") == IniShape::No);
+  CHECK(ini_shape("; only a comment\n") == IniShape::No);
+}

@@ -64,6 +64,8 @@ TEST_CASE("host list: told apart from the other formats by its shape") {
   CHECK_FALSE(looks_like_host_list("nodes:\n  - {name: a}\n"));
   CHECK_FALSE(looks_like_host_list("all:\n"));
   CHECK_FALSE(looks_like_host_list("[web]\nnode1\n"));
+  CHECK_FALSE(looks_like_host_list("[db]\nnode1\n"));  // hex digits, but no colon: a section
+  CHECK(looks_like_host_list("[fe80::2]\n"));
   CHECK_FALSE(looks_like_host_list("node[01:10]\n"));
   CHECK_FALSE(looks_like_host_list("w1 ansible_host=10.0.0.1\n"));
   CHECK_FALSE(looks_like_host_list("---\n"));

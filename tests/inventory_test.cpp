@@ -158,6 +158,9 @@ TEST_CASE("the inventory's format is told by its content") {
         Lines{"node1 node1 root 22 docker", "node2:2222 node2 ops 2222 docker"});
   // Ansible INI, with and without a section header; a range alone is INI too.
   CHECK(nodes_of("[web]\nw1 ansible_host=10.0.0.1\n") == Lines{"w1 10.0.0.1 root 22 docker web"});
+  CHECK(nodes_of("[db]\nd1\n") == Lines{"d1 d1 root 22 docker db"});
+  CHECK(nodes_of("# hosts\nb1 ansible_host=10.0.0.1\n[web]\nw1\n") ==
+        Lines{"b1 10.0.0.1 root 22 docker ungrouped", "w1 w1 root 22 docker web"});
   CHECK(nodes_of("w1 ansible_host=10.0.0.1\n") == Lines{"w1 10.0.0.1 root 22 docker ungrouped"});
   CHECK(nodes_of("node[1:2]\n") == Lines{"node1 node1 root 22 docker ungrouped", "node2 node2 root 22 docker ungrouped"});
   // Ansible YAML.

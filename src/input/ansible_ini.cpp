@@ -56,15 +56,21 @@ std::string unquote(std::string v) {
 
 }  // namespace
 
-bool starts_with_ini_section(const std::string& text) {
+IniShape ini_shape(const std::string& text) {
+  static const std::regex host_line(
+      "[A-Za-z0-9][A-Za-z0-9_.:\\[\\]-]*(\\s+[A-Za-z_][A-Za-z0-9_]*=[!-~]*)*\\s*(#.*)?");
   std::istringstream in(text);
   std::string line;
+  bool first = true, any = false, all_hosts = true;
   while (std::getline(in, line)) {
     line = trim(line);
     if (is_comment(line)) continue;
-    return std::regex_match(line, kSectionRe);
+    any = true;
+    if (std::regex_match(line, kSectionRe)) return first ? IniShape::Certain : IniShape::Likely;
+    first = false;
+    all_hosts = all_hosts && std::regex_match(line, host_line);
   }
-  return false;
+  return any && all_hosts ? IniShape::Likely : IniShape::No;
 }
 
 Inventory parse_ansible_ini(const std::string& text, const std::string& path) {

@@ -11,9 +11,12 @@
 
 namespace treesync {
 
-// Whether the first line that is not blank or a comment is a section
-// header ("[web]").
-bool starts_with_ini_section(const std::string& text);
+// How surely a text is such an inventory: Certain when its first line that
+// is not blank or a comment is a section header ("[web]"); Likely when some
+// line is one, or every line is a host line ("web1", "node[01:10]
+// ansible_user=ops"; YAML reads such a file as one string); else No.
+enum class IniShape { No, Likely, Certain };
+IniShape ini_shape(const std::string& text);
 
 // Throws UsageError "FILE:LINE: ..." for a line it cannot read.
 Inventory parse_ansible_ini(const std::string& text, const std::string& path);

@@ -12,9 +12,11 @@ namespace treesync {
 namespace {
 
 // One entry's shape: [user@]host[:port] or [user@][v6addr][:port]. Never
-// a leading '-' (an option to ssh) nor brackets with a range in them (an
-// Ansible host pattern, node[01:10]).
-const std::regex kEntryRe("(?:([^@\\s]+)@)?(?:([A-Za-z0-9][A-Za-z0-9_.:-]*?)|\\[([0-9A-Fa-f:.]+)\\])(?::([0-9]*))?");
+// a leading '-' (an option to ssh), brackets with a range in them (an
+// Ansible host pattern, node[01:10]), nor brackets without a colon (an INI
+// section, [db]).
+const std::regex kEntryRe(
+    "(?:([^@\\s]+)@)?(?:([A-Za-z0-9][A-Za-z0-9_.:-]*?)|\\[([0-9A-Fa-f.]*:[0-9A-Fa-f:.]*)\\])(?::([0-9]*))?");
 
 struct Line {
   int number;

@@ -14,19 +14,6 @@
 namespace treesync {
 namespace {
 
-// Every line that is not blank or a comment is an INI host line ("web1",
-// "node[01:10] ansible_user=ops"): Ansible's INI without a section header,
-// which YAML reads as one string.
-bool all_ini_host_lines(const std::string& text) {
-  static const std::regex host_line(
-      "\\s*([#;].*|[A-Za-z0-9][A-Za-z0-9_.:\\[\\]-]*(\\s+[A-Za-z_][A-Za-z0-9_]*=[!-~]*)*\\s*(#.*)?)?");
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line))
-    if (!std::regex_match(line, host_line)) return false;
-  return true;
-}
-
 // Some line is a YAML key or list item ("nodes:", "  - name: a"): YAML
 // that does not parse gets the YAML reader's error, which says where;
 // other text (a binary, prose) is in no format at all.
@@ -53,7 +40,8 @@ Inventory load_inventory(const std::string& path) {
 
 Inventory read_inventory(const std::string& text, const std::string& path) {
   if (looks_like_host_list(text)) return parse_host_list(text, path);
-  if (starts_with_ini_section(text)) return parse_ansible_ini(text, path);
+  const IniShape ini = ini_shape(text);
+  if (ini == IniShape::Certain) return parse_ansible_ini(text, path);
   YAML::Node root;
   bool yaml = true;
   try {
@@ -62,8 +50,9 @@ Inventory read_inventory(const std::string& text, const std::string& path) {
     yaml = false;
   }
   if (yaml && looks_like_ansible_yaml(root)) return parse_ansible_yaml(root, path);
+  // treesync's own format, also for YAML that does not parse (its reader says where).
   if (yaml ? root.IsMap() : has_yaml_lines(text)) return parse_inventory(text, path);
-  if ((!yaml || root.IsScalar()) && all_ini_host_lines(text)) return parse_ansible_ini(text, path);
+  if (ini == IniShape::Likely) return parse_ansible_ini(text, path);
   throw UsageError(path + ": not an inventory treesync reads: expected treesync's YAML (nodes:), an Ansible " +
                    "inventory (INI or YAML) or a list of hosts, one per line (docs/inventory.md)");
 }
