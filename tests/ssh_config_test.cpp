@@ -228,7 +228,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   std::ofstream(dir.path / "config")
       << "Host n1\n  HostName 10.9.8.7\n  Port 2222\n  User ops\n  IdentityFile " << (dir.path / "missing").string()
       << "\n  IdentityFile " << (dir.path / "key").string()
-      << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n"
+      << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n  IdentitiesOnly yes\n"
       << "Host jumpy\n  ProxyJump bastion,inner\nHost lax\n  StrictHostKeyChecking no\n";
   Options o;
   o.ssh_config = (dir.path / "config").string();
@@ -246,6 +246,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   CHECK(c.known_hosts == local.home + "/kh_10.9.8.7");
   CHECK(c.accept_new_host_keys);
   CHECK(c.connect_timeout_s == 4);
+  CHECK(c.identities_only);  // the session then offers no agent key but the identity file's
 
   // What the inventory and the command line set explicitly wins.
   n.port = 22, n.port_given = true;
@@ -266,7 +267,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   plain.name = plain.host = "elsewhere";
   plain.user = "root";
   c = ssh_config(plain, o);
-  CHECK((c.host == "elsewhere" && c.port == 22 && c.user == "root" && c.identity.empty()));
+  CHECK((c.host == "elsewhere" && c.port == 22 && c.user == "root" && c.identity.empty() && !c.identities_only));
 
   auto failure = [&](const std::string& host) {
     Node x;

@@ -72,6 +72,7 @@ SshConfig ssh_config(const Node& node, const Options& o) {
         c.identity = path;
         break;
       }
+  c.identities_only = r.identities_only;
   if (!o.known_hosts_given && given("userknownhostsfile")) c.known_hosts = r.user_known_hosts_files[0];
   if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;  // "no" got here only with it set
   if (!o.connect_timeout_given && r.connect_timeout && *r.connect_timeout > 0) c.connect_timeout_s = *r.connect_timeout;

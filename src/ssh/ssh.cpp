@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -22,6 +24,7 @@
 #include "src/errors.h"
 #include "src/input/home.h"
 #include "src/ssh/known_hosts.h"
+#include "src/wire/base64.h"
 
 namespace treesync {
 namespace {
@@ -75,6 +78,15 @@ std::string key_file_type(const std::string& path) {
   std::string first;
   std::getline(priv, first);
   return first.find("RSA") != std::string::npos ? "ssh-rsa" : "";
+}
+
+// The key blob a public key file ("ssh-ed25519 AAAA... comment") holds, as
+// an agent lists it.
+std::optional<std::string> public_key_blob(const std::string& pub_path) {
+  std::ifstream pub(pub_path);
+  std::string type, base64;
+  if (!(pub >> type >> base64)) return std::nullopt;
+  return wire::base64_decode(base64);
 }
 
 std::string agent_key_type(const libssh2_agent_publickey* id) {
@@ -263,13 +275,32 @@ void SshSession::authenticate() {
   if (!std::strstr(methods, "publickey"))
     throw NodeError("auth", "the server does not accept public keys for " + user + " (it offers: " + methods + ")");
 
+  std::vector<std::string> files;
+  if (!config_.identity.empty()) {
+    files.push_back(config_.identity);
+  } else {
+    for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
+      std::string f = home_dir() + "/.ssh/" + name;
+      if (::access(f.c_str(), R_OK) == 0) files.push_back(f);
+    }
+  }
+  // With IdentitiesOnly, as OpenSSH: of the agent's keys only those whose
+  // public half is an identity file's (its .pub), so a passphrase-protected
+  // file still works through the agent.
+  std::set<std::string> only;
+  if (config_.identities_only)
+    for (const auto& f : files)
+      if (auto blob = public_key_blob(f + ".pub")) only.insert(*blob);
+
   std::vector<std::string> tried, types;
-  if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock && *sock) {
+  if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock && *sock && (!config_.identities_only || !only.empty())) {
     LIBSSH2_AGENT* agent = libssh2_agent_init(session_);
     if (agent && libssh2_agent_connect(agent) == 0 && libssh2_agent_list_identities(agent) == 0) {
       libssh2_agent_publickey *id = nullptr, *prev = nullptr;
       while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
         prev = id;
+        if (config_.identities_only && !only.count(std::string(reinterpret_cast<const char*>(id->blob), id->blob_len)))
+          continue;
         tried.push_back(std::string("agent key ") + (id->comment ? id->comment : ""));
         types.push_back(agent_key_type(id));
         if (libssh2_agent_userauth(agent, user.c_str(), id) == 0) break;
@@ -280,15 +311,6 @@ void SshSession::authenticate() {
     if (libssh2_userauth_authenticated(session_)) return;
   }
 
-  std::vector<std::string> files;
-  if (!config_.identity.empty()) {
-    files.push_back(config_.identity);
-  } else {
-    for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-      std::string f = home_dir() + "/.ssh/" + name;
-      if (::access(f.c_str(), R_OK) == 0) files.push_back(f);
-    }
-  }
   const char* passphrase = std::getenv("TREESYNC_KEY_PASSPHRASE");
   std::string unusable;
   for (const auto& f : files) {
@@ -314,6 +336,7 @@ void SshSession::authenticate() {
                                 "ed25519 key (ssh-keygen -t ed25519) or allow it on the node "
                                 "(PubkeyAcceptedAlgorithms +ssh-rsa)");
   throw NodeError("auth", "the server refused every key for " + user + " (" + list +
+                              (config_.identities_only ? "; IdentitiesOnly: no other agent key tried" : "") +
                               "); is the public key in ~" + user + "/.ssh/authorized_keys on the node?");
 }
 

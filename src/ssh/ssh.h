@@ -23,6 +23,10 @@ struct SshConfig {
   std::string known_hosts;
   bool accept_new_host_keys = false;
   int connect_timeout_s = 10;
+  // IdentitiesOnly (ssh config): only the identity file (or the default
+  // ones), never the agent's keys; the agent may offer keys for other
+  // accounts, and a server counts every refused key against MaxAuthTries.
+  bool identities_only = false;
 };
 
 class SshChannel;
