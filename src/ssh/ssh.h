@@ -60,6 +60,8 @@ class SshSession {
   // Timeout of each blocking libssh2 call; a read that times out returns.
   void set_timeout_ms(long ms);
   std::string last_error() const;
+  // What the operator called the host (else its address), for errors.
+  const std::string& name() const { return config_.name.empty() ? config_.host : config_.name; }
   LIBSSH2_SESSION* raw() { return session_; }
   int socket_fd() const { return sock_; }
 

@@ -80,7 +80,7 @@ void Tunnel::carry(wire::Socket& local) {
   session_->set_timeout_ms(10000);
   LIBSSH2_CHANNEL* ch = libssh2_channel_direct_tcpip_ex(s, ip_.c_str(), port_, "127.0.0.1", 0);
   if (!ch)
-    throw NodeError("send", "the SSH server would not forward to " + ip_ + ":" + std::to_string(port_) + " (" +
+    throw NodeError("send", session_->name() + " would not forward to " + ip_ + ":" + std::to_string(port_) + " (" +
                                 session_->last_error() + ")");
   libssh2_session_set_blocking(s, 0);
   std::string up, down;  // bytes read from one side, not yet written to the other

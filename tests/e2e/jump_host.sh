@@ -6,8 +6,9 @@
 # bytes cross the bastion for the tree's first edges only, the relays feed
 # the rest inside the cluster. A bastion whose known_hosts entry holds
 # another key is refused for every node, naming the hop, and nothing is
-# delivered. Two hops: a node reached through another node, itself behind
-# the bastion (its own ProxyJump), as OpenSSH's client reaches it too.
+# delivered; a node the bastion cannot reach fails with the bastion's
+# answer. Two hops: a node reached through another node, itself behind the
+# bastion (its own ProxyJump), as OpenSSH's client reaches it too.
 set -euo pipefail
 . "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-jump 4 --bastion
 
@@ -67,6 +68,12 @@ for i in 1 2 3 4; do
   check "node$i got nothing" [ "$(node_id "node$i" app:2)" = none ]
 done
 mv -f "$KH.orig" "$KH"
+# A node the bastion cannot reach: the bastion's own answer, in one line.
+"$LAB" sshd-stop node3
+run_ts --image app:2 --nodes 2
+check "n3, whose sshd is down, fails with why the bastion could not forward" \
+  out_has "n3: connect: SSH handshake with $("$LAB" ip node3):22 failed: bastion would not forward to $("$LAB" ip node3):22"
+"$LAB" sshd-start node3
 
 # Two hops, the first one's own ProxyJump followed as ssh -J follows it:
 # OpenSSH's client takes the same way with the same config. node4 refuses
