@@ -55,8 +55,10 @@ constexpr std::size_t kMaxJumps = 8;
 // reached as the hops before them (their own ProxyJump is overridden, as
 // ssh's -J overrides it).
 SshConfig resolve(const Reach& reach, const Options& o, const SshLocal& local, bool follow_jumps, std::size_t depth) {
-  SshConfig c{reach.host, reach.port, reach.user, reach.identity, o.known_hosts, o.accept_new_host_keys,
-              o.connect_timeout};
+  SshConfig c;
+  c.host = reach.host, c.port = reach.port, c.user = reach.user, c.identity = reach.identity;
+  c.known_hosts = o.known_hosts, c.accept_new_host_keys = o.accept_new_host_keys;
+  c.connect_timeout_s = o.connect_timeout;
   c.name = reach.name;
   if (o.ssh_config.empty()) return c;
   SshHostConfig r;
