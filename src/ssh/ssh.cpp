@@ -24,6 +24,7 @@
 #include "src/errors.h"
 #include "src/input/home.h"
 #include "src/ssh/known_hosts.h"
+#include "src/ssh/tunnel.h"
 #include "src/wire/base64.h"
 
 namespace treesync {
@@ -117,7 +118,30 @@ void ssh_global_init() {
 
 SshSession::SshSession(const SshConfig& config) : config_(config) {
   try {
-    connect_socket();
+    if (config_.jumps.empty())
+      connect_socket();
+    else
+      connect_via_jumps();
+    start();
+  } catch (...) {
+    if (sock_ >= 0) ::close(sock_);
+    while (!via_.empty()) via_.pop_back();
+    throw;
+  }
+}
+
+SshSession::SshSession(const SshConfig& config, Tunnel& over)
+    : config_(config), sock_(over.open().release()), over_(&over) {
+  try {
+    start();
+  } catch (...) {
+    ::close(sock_);
+    throw;
+  }
+}
+
+void SshSession::start() {
+  try {
     session_ = libssh2_session_init();
     if (!session_) throw NodeError("connect", "cannot create an SSH session");
     libssh2_session_set_blocking(session_, 1);
@@ -133,8 +157,12 @@ SshSession::SshSession(const SshConfig& config) : config_(config) {
     const char* ciphers = "aes128-ctr,aes192-ctr,aes256-ctr";
     libssh2_session_method_pref(session_, LIBSSH2_METHOD_CRYPT_CS, ciphers);
     libssh2_session_method_pref(session_, LIBSSH2_METHOD_CRYPT_SC, ciphers);
-    if (libssh2_session_handshake(session_, sock_) != 0)
-      throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " + last_error());
+    if (libssh2_session_handshake(session_, sock_) != 0) {
+      // Through a jump host, why its channel closed says more than libssh2.
+      const std::string hop = over_ ? over_->failure() : "";
+      throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " +
+                                     (hop.empty() ? last_error() : hop));
+    }
     verify_host_key();
     authenticate();
     // No libssh2 keepalive: _libssh2_wait_socket() sends one from inside any
@@ -144,9 +172,30 @@ SshSession::SshSession(const SshConfig& config) : config_(config) {
     // silent ones.
   } catch (...) {
     if (session_) libssh2_session_free(session_);
-    if (sock_ >= 0) ::close(sock_);
+    session_ = nullptr;
     throw;
   }
+}
+
+// Hop by hop, as `ssh -J` does: a session with the first jump host over
+// TCP, then each next host's session over a direct-tcpip channel of the one
+// before, each host key checked as that host's own. Each jump session has
+// one channel, carried by its tunnel's thread: no session is shared between
+// threads, and so no node waits on another's traffic (the cost: one login
+// per jump host per session through it).
+void SshSession::connect_via_jumps() {
+  for (std::size_t i = 0; i < config_.jumps.size(); ++i) {
+    const SshConfig& hop = config_.jumps[i];
+    const SshConfig& next = i + 1 < config_.jumps.size() ? config_.jumps[i + 1] : config_;
+    try {
+      auto session = via_.empty() ? std::make_unique<SshSession>(hop) : std::make_unique<SshSession>(hop, *via_.back());
+      via_.push_back(std::make_unique<Tunnel>(std::move(session), next.host, next.port));
+    } catch (const NodeError& e) {
+      throw NodeError(e.step, "jump host " + hop.name + ": " + e.what());
+    }
+  }
+  over_ = via_.back().get();
+  sock_ = via_.back()->open().release();
 }
 
 SshSession::~SshSession() {
@@ -154,6 +203,8 @@ SshSession::~SshSession() {
   libssh2_session_disconnect(session_, "treesync done");
   libssh2_session_free(session_);
   ::close(sock_);
+  // The first hop's tunnel carries all the others: close from the far end.
+  while (!via_.empty()) via_.pop_back();
 }
 
 void SshSession::connect_socket() {
