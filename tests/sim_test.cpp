@@ -22,10 +22,11 @@ struct Outcome {
   double last = 0;  // the slowest node that completed
 };
 
-Outcome run(Shape shape, std::size_t n, int fanout, Scenario sc = {}, std::vector<Host> hosts = {}) {
+Outcome run(Shape shape, std::size_t n, int fanout, Scenario sc = {}, std::vector<Host> hosts = {},
+            const std::vector<bool>& leaf_only = {}) {
   if (hosts.empty()) hosts.assign(n + 1, Host{kRate, kRate, false});
   sc.bytes = kBytes;
-  Layout layout(shape, n, fanout);
+  Layout layout(shape, n, fanout, leaf_only);
   Outcome o{simulate(layout, hosts, sc)};
   for (double t : o.result.loaded)
     if (!std::isnan(t)) o.last = std::max(o.last, t);
@@ -85,6 +86,19 @@ TEST_CASE("sim: a slow node gets its own link, the others share the rest (max-mi
   const Outcome c = run(Shape::Chain, 4, 1, {}, chain);
   CHECK(c.result.loaded[0] == Approx(kOneCopy).epsilon(0.01));
   for (std::size_t i = 1; i < 4; ++i) CHECK(c.result.loaded[i] == Approx(10 * kOneCopy).epsilon(0.02));
+}
+
+TEST_CASE("sim: a slow forwarder holds its stripe's tree to its uplink; as a leaf it holds only itself") {
+  std::vector<Host> hosts(9, Host{kRate, kRate, false});
+  hosts[1] = Host{kRate / 10, kRate / 10, true};  // node 1 roots stripe 1 and feeds four nodes
+  const Outcome fixed = run(Shape::Stripes, 8, 4, {}, hosts);
+  // Its four children get stripe 1 at a quarter of its uplink: 10 S/B.
+  CHECK(fixed.result.loaded[0] == Approx(10 * kOneCopy).epsilon(0.05));
+  std::vector<bool> leaf(8, false);
+  leaf[1] = true;
+  const Outcome aware = run(Shape::Stripes, 8, 4, {}, hosts, leaf);
+  CHECK(aware.result.loaded[1] == Approx(10 * kOneCopy).epsilon(0.01));  // its own link's limit
+  for (std::size_t i : {0u, 2u, 3u, 4u, 5u, 6u, 7u}) CHECK(aware.result.loaded[i] < 2 * kOneCopy);
 }
 
 TEST_CASE("sim: a runtime slower than the link sets the pace") {

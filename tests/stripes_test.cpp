@@ -75,6 +75,37 @@ TEST_CASE("striped trees for 1..200 nodes and k 1..8: the SplitStream invariants
   }
 }
 
+TEST_CASE("striped trees with leaf-only nodes: they forward nowhere, the invariants hold") {
+  for (int k : {1, 2, 4, 8}) {
+    for (std::size_t n = 1; n <= 120; ++n) {
+      for (std::size_t every : {2u, 3u, 10u, 1000u}) {  // every `every`-th node is leaf-only
+        INFO("n=" << n << " k=" << k << " every=" << every);
+        std::vector<bool> leaf(n, false);
+        std::size_t may = 0;
+        for (std::size_t i = 0; i < n; ++i) {
+          leaf[i] = i % every == every - 1;
+          may += !leaf[i];
+        }
+        const Stripes st = stripe_plan(n, k, leaf);
+        REQUIRE(st.trees.size() == std::max<std::size_t>(1, std::min<std::size_t>(may, static_cast<std::size_t>(k))));
+        std::vector<std::size_t> uploads(n, 0);
+        for (const Plan& t : st.trees) {
+          REQUIRE(t.size() == n);
+          check_shape(t, std::max<int>(t.fanout, static_cast<int>(t.source_children.size())));
+          REQUIRE(static_cast<std::size_t>(t.fanout) == st.trees.size());
+          for (std::size_t i = 0; i < n; ++i) {
+            if (leaf[i]) REQUIRE(t.children[i].empty());
+            uploads[i] += t.children[i].size();
+          }
+        }
+        for (std::size_t i = 0; i < n; ++i) REQUIRE(uploads[i] <= st.trees.size());
+        // Without leaf-only nodes, the same layout as stripe_plan(n, k).
+        if (may == n) CHECK(st.interior == stripe_plan(n, k).interior);
+      }
+    }
+  }
+}
+
 TEST_CASE("striped trees: small cases by hand") {
   // One node: one stripe, straight from the source.
   Stripes one = stripe_plan(1, 4);
@@ -100,6 +131,10 @@ TEST_CASE("striped trees: small cases by hand") {
   CHECK(eight.trees[1].children[5] == std::vector<int>({4, 6, 7}));
   CHECK(eight.interior == std::vector<int>({0, 1, 2, 3, 0, 1, 2, 3}));
   CHECK(eight.source_copies() == 1);
+  // Node 1 on a slow link, leaf-only: nodes 0, 2, 3, 4 root the trees.
+  Stripes slow = stripe_plan(8, 4, {false, true, false, false, false, false, false, false});
+  CHECK(slow.interior == std::vector<int>({0, -1, 1, 2, 3, 0, 1, 2}));
+  CHECK(slow.trees[1].source_children == std::vector<int>{2});
 }
 
 TEST_CASE("striped trees are deterministic") {

@@ -10,10 +10,15 @@ double Stripes::source_copies() const {
   return trees.empty() ? 0 : static_cast<double>(children) / static_cast<double>(trees.size());
 }
 
-Stripes stripe_plan(std::size_t node_count, int k) {
+Stripes stripe_plan(std::size_t node_count, int k, const std::vector<bool>& leaf_only) {
   const std::size_t n = node_count;
-  const std::size_t fanout = static_cast<std::size_t>(std::max(k, 1));
-  const std::size_t trees = std::max<std::size_t>(1, std::min(fanout, n));
+  std::vector<int> may_forward;
+  for (std::size_t i = 0; i < n; ++i)
+    if (i >= leaf_only.size() || !leaf_only[i]) may_forward.push_back(static_cast<int>(i));
+  const std::size_t trees =
+      std::max<std::size_t>(1, std::min(static_cast<std::size_t>(std::max(k, 1)), may_forward.size()));
+  // No more children than stripes: a forwarder uploads at most one copy.
+  const std::size_t fanout = trees;
   Stripes st;
   st.interior.assign(n, -1);
   for (std::size_t s = 0; s < trees; ++s) {
@@ -23,10 +28,14 @@ Stripes stripe_plan(std::size_t node_count, int k) {
     t.children.assign(n, {});
     // Breadth-first order: this tree's forwarders, then everyone else.
     std::vector<int> order;
-    for (std::size_t i = s; i < n; i += trees) order.push_back(static_cast<int>(i));
+    std::vector<bool> placed(n, false);
+    for (std::size_t j = s; j < may_forward.size(); j += trees) {
+      order.push_back(may_forward[j]);
+      placed[static_cast<std::size_t>(may_forward[j])] = true;
+    }
     const std::size_t forwarders = order.size();
     for (std::size_t i = 0; i < n; ++i)
-      if (i % trees != s) order.push_back(static_cast<int>(i));
+      if (!placed[i]) order.push_back(static_cast<int>(i));
     // Positions [0, roots) hang off the source, position p >= roots off
     // position (p - roots) / fanout: only forwarders get children when
     // roots >= n - fanout * forwarders.

@@ -24,15 +24,19 @@ struct Stripes {
   double source_copies() const;
 };
 
-// k striped trees over node_count nodes, deterministic. Fewer nodes than k
-// get one stripe per node (a stripe with no node to forward it would cost
-// the source a copy per node). Node i forwards in tree i % k; in tree s the
-// source feeds one node, or more where the tree's forwarders lack room
-// (node_count % k leaves some trees one forwarder short: the source takes
-// the rest, at most k - 1 children), and the tree is filled breadth first,
-// forwarders above leaves, at most k children per sender. Depth: about
+// k striped trees over node_count nodes, deterministic. The nodes that may
+// forward (all, unless `leaf_only[i]` says node i should not: a slow uplink
+// would hold its children's stripe to its share) take turns: the j-th of
+// them forwards in tree j % k. Fewer such nodes than k get one stripe each
+// (a stripe with no node to forward it would cost the source a copy per
+// node). In tree s the source feeds one node, or more where the tree's
+// forwarders lack room (node_count % k leaves some trees one forwarder
+// short: the source takes the rest, at most k - 1 children, more when many
+// nodes are leaf-only), and the tree is filled breadth first, forwarders
+// above leaves, at most as many children per node as there are stripes
+// (k, or fewer with fewer forwarders). Depth: about
 // log_k(node_count) + 1. k = 1 is the chain.
-Stripes stripe_plan(std::size_t node_count, int k);
+Stripes stripe_plan(std::size_t node_count, int k, const std::vector<bool>& leaf_only = {});
 
 // Takes `failed` out of every tree. In the tree where it forwarded, each
 // child gets a new parent by topology::reparent (ahead of it, room under the

@@ -12,9 +12,9 @@ Shape parse_shape(const std::string& name) {
   throw std::invalid_argument("unknown mode '" + name + "': use flat, tree, chain or stripes");
 }
 
-Layout::Layout(Shape shape, std::size_t n, int fanout) : shape_(shape) {
+Layout::Layout(Shape shape, std::size_t n, int fanout, const std::vector<bool>& leaf_only) : shape_(shape) {
   if (shape == Shape::Stripes) {
-    plan_ = topology::stripe_plan(n, fanout);
+    plan_ = topology::stripe_plan(n, fanout, leaf_only);
     return;
   }
   if (shape == Shape::Flat) {

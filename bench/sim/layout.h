@@ -18,8 +18,9 @@ Shape parse_shape(const std::string& name);
 class Layout {
  public:
   // flat: topology::flat_plan; tree: topology::tree_plan(fanout) (today's
-  // --fanout); chain: tree_plan(1); stripes: topology::stripe_plan(fanout).
-  Layout(Shape shape, std::size_t n, int fanout);
+  // --fanout); chain: tree_plan(1); stripes: topology::stripe_plan(fanout),
+  // with the nodes `leaf_only` names forwarding nowhere.
+  Layout(Shape shape, std::size_t n, int fanout, const std::vector<bool>& leaf_only = {});
 
   // Tree s carries stripe s; flat, tree and chain are one stripe.
   const std::vector<topology::Plan>& trees() const { return plan_.trees; }

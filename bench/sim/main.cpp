@@ -45,6 +45,7 @@ int main(int argc, char** argv) {
       ("source-rate-mbit", "The source's link, Mbit/s (0: as the nodes')", cxxopts::value<double>()->default_value("0"))
       ("slow-fraction", "Share of nodes on a slow link", cxxopts::value<double>()->default_value("0"))
       ("slow-factor", "A slow node's link, times the rate", cxxopts::value<double>()->default_value("0.1"))
+      ("leaf-slow", "Stripes: slow nodes forward nowhere (as when the inventory gives link rates)")
       ("load-mbyte", "A runtime's load rate, MB/s (0: instant)", cxxopts::value<double>()->default_value("0"))
       ("workers", "Flat: most nodes the source serves at once", cxxopts::value<int>()->default_value("10"))
       ("fail-fraction", "Share of nodes whose relay dies during the run", cxxopts::value<double>()->default_value("0"))
@@ -65,8 +66,6 @@ int main(int argc, char** argv) {
     const int fanout = r["fanout"].as<int>();
     const std::string mode = r["mode"].as<std::string>();
     if (n == 0 || fanout < 1) throw std::invalid_argument("--nodes and --fanout must be at least 1");
-    sim::Layout layout(sim::parse_shape(mode), n, fanout);
-
     sim::NetworkSpec net;
     net.rate = r["rate-mbit"].as<double>() * 1e6 / 8;
     net.source_rate = r["source-rate-mbit"].as<double>() * 1e6 / 8;
@@ -74,6 +73,10 @@ int main(int argc, char** argv) {
     net.slow_factor = r["slow-factor"].as<double>();
     net.seed = r["seed"].as<std::uint32_t>();
     const auto hosts = sim::make_network(n, net);
+    std::vector<bool> leaf_only(n, false);
+    const bool leaf_slow = r.count("leaf-slow") > 0;
+    for (std::size_t i = 0; i < n && leaf_slow; ++i) leaf_only[i] = hosts[i].slow;
+    sim::Layout layout(sim::parse_shape(mode), n, fanout, leaf_only);
 
     sim::Scenario sc;
     sc.bytes = static_cast<std::uint64_t>(r["size-mib"].as<double>() * 1024 * 1024);
@@ -97,7 +100,7 @@ int main(int argc, char** argv) {
       if (!out) throw std::runtime_error("cannot write " + r["nodes-csv"].as<std::string>());
     }
     if (r.count("header")) std::cout << sim::summary_header() << '\n';
-    std::cout << sim::summary_row({mode, n, fanout, net.slow_fraction, r["fail-fraction"].as<double>()}, hosts, sc,
+    std::cout << sim::summary_row({leaf_slow ? mode + "-leafslow" : mode, n, fanout, net.slow_fraction, r["fail-fraction"].as<double>()}, hosts, sc,
                                   result, wall)
               << '\n';
     return 0;
