@@ -278,3 +278,15 @@ TEST_CASE("move_to_source leaves a source child or a detached node where it is")
   check_same(p, detached);
   CHECK(std::find(p.source_children.begin(), p.source_children.end(), 1) == p.source_children.end());
 }
+
+TEST_CASE("re-parenting may let a subtree sink when asked: a node with room below beats the source") {
+  // source -> 0 -> {1, 2}; source -> 3 -> {4, 5}; fan-out 2; node 0 fails.
+  std::vector<std::uint64_t> have(6, 100);
+  std::vector<bool> alive(6, true);
+  alive[0] = false;
+  Plan level = tree_plan(make_nodes(6), 2);
+  CHECK(reparent(level, 0, have, alive) == std::vector<int>{kSource, 1});  // node 3 is full
+  Plan sink = tree_plan(make_nodes(6), 2);
+  CHECK(reparent(sink, 0, have, alive, nullptr, 1) == std::vector<int>{4, 4});  // one level deeper, under node 4
+  CHECK(sink.depth() == 3);
+}

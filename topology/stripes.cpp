@@ -17,10 +17,12 @@ Stripes stripe_plan(std::size_t node_count, int k, const std::vector<bool>& leaf
     if (i >= leaf_only.size() || !leaf_only[i]) may_forward.push_back(static_cast<int>(i));
   const std::size_t trees =
       std::max<std::size_t>(1, std::min(static_cast<std::size_t>(std::max(k, 1)), may_forward.size()));
-  // No more children than stripes: a forwarder uploads at most one copy.
-  const std::size_t fanout = trees;
+  // As many children as stripes: a forwarder uploads one copy. Leaf-only
+  // nodes upload nothing, so the others carry their share: n/m times as much.
+  const std::size_t fanout = may_forward.empty() ? 1 : (trees * n + may_forward.size() - 1) / may_forward.size();
   Stripes st;
   st.interior.assign(n, -1);
+  st.leaf_only = leaf_only;
   for (std::size_t s = 0; s < trees; ++s) {
     Plan t;
     t.fanout = static_cast<int>(fanout);
@@ -60,7 +62,7 @@ std::vector<std::vector<int>> reparent_stripes(Stripes& stripes, int failed,
                                                const std::vector<std::vector<std::uint64_t>>& have,
                                                const std::vector<bool>& alive) {
   const std::size_t k = stripes.trees.size();
-  // Stripes a node uploads in all trees: k of them make one copy.
+  // Stripes a node uploads in all trees: the fan-out's worth is its share.
   auto uploads = [&](int p) {
     std::size_t n = 0;
     for (const Plan& t : stripes.trees) n += t.children[static_cast<std::size_t>(p)].size();
@@ -73,8 +75,16 @@ std::vector<std::vector<int>> reparent_stripes(Stripes& stripes, int failed,
     // fan-out, a node that forwards nowhere yet, or one below whom the failed
     // node was a leaf in another tree (the slot it left there serves here).
     // No node uploads more than a copy.
-    auto may_forward = [&](int p, int) { return uploads(p) < k; };
-    chosen.push_back(reparent(stripes.trees[s], failed, have[s], alive, may_forward));
+    auto may_forward = [&](int p, int) {
+      const auto i = static_cast<std::size_t>(p);
+      return !(i < stripes.leaf_only.size() && stripes.leaf_only[i]) &&
+             uploads(p) < static_cast<std::size_t>(stripes.trees[s].fanout);
+    };
+    // Those sit mostly at the bottom, below the orphans: an orphan may sink
+    // to any depth. A level costs a chunk's time; a stripe from the source
+    // costs every node a share of the source's uplink.
+    const int any_depth = static_cast<int>(stripes.size());
+    chosen.push_back(reparent(stripes.trees[s], failed, have[s], alive, may_forward, any_depth));
     for (int p : chosen.back())
       if (p >= 0 && stripes.interior[static_cast<std::size_t>(p)] == -1) stripes.interior[static_cast<std::size_t>(p)] = tree;
   }

@@ -17,6 +17,7 @@ namespace topology {
 struct Stripes {
   std::vector<Plan> trees;    // tree s carries the chunks c with c % trees.size() == s
   std::vector<int> interior;  // per node: the tree it forwards in by the layout, or -1 (a leaf in every tree)
+  std::vector<bool> leaf_only;  // per node: never forwards (stripe_plan's argument; empty: none)
 
   std::size_t size() const { return interior.size(); }
   // Copies of the stream the source uploads: each child in a tree costs one
@@ -34,18 +35,21 @@ struct Stripes {
 // short: the source takes the rest, at most k - 1 children, more when many
 // nodes are leaf-only), and the tree is filled breadth first, forwarders
 // above leaves, at most as many children per node as there are stripes
-// (k, or fewer with fewer forwarders). Depth: about
+// (k, or fewer with fewer forwarders), so a node uploads at most one copy;
+// with m < node_count nodes that may forward, ceil(stripes * node_count / m):
+// they carry the leaf-only nodes' share. Depth: about
 // log_k(node_count) + 1. k = 1 is the chain.
 Stripes stripe_plan(std::size_t node_count, int k, const std::vector<bool>& leaf_only = {});
 
 // Takes `failed` out of every tree. In the tree where it forwarded, each
 // child gets a new parent by topology::reparent (ahead of it, room under the
-// fan-out, above its old depth) among the nodes that upload less than a
-// copy in all: that tree's forwarders with room, nodes that forward nowhere
-// yet, and the nodes the failed node was a leaf below in the other trees
-// (the slot it left there serves here; without them the source would take
-// up to k - 1 subtrees per failure). Else the source. So after failures a
-// node may forward in a second tree, never more than a copy in all.
+// fan-out, at any depth: a level costs a chunk's time) among the nodes,
+// not leaf-only, that upload less than their share (the fan-out) in all:
+// that tree's forwarders with room, nodes that forward nowhere yet, and the
+// nodes the failed node was a leaf below in the other trees (the slot it
+// left there serves here; without them the source would take up to k - 1
+// subtrees per failure). Else the source. So after failures a node may
+// forward in a second tree, never more than its share in all.
 // have[s][i]: bytes of stripe s node i holds; alive[i]: whether it can
 // still send. Returns, per tree, the new parent of each orphaned child.
 std::vector<std::vector<int>> reparent_stripes(Stripes& stripes, int failed,
