@@ -4,6 +4,7 @@
 #include <set>
 
 #include "topology/plan.h"
+#include "plan_shape.h"
 
 using namespace topology;
 
@@ -26,31 +27,6 @@ int optimal_depth(std::size_t n, int k) {
     ++depth;
   }
   return depth;
-}
-
-// Every node has exactly one parent, the children lists agree with the
-// parents, no sender exceeds the fan-out, and every node reaches the source.
-void check_shape(const Plan& plan, int fanout) {
-  const std::size_t n = plan.size();
-  REQUIRE(plan.children.size() == n);
-  std::vector<int> seen(n, 0);
-  REQUIRE(plan.source_children.size() <= static_cast<std::size_t>(fanout));
-  for (int c : plan.source_children) {
-    REQUIRE(plan.parent[static_cast<std::size_t>(c)] == kSource);
-    ++seen[static_cast<std::size_t>(c)];
-  }
-  for (std::size_t p = 0; p < n; ++p) {
-    REQUIRE(plan.children[p].size() <= static_cast<std::size_t>(fanout));
-    for (int c : plan.children[p]) {
-      REQUIRE(plan.parent[static_cast<std::size_t>(c)] == static_cast<int>(p));
-      ++seen[static_cast<std::size_t>(c)];
-    }
-  }
-  for (std::size_t i = 0; i < n; ++i) {
-    REQUIRE(seen[i] == 1);
-    std::size_t hops = 0;
-    for (int p = plan.parent[i]; p != kSource; p = plan.parent[static_cast<std::size_t>(p)]) REQUIRE(++hops <= n);
-  }
 }
 
 }  // namespace
@@ -164,16 +140,7 @@ TEST_CASE("re-parenting after failures keeps every live node once, the fan-out a
         // The source takes on at most the orphans it was given plus what it had.
         REQUIRE(plan.source_children.size() <= source_before + orphans.size());
         // Every live node is reachable exactly once; no subtree got deeper.
-        std::vector<int> seen(n, 0);
-        std::vector<int> stack(plan.source_children.begin(), plan.source_children.end());
-        while (!stack.empty()) {
-          int at = stack.back();
-          stack.pop_back();
-          REQUIRE(alive[static_cast<std::size_t>(at)]);
-          REQUIRE(++seen[static_cast<std::size_t>(at)] == 1);
-          for (int c : plan.children[static_cast<std::size_t>(at)]) stack.push_back(c);
-        }
-        for (std::size_t i = 0; i < n; ++i) REQUIRE(seen[i] == (alive[i] ? 1 : 0));
+        check_live(plan, alive);
         REQUIRE(plan.depth() <= depth);
         for (std::size_t i = 0; i < n; ++i)
           if (alive[i]) REQUIRE(plan.children[i].size() <= static_cast<std::size_t>(k));
@@ -310,4 +277,16 @@ TEST_CASE("move_to_source leaves a source child or a detached node where it is")
   move_to_source(p, 1);
   check_same(p, detached);
   CHECK(std::find(p.source_children.begin(), p.source_children.end(), 1) == p.source_children.end());
+}
+
+TEST_CASE("re-parenting may let a subtree sink when asked: a node with room below beats the source") {
+  // source -> 0 -> {1, 2}; source -> 3 -> {4, 5}; fan-out 2; node 0 fails.
+  std::vector<std::uint64_t> have(6, 100);
+  std::vector<bool> alive(6, true);
+  alive[0] = false;
+  Plan level = tree_plan(make_nodes(6), 2);
+  CHECK(reparent(level, 0, have, alive) == std::vector<int>{kSource, 1});  // node 3 is full
+  Plan sink = tree_plan(make_nodes(6), 2);
+  CHECK(reparent(sink, 0, have, alive, nullptr, 1) == std::vector<int>{4, 4});  // one level deeper, under node 4
+  CHECK(sink.depth() == 3);
 }

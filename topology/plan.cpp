@@ -93,10 +93,11 @@ void move_to_source(Plan& plan, int node) {
 }
 
 std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
-                          const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send) {
+                          const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send,
+                          int deeper) {
   const auto f = static_cast<std::size_t>(failed);
   if (plan.parent[f] == kDetached) return {};
-  const int old_depth = node_depth(plan, failed) + 1;  // the orphans' depth
+  const int old_depth = node_depth(plan, failed) + 1 + deeper;  // the orphans' depth, plus what they may sink
   detach(plan, failed);
   plan.parent[f] = kDetached;
   std::vector<int> orphans;

@@ -52,8 +52,11 @@ void move_to_source(Plan& plan, int node);
 // the source, which holds everything. `have[i]` is what node i holds, `alive[i]`
 // whether it can still send; `can_send(p, c)`, if given, whether p's stream
 // carries everything c's does (streams differ by the layers subtrees lack).
+// `deeper` lets a child's subtree sink that many levels (striped trees,
+// whose nodes with room mostly sit at the bottom, allow any).
 // Returns the new parent of each child, in order.
 std::vector<int> reparent(Plan& plan, int failed, const std::vector<std::uint64_t>& have,
-                          const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send = nullptr);
+                          const std::vector<bool>& alive, const std::function<bool(int, int)>& can_send = nullptr,
+                          int deeper = 0);
 
 }  // namespace topology
