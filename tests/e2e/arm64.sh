@@ -1,23 +1,25 @@
 #!/usr/bin/env bash
 # arm64 nodes (scripts/lab up --arm64): treesync learns each node's `uname -m`
-# at first contact and ships it the relay built for it. node1 and node3 say
-# aarch64 and run the arm64 relay under qemu-user-static: in a fan-out 2
-# tree node1 is a parent and node3 its child. An amd64 image is refused on
-# them with one line while the x86 nodes take it; --force loads it anyway.
-. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-arm64 4 --arm64 1,3
-ARM=(node1 node3) X86=(node2 node4)
-ensure_image app:1 8
+# at first contact and ships it the relay built for it. node2 and node3 say
+# aarch64 and run the arm64 relay under qemu-user-static: in a chain
+# (fan-out 1) source -> node1 -> node2 -> node3 -> node4 every kind of edge
+# is there, x86 to arm64, arm64 to arm64, arm64 to x86. An amd64 image is
+# refused on them with one line while the x86 nodes take it; --force loads
+# it anyway.
+. "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-arm64 4 --arm64 2,3
+ARM=(node2 node3) X86=(node1 node4)
+ensure_image app:1 4
 SRC_TMP="$TREESYNC_LAB_DIR/hosts/source/tmp"
 
-check "node1 says aarch64 to uname -m, node2 x86_64" \
-  [ "$("$LAB" exec node1 uname -m) $("$LAB" exec node2 uname -m)" = "aarch64 x86_64" ]
+check "node2 says aarch64 to uname -m, node1 x86_64" \
+  [ "$("$LAB" exec node2 uname -m) $("$LAB" exec node1 uname -m)" = "aarch64 x86_64" ]
 
 # The relay cached on HOST: its one treesync-relay-HASH file.
 cached_relay() { ls "$TREESYNC_LAB_DIR/hosts/$1/root/.cache/treesync/"treesync-relay-*; }
 sha() { sha256sum <"$1" | cut -d' ' -f1; }
 
 echo "# an amd64 image, no --force: refused on the arm64 nodes only"
-run_ts --image app:1 --mode tree --fanout 2
+run_ts --image app:1 --mode tree --fanout 1
 check "exit status 1 (some nodes failed)" rc_is 1
 for n in "${ARM[@]}"; do
   # "this node is arm64" is the relay's own uname(): the arm64 relay ran there.
@@ -36,7 +38,7 @@ done
 echo "# --force: every node loads it; the arm64 relays run under qemu, as parent and child"
 reset_nodes
 # Capped so the relays live long enough to be looked at.
-start_ts --image app:1 --mode tree --fanout 2 --force --limit-rate 20M --json /tmp/report.json
+start_ts --image app:1 --mode tree --fanout 1 --force --limit-rate 20M --json /tmp/report.json
 exe_of() {  # HOST: what runs HOST's relay, and its command line
   local i pid
   for i in $(seq 300); do
@@ -45,26 +47,26 @@ exe_of() {  # HOST: what runs HOST's relay, and its command line
   done
   echo "no relay process"
 }
-node1_exe=$(exe_of node1) node2_exe=$(exe_of node2)
+arm_exe=$(exe_of node2) x86_exe=$(exe_of node1)
 wait_ts
-printf '  node1: %s\n  node2: %s\n' "$node1_exe" "$node2_exe"
+printf '  node2: %s\n  node1: %s\n' "$arm_exe" "$x86_exe"
 check "exit status 0" rc_is 0
-check "node1's relay process is qemu-aarch64" grep -qx '/usr/bin/qemu-aarch64-static' <(sed -n 1p <<<"$node1_exe")
-check "node1's qemu runs the cached arm64 relay" \
-  grep -qF "/$(basename "$(cached_relay node1)") serve" <(sed -n 2p <<<"$node1_exe")
-check "node2's relay process is the cached amd64 relay itself" \
-  grep -q "/$(basename "$(cached_relay node2)")\$" <(sed -n 1p <<<"$node2_exe")
+check "node2's relay process is qemu-aarch64" grep -qx '/usr/bin/qemu-aarch64-static' <(sed -n 1p <<<"$arm_exe")
+check "node2's qemu runs the cached arm64 relay" \
+  grep -qF "/$(basename "$(cached_relay node2)") serve" <(sed -n 2p <<<"$arm_exe")
+check "node1's relay process is the cached amd64 relay itself" \
+  grep -q "/$(basename "$(cached_relay node1)")\$" <(sed -n 1p <<<"$x86_exe")
 for n in "${ARM[@]}"; do
   check "$n: --force warns once that app:1 (amd64) goes onto this arm64 node" \
     [ "$(grep -cF "$n: --force: loading app:1, built for amd64, onto this arm64 node" <<<"$OUT")" = 1 ]
 done
-check "no such warning for the x86 nodes" bash -c '! grep -E "(node2|node4): --force: loading" <<<"$1"' _ "$OUT"
+check "no such warning for the x86 nodes" bash -c '! grep -E "(node1|node4): --force: loading" <<<"$1"' _ "$OUT"
 report=$SRC_TMP/report.json
 check "the report is valid" valid_report "$report"
 check "every node loaded" [ "$(report "$report" '" ".join(n["outcome"] for n in r["nodes"])')" = "loaded loaded loaded loaded" ]
-check "arm64 node1 fed arm64 node3 (and node1 was fed by the source)" \
+check "the chain: x86 node1 fed arm64 node2, which fed arm64 node3, which fed x86 node4" \
   [ "$(report "$report" '" ".join(n["name"] + "<" + str(n["parent"]) for n in r["nodes"])')" = \
-    "node1<source node2<source node3<node1 node4<node1" ]
+    "node1<source node2<node1 node3<node2 node4<node3" ]
 check "every node's runtime shows app:1 with the source's config digest" every_node_finds app:1
 assert_clean
 done_testing
