@@ -1,11 +1,13 @@
 # What `cmake --install` lays out and what `cmake --build build --target
 # package` packs into treesync_<version>_amd64.deb (CPack), for /usr.
-#
-# The relay installed is this build's, amd64 only: no arm64 relay is built yet.
 
 install(TARGETS treesync RUNTIME DESTINATION bin)
-# Private to treesync: an installed treesync looks there (src/ssh/relay_path.h).
+# Both relays, private to treesync: an installed treesync looks there
+# (src/ssh/relay_path.h) and ships each node the one of its architecture.
 install(TARGETS treesync-relay RUNTIME DESTINATION ${TREESYNC_RELAY_DIR})
+if(TREESYNC_ARM64_RELAY)
+  install(PROGRAMS ${ARM64_RELAY} DESTINATION ${TREESYNC_RELAY_DIR})
+endif()
 
 # The man page and both completions, from the built treesync's own --help
 # (scripts/help-docs), so they list exactly the flags it takes.

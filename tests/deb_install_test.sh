@@ -68,8 +68,16 @@ got=$(in_root treesync --version) || fail "the installed treesync --version fail
 ok "treesync --version: $got"
 in_root treesync --help | grep -q -- '--image REF' || fail "the installed treesync --help lists no --image"
 ok "treesync --help"
-for f in /usr/lib/treesync/treesync-relay; do
-  [ -x "$root$f" ] || fail "$f is not installed or not executable"
+# Both relays, each what its name says (the one for x86-64 nodes, the one
+# for arm64 nodes), byte for byte the build's.
+# e_machine (ELF offset 18): 62 x86-64, 183 aarch64; static: no INTERP.
+for f in treesync-relay:62 treesync-relay-arm64:183; do
+  r=/usr/lib/treesync/${f%%:*}
+  [ -x "$root$r" ] || fail "$r is not installed or not executable"
+  machine=$(od -An -tu2 -j18 -N2 "$root$r" | tr -d ' ')
+  [ "$machine" = "${f#*:}" ] || fail "$r is for ELF machine $machine, not ${f#*:}"
+  ! readelf -l "$root$r" | grep -q INTERP || fail "$r is not static"
+  cmp -s "$root$r" "$build/${f%%:*}" || fail "$r is not the build's ${f%%:*}"
 done
 for f in /usr/share/man/man1/treesync.1.gz /usr/share/bash-completion/completions/treesync \
          /usr/share/zsh/vendor-completions/_treesync /usr/share/doc/treesync/README.md \
@@ -77,4 +85,4 @@ for f in /usr/share/man/man1/treesync.1.gz /usr/share/bash-completion/completion
   [ -s "$root$f" ] || fail "$f is not installed"
 done
 in_root gzip -t /usr/share/man/man1/treesync.1.gz || fail "the man page is not a good gzip"
-ok "relay, man page, bash and zsh completions and guides installed"
+ok "both relays (x86-64, aarch64), man page, bash and zsh completions and guides installed"

@@ -8,7 +8,7 @@
 #include "src/ssh/relay_path.h"
 #include "tests/temp_dir.h"
 
-TEST_CASE("the relay is looked for beside treesync, then in its prefix's lib/treesync") {
+TEST_CASE("each relay is looked for beside treesync, then in its prefix's lib/treesync") {
   using V = std::vector<std::string>;
   CHECK(treesync::relay_candidates("/usr/bin/treesync") ==
         V{"/usr/bin/treesync-relay", "/usr/lib/treesync/treesync-relay"});
@@ -16,6 +16,8 @@ TEST_CASE("the relay is looked for beside treesync, then in its prefix's lib/tre
         V{"/work/wt/build/treesync-relay", "/work/wt/lib/treesync/treesync-relay"});
   CHECK(treesync::relay_candidates("/opt/ts/bin/treesync") ==
         V{"/opt/ts/bin/treesync-relay", "/opt/ts/lib/treesync/treesync-relay"});
+  CHECK(treesync::relay_candidates("/usr/bin/treesync", "treesync-relay-arm64") ==
+        V{"/usr/bin/treesync-relay-arm64", "/usr/lib/treesync/treesync-relay-arm64"});
 }
 
 TEST_CASE("an installed treesync finds its relay; one beside it wins") {

@@ -124,10 +124,10 @@ SshConfig ssh_config(const Node& node, const Options& o) {
                  ssh_local(), true, 0);
 }
 
-void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary) {
+void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays) {
   run.status->stage = Stage::Connecting;
   run.ssh = ssh_config(run.node, o);
-  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, binary, o.stall_timeout, shutdown_flag());
+  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, relays, o.stall_timeout, shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
   // activate loads nothing: the layer lists, costly on a busy node, are not needed.
@@ -185,14 +185,22 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
 }
 
 void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
-                    const std::map<std::string, std::string>& architectures) {
+                    const std::map<std::string, std::string>& architectures, bool force) {
   if (!run.loads() || run.probe.arch.empty()) return;
   for (const auto& w : wanted) {
     auto it = architectures.find(w.id);
     if (it == architectures.end() || it->second.empty() || it->second == run.probe.arch) continue;
     const std::string name = w.refs.empty() ? w.id : w.refs.front();
+    // The operator may know better (a multi-arch binary, an image only
+    // stored there, a node with emulation): said once per node.
+    if (force) {
+      spdlog::warn("{}: --force: loading {}, built for {}, onto this {} node", run.node.name, name, it->second,
+                   run.probe.arch);
+      continue;
+    }
     return run.fail("platform", name + " is built for " + it->second + ", this node is " + run.probe.arch +
-                                    "; build or pull " + name + " for " + run.probe.arch + " on the source");
+                                    "; build or pull " + name + " for " + run.probe.arch +
+                                    " on the source (or --force to load it anyway)");
   }
 }
 

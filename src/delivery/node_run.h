@@ -49,7 +49,7 @@ struct NodeRun {
 SshConfig ssh_config(const Node& node, const Options& o);
 
 // Connects, starts the relay, asks what the node has, decides what it needs.
-void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary);
+void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays);
 
 // A loading node must have room for its spool (its stream, in
 // ~/.cache/treesync) and for docker load (about twice the layers it loads,
@@ -57,9 +57,10 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
 // applying them). Fails it if not.
 void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_bytes);
 // Fails a loading node whose architecture (from the probe) is not the one
-// an image is built for (by image ID, from image_architectures).
+// an image is built for (by image ID, from image_architectures); with
+// `force`, warns and lets it load.
 void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
-                    const std::map<std::string, std::string>& architectures);
+                    const std::map<std::string, std::string>& architectures, bool force);
 
 // After a load (`loaded`: the IDs docker load reported, which must be
 // exactly the wanted set) or alone (tag only): check the IDs, apply the

@@ -144,7 +144,7 @@ void Rollout::open_receivers() {
     if (member < 0) return;
     const auto m = static_cast<std::size_t>(member);
     const Stream& s = streams_[m];
-    check_platform(run, in_.wanted, architectures);
+    check_platform(run, in_.wanted, architectures, in_.options.force);
     if (run.failed()) return;
     check_space(run, spool_bytes(m), bundle.raw_size_of(run.need));
     if (run.failed()) return;

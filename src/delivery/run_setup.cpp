@@ -66,7 +66,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
   check_identity_files(nodes, inventory.path);
   ensure_fd_limit(nodes.size());
   s->wanted = inspect_local_images(o);
-  s->binary = RelayBinary::load(o.relay_path);
+  s->relays = RelaySet::load(o.relay_paths);
 
   s->progress = std::make_unique<Progress>(Progress::style_for(2, o.quiet), stderr);
   s->runs.resize(nodes.size());
@@ -89,7 +89,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
                 {"nodes", names}});
   spdlog::info("{} image(s) to {} node(s); probing", s->wanted.size(), s->runs.size());
   for_each_node(s->runs, static_cast<std::size_t>(o.max_workers),
-                [&](NodeRun& run) { probe_node(run, s->wanted, o, s->binary); });
+                [&](NodeRun& run) { probe_node(run, s->wanted, o, s->relays); });
   return s;
 }
 

@@ -18,7 +18,7 @@ struct RunSetup {
   std::string started;
   Clock::time_point t0;
   std::vector<WantedImage> wanted;
-  RelayBinary binary;
+  RelaySet relays;
   std::vector<NodeRun> runs;
   std::unique_ptr<Progress> progress;
 

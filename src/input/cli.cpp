@@ -86,7 +86,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   spec.add_options("Images")
       ("image", "Image to sync, e.g. iarnet:latest", cxxopts::value<std::string>(), "REF")
       ("images", "Several images: --images a:1 b:2 c:3", cxxopts::value<std::vector<std::string>>(), "REF...")
-      ("force", "Load even on nodes that already have the image", cxxopts::value<bool>()->default_value("false"))
+      ("force", "Load even on nodes that already have the image, and onto nodes of another architecture than the image's",
+       cxxopts::value<bool>()->default_value("false"))
       ("no-pin", "On containerd nodes, leave images unpinned: kubelet's image garbage collection may then delete them "
                  "before a pod uses them", cxxopts::value<bool>()->default_value("false"))
       ("source-runtime", "Where the images are on this host: docker, podman or containerd (default: docker if its "
@@ -143,8 +144,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("log-file", "Also write the debug log to FILE", cxxopts::value<std::string>()->default_value(""), "FILE")
       ("v,verbose", "Debug logging", cxxopts::value<bool>()->default_value("false"));
   spec.add_options("Other")
-      ("relay", "treesync-relay binary to ship (default: beside treesync, else ../lib/treesync/ from it)",
-       cxxopts::value<std::string>()->default_value(""), "FILE")
+      ("relay", "treesync-relay binary to ship to the nodes of its architecture, x86_64 or aarch64 (repeatable; default: "
+                "treesync-relay and treesync-relay-arm64 beside treesync, else in ../lib/treesync/ from it)",
+       cxxopts::value<std::vector<std::string>>(), "FILE")
       ("cache-dir", "Where the layer cache is kept: a new or empty directory, or one treesync used (default ~/.cache/treesync)",
        cxxopts::value<std::string>()->default_value(""), "DIR")
       ("version", "Print the version")
@@ -267,7 +269,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.connect_timeout = r["connect-timeout"].as<int>();
   o.stall_timeout = r["stall-timeout"].as<int>();
   o.retries = r["retries"].as<int>();
-  o.relay_path = r["relay"].as<std::string>();
+  if (r.count("relay")) o.relay_paths = r["relay"].as<std::vector<std::string>>();
   o.cache_dir = r["cache-dir"].as<std::string>();
   o.cache_dir_default = o.cache_dir.empty();
   if (o.cache_dir.empty()) o.cache_dir = home_path("/.cache/treesync");

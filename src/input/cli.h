@@ -52,7 +52,7 @@ struct Options {
   bool known_hosts_given = false, connect_timeout_given = false;
   int stall_timeout = 120;          // seconds without progress before a node fails
   int retries = 0;                  // further attempts for a node that failed in transfer
-  std::string relay_path;           // default: treesync-relay beside treesync
+  std::vector<std::string> relay_paths;  // each for nodes of its architecture; default: beside treesync
   std::string cache_dir;            // default ~/.cache/treesync
   bool cache_dir_default = true;    // no --cache-dir: an older treesync's cache there is adopted
 };

@@ -4,11 +4,9 @@
 #include <fstream>
 #include <sstream>
 
-#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "src/errors.h"
-#include "src/ssh/relay_path.h"
 
 namespace treesync {
 namespace {
@@ -44,12 +42,11 @@ std::string install_command(const std::string& hash, std::size_t size, const std
          "chmod 700 \"$t\" && mv -f \"$t\" " + relay_file(hash);
 }
 
-std::string sha256_hex_of(const std::string& bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha256(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL could not compute a SHA-256");
-  return wire::to_hex(md, len);
+// "uname -m", then the hash of each of `relays` the node has cached.
+std::string first_contact_command(const RelaySet& relays) {
+  std::string hashes;
+  for (const auto& [machine, binary] : relays.by_machine) hashes += " " + binary.hash;
+  return "uname -m || exit 1; for h in" + hashes + "; do test -x " + relay_file("$h") + " && echo \"$h\"; done; exit 0";
 }
 
 std::string first_line(const std::string& s) {
@@ -60,33 +57,28 @@ std::string first_line(const std::string& s) {
 
 }  // namespace
 
-RelayBinary RelayBinary::load(const std::string& explicit_path) {
-  RelayBinary b;
-  b.path = explicit_path;
-  if (b.path.empty()) b.path = default_relay_path();
-  std::ifstream in(b.path, std::ios::binary);
-  if (!in) throw UsageError("cannot read the relay binary " + b.path + " (build it, or pass --relay FILE)");
-  std::stringstream s;
-  s << in.rdbuf();
-  b.bytes = s.str();
-  b.hash = wire::file_hash_hex(b.path);
-  b.sha256 = sha256_hex_of(b.bytes);
-  return b;
-}
-
 std::string relay_install_command(const RelayBinary& binary) {
   return install_command(binary.hash, binary.bytes.size(), binary.sha256);
 }
 
-RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelayBinary& binary, int stall_timeout_s,
+RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int stall_timeout_s,
                          const std::atomic<bool>& stop)
-    : node_(node), ssh_config_(std::move(ssh)), binary_(binary), stall_timeout_s_(stall_timeout_s), stop_(stop) {}
+    : node_(node), ssh_config_(std::move(ssh)), relays_(relays), stall_timeout_s_(stall_timeout_s), stop_(stop) {}
 
 RemoteRelay::~RemoteRelay() { stop(); }
 
 void RemoteRelay::start() {
   session_ = std::make_unique<SshSession>(ssh_config_);
-  const bool cached = ssh_run(*session_, "test -x " + relay_file(binary_.hash), "", nullptr, nullptr) == 0;
+  // One round trip: the node's architecture, then which relays it has cached.
+  std::string out, err;
+  if (ssh_run(*session_, first_contact_command(relays_), "", &out, &err) != 0)
+    throw NodeError("install relay", "cannot run uname -m on the node: " + first_line(err));
+  std::istringstream lines(out);
+  std::string machine, hash;
+  std::getline(lines, machine);
+  binary_ = &relays_.for_machine(machine);
+  bool cached = false;
+  while (std::getline(lines, hash)) cached = cached || hash == binary_->hash;
   if (!cached) upload();
   std::string why = launch();
   if (why.empty()) return;
@@ -94,23 +86,23 @@ void RemoteRelay::start() {
   // not help. A cached one may be the remains of an upload that was cut.
   if (!cached) throw NodeError("install relay", "the relay does not start: " + why);
   spdlog::warn("{}: the cached relay does not start ({}); uploading it again", node_.name, why);
-  ssh_run(*session_, "rm -f " + relay_file(binary_.hash), "", nullptr, nullptr);
+  ssh_run(*session_, "rm -f " + relay_file(binary_->hash), "", nullptr, nullptr);
   upload();
   why = launch();
   if (!why.empty()) throw NodeError("install relay", "the relay does not start, even after a fresh upload: " + why);
 }
 
 void RemoteRelay::upload() {
-  spdlog::debug("{}: uploading relay ({} bytes)", node_.name, binary_.bytes.size());
+  spdlog::debug("{}: uploading relay ({} bytes)", node_.name, binary_->bytes.size());
   std::string err;
-  if (ssh_run(*session_, relay_install_command(binary_), binary_.bytes, nullptr, &err) != 0)
+  if (ssh_run(*session_, relay_install_command(*binary_), binary_->bytes, nullptr, &err) != 0)
     throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
 }
 
 std::string RemoteRelay::launch() {
   control_.reset();
   reader_ = wire::FrameReader();
-  control_ = session_->exec("exec " + relay_file(binary_.hash) + " serve --hash " + binary_.hash);
+  control_ = session_->exec("exec " + relay_file(binary_->hash) + " serve --hash " + binary_->hash);
   try {
     next_reply<wire::Hello>("start relay", kReplyTimeoutS);
     return "";
@@ -191,7 +183,7 @@ void RemoteRelay::stop() {
     control_->close();
     control_.reset();
     // A relay that was killed could not remove its spool; a fresh one can.
-    if (died) ssh_run(*session_, "exec " + relay_file(binary_.hash) + " cleanup --hash " + binary_.hash, "", nullptr, nullptr);
+    if (died) ssh_run(*session_, "exec " + relay_file(binary_->hash) + " cleanup --hash " + binary_->hash, "", nullptr, nullptr);
   } catch (const std::exception& e) {
     spdlog::debug("{}: closing relay: {}", node_.name, e.what());
   }

@@ -14,19 +14,10 @@
 
 #include "src/wire/messages.h"
 #include "src/input/inventory.h"
+#include "src/ssh/relay_set.h"
 #include "src/ssh/ssh.h"
 
 namespace treesync {
-
-struct RelayBinary {
-  std::string path;
-  std::string hash;   // XXH3-128 hex: the name it is cached under on nodes
-  std::string sha256; // hex: what the node checks an upload against before installing it
-  std::string bytes;
-
-  // `explicit_path`, else default_relay_path() (src/ssh/relay_path.h).
-  static RelayBinary load(const std::string& explicit_path);
-};
 
 // The remote shell command that stores the relay read from stdin under its
 // hash name: into a temp file first, installed only if its size and SHA-256
@@ -36,11 +27,12 @@ std::string relay_install_command(const RelayBinary& binary);
 
 class RemoteRelay {
  public:
-  RemoteRelay(const Node& node, SshConfig ssh, const RelayBinary& binary, int stall_timeout_s,
+  RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int stall_timeout_s,
               const std::atomic<bool>& stop);
   ~RemoteRelay();
 
-  // Connects, uploads the relay if the node lacks it, starts it. A cached
+  // Connects, learns the node's architecture (uname -m) and so its relay,
+  // uploads that relay if the node lacks it, starts it. A cached
   // relay that exits before its hello (damaged, truncated, not executable)
   // is deleted, uploaded again and started once more.
   void start();
@@ -95,7 +87,8 @@ class RemoteRelay {
 
   Node node_;
   SshConfig ssh_config_;
-  const RelayBinary& binary_;
+  const RelaySet& relays_;
+  const RelayBinary* binary_ = nullptr;  // the node's, chosen by start()
   int stall_timeout_s_;
   const std::atomic<bool>& stop_;
   std::unique_ptr<SshSession> session_;
