@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -20,8 +22,10 @@ std::string docker_containerd_socket(const wire::Json& info) {
   const wire::Json c = info.value("Containerd", wire::Json::object());
   if (c.is_object() && c.value("Address", "") != "") return c["Address"].get<std::string>();
   struct stat st;
+  // EACCES: under /run/docker (0700), where only root looks; a relay that
+  // runs ctr through sudo reaches it.
   for (const char* s : {"/run/docker/containerd/containerd.sock", kContainerdSocket})
-    if (::stat(s, &st) == 0) return s;
+    if (::stat(s, &st) == 0 || errno == EACCES) return s;
   throw std::runtime_error("Docker keeps images in containerd, but no containerd socket was found");
 }
 
@@ -34,8 +38,13 @@ std::string docker_containerd_namespace(const wire::Json& info) {
 class Docker : public Runtime {
  public:
   Docker(const wire::Json& info, const RuntimeCli& cli) : cli_(cli), store_(image_store(info)) {
-    if (store_ == "containerd")
+    if (store_ == "containerd") {
       ctr_.emplace(docker_containerd_socket(info), docker_containerd_namespace(info), node_arch(), cli);
+      // Docker's containerd socket is root's alone (under /run/docker, 0700):
+      // the docker group does not open it. Asked now, at the open, where a
+      // refusal can still turn to sudo (runtime_cli.h), not mid-probe.
+      ctr_->server_version();
+    }
   }
 
   wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers) override {
