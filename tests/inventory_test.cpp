@@ -2,7 +2,9 @@
 
 #include "src/errors.h"
 #include "src/input/inventory.h"
+#include "src/input/inventory_format.h"
 #include "src/input/selection.h"
+#include "tests/usage_error.h"
 
 using namespace treesync;
 
@@ -47,12 +49,7 @@ TEST_CASE("an inventory with defaults and per-node fields") {
 namespace {
 // The one-line error an inventory text gets, or "no error".
 std::string error_of(const std::string& text) {
-  try {
-    parse_inventory(text, "inv.yaml");
-  } catch (const UsageError& e) {
-    return e.what();
-  }
-  return "no error";
+  return usage_error_of([&] { parse_inventory(text, "inv.yaml"); });
 }
 }  // namespace
 
@@ -145,4 +142,85 @@ nodes:
              Catch::Contains("zone 'rack9' has no nodes"));
   CHECK_THAT(error_of("zones: [rack2]\nnodes:\n  - {name: a, host: h}\n"), Catch::Contains("'zones' must be a map"));
   CHECK_THAT(error_of("defaults: {limit: 1G}\nnodes:\n  - {name: a, host: h}\n"), Catch::Contains("in defaults"));
+}
+
+namespace {
+// The nodes an inventory text of any format makes, as "name host user port type groups".
+std::vector<std::string> nodes_of(const std::string& text) {
+  std::vector<std::string> out;
+  for (const auto& n : read_inventory(text, "inv").nodes) {
+    std::string groups;
+    for (const auto& g : n.groups) groups += (groups.empty() ? "" : ",") + g;
+    out.push_back(n.name + " " + n.host + " " + n.user + " " + std::to_string(n.port) + " " + n.type +
+                  (groups.empty() ? "" : " " + groups));
+  }
+  return out;
+}
+std::string format_error(const std::string& text) {
+  return usage_error_of([&] { read_inventory(text, "inv"); });
+}
+using Lines = std::vector<std::string>;
+}  // namespace
+
+TEST_CASE("the inventory's format is told by its content") {
+  // treesync's own YAML, as before.
+  CHECK(nodes_of("nodes:\n  - {name: a, host: 10.0.0.1}\n") == Lines{"a 10.0.0.1 root 22 docker"});
+  // A plain list of hosts.
+  CHECK(nodes_of("# rack 1\nnode1\n\nops@node2:2222\n") ==
+        Lines{"node1 node1 root 22 docker", "node2:2222 node2 ops 2222 docker"});
+  // Ansible INI, with and without a section header; a range alone is INI too.
+  CHECK(nodes_of("[web]\nw1 ansible_host=10.0.0.1\n") == Lines{"w1 10.0.0.1 root 22 docker web"});
+  CHECK(nodes_of("[db]\nd1\n") == Lines{"d1 d1 root 22 docker db"});
+  CHECK(nodes_of("# hosts\nb1 ansible_host=10.0.0.1\n[web]\nw1\n") ==
+        Lines{"b1 10.0.0.1 root 22 docker ungrouped", "w1 w1 root 22 docker web"});
+  CHECK(nodes_of("w1 ansible_host=10.0.0.1\n") == Lines{"w1 10.0.0.1 root 22 docker ungrouped"});
+  CHECK(nodes_of("node[1:2]\n") == Lines{"node1 node1 root 22 docker ungrouped", "node2 node2 root 22 docker ungrouped"});
+  // Ansible YAML.
+  CHECK(nodes_of("all:\n  hosts:\n    w1: {ansible_port: 2200}\n") == Lines{"w1 w1 root 2200 docker ungrouped"});
+  CHECK(nodes_of("web:\n  hosts: {w1: }\n") == Lines{"w1 w1 root 22 docker web"});
+  // A single host:port line is a list, not the YAML map {node1: 2222}.
+  CHECK(nodes_of("node1:2222\n") == Lines{"node1:2222 node1 root 2222 docker"});
+}
+
+TEST_CASE("an inventory in none of the formats gets one line naming them") {
+  const std::string none = "inv: not an inventory treesync reads: expected treesync's YAML (nodes:), an Ansible "
+                           "inventory (INI or YAML) or a list of hosts, one per line (docs/inventory.md)";
+  CHECK(format_error("- a\n- b\n") == none);
+  CHECK(format_error("") == none);
+  CHECK(format_error("# only a comment\n") == none);
+  CHECK(format_error("hello world, this is prose\n") == none);
+  CHECK(format_error(std::string("\x7f" "ELF\x02\x01\x01\0\0\0", 10)) == none);
+  // YAML that does not parse is still read as treesync's, which says where.
+  CHECK_THAT(format_error("nodes:\n  - name: a\n    host: [x\n"), Catch::Contains("malformed YAML"));
+  // A treesync inventory with a typo keeps its own message.
+  CHECK_THAT(format_error("nodez: []\n"), Catch::Contains("unknown top-level field 'nodez'"));
+  CHECK_THAT(format_error("defaults: {user: ops}\n"), Catch::Contains("lists no nodes"));
+}
+
+TEST_CASE("--node-type picks Ansible groups; docker picks every host unless a group is named docker") {
+  Inventory inv = read_inventory("[web]\nw1\nw2\n[db]\nd1\nw2\n[prod:children]\nweb\n", "hosts.ini");
+  auto names = [](const std::vector<Node>& nodes) {
+    std::vector<std::string> out;
+    for (const auto& n : nodes) out.push_back(n.name);
+    return out;
+  };
+  CHECK(names(select_nodes(inv, "docker", "")) == Lines{"w1", "w2", "d1"});
+  CHECK(names(select_nodes(inv, "web", "")) == Lines{"w1", "w2"});
+  CHECK(names(select_nodes(inv, "db", "")) == Lines{"w2", "d1"});  // a node in several groups matches each
+  CHECK(names(select_nodes(inv, "prod", "")) == Lines{"w1", "w2"});  // through children
+  CHECK(names(select_nodes(inv, "web", "1-2")) == Lines{"w2"});
+  CHECK_THROWS_WITH(select_nodes(inv, "cache", ""),
+                    Catch::Contains("matches no node in hosts.ini (types and groups there: all, db, docker, prod, web)"));
+  // With a group named docker, the default picks that group only.
+  Inventory with_docker = read_inventory("[docker]\nd1\n[iarnet]\ni1\n", "hosts.ini");
+  CHECK(names(select_nodes(with_docker, "docker", "")) == Lines{"d1"});
+  CHECK(names(select_nodes(with_docker, "iarnet", "")) == Lines{"i1"});
+  CHECK_THROWS_WITH(select_nodes(with_docker, "docker", "1"), Catch::Contains("node 'i1' is of type 'iarnet'"));
+}
+
+TEST_CASE("--nodes names a host list's node even when it is an address") {
+  Inventory inv = read_inventory("10.0.0.11\n10.0.0.12\n", "hosts.txt");
+  REQUIRE(select_nodes(inv, "docker", "10.0.0.12").size() == 1);
+  CHECK(select_nodes(inv, "docker", "10.0.0.12")[0].index == 1);
+  CHECK(select_nodes(inv, "docker", "0-1").size() == 2);
 }

@@ -42,6 +42,8 @@ TEST_CASE("--nodes specs: indexes, ranges, names") {
   CHECK(items[2].is_name);
   CHECK(items[2].name == "node3");
   CHECK(parse_node_spec("0,1,2,5").size() == 4);
+  // Addresses name a host list's nodes.
+  CHECK((parse_node_spec("10.0.0.12")[0].is_name && parse_node_spec("fe80::1")[0].name == "fe80::1"));
 }
 
 TEST_CASE("malformed --nodes specs say what is wrong") {

@@ -228,8 +228,14 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   std::ofstream(dir.path / "config")
       << "Host n1\n  HostName 10.9.8.7\n  Port 2222\n  User ops\n  IdentityFile " << (dir.path / "missing").string()
       << "\n  IdentityFile " << (dir.path / "key").string()
-      << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n"
-      << "Host jumpy\n  ProxyJump bastion,inner\nHost lax\n  StrictHostKeyChecking no\n";
+      << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n  IdentitiesOnly yes\n"
+      << "Host jumpy\n  ProxyJump bastion,ops@inner:2200\nHost lax\n  StrictHostKeyChecking no\n"
+      << "Host bastion\n  HostName 10.0.0.1\n  User jump\n  Port 2022\n  IdentityFile " << (dir.path / "key").string()
+      << "\n  UserKnownHostsFile ~/kh_bastion\n  ProxyJump outer\n"
+      << "Host inner\n  HostName 10.1.0.1\n  ProxyJump ignored\n  ProxyCommand ignored too\n"
+      << "Host loop1\n  ProxyJump loop2\nHost loop2\n  ProxyJump loop1\n"
+      << "Host viacmd\n  ProxyJump cmd\nHost cmd\n  ProxyCommand nc %h %p\n"
+      << "Host badhop\n  ProxyJump user@:22\n";
   Options o;
   o.ssh_config = (dir.path / "config").string();
   o.known_hosts = "/default/known_hosts";
@@ -246,6 +252,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   CHECK(c.known_hosts == local.home + "/kh_10.9.8.7");
   CHECK(c.accept_new_host_keys);
   CHECK(c.connect_timeout_s == 4);
+  CHECK(c.identities_only);  // the session then offers no agent key but the identity file's
 
   // What the inventory and the command line set explicitly wins.
   n.port = 22, n.port_given = true;
@@ -266,7 +273,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   plain.name = plain.host = "elsewhere";
   plain.user = "root";
   c = ssh_config(plain, o);
-  CHECK((c.host == "elsewhere" && c.port == 22 && c.user == "root" && c.identity.empty()));
+  CHECK((c.host == "elsewhere" && c.port == 22 && c.user == "root" && c.identity.empty() && !c.identities_only));
 
   auto failure = [&](const std::string& host) {
     Node x;
@@ -278,7 +285,9 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
     }
     return std::string("no error");
   };
-  CHECK(failure("jumpy") == "connect: ProxyJump is not supported yet (node jumpy via bastion): reach the node directly");
+  CHECK(failure("loop1") == "connect: more than 8 jump hosts to reach loop1 (a ProxyJump loop in " + o.ssh_config + "?)");
+  CHECK(failure("viacmd") == "connect: ProxyCommand is not supported (cmd: nc %h %p): use ProxyJump, or reach the host directly");
+  CHECK_THAT(failure("badhop"), Catch::StartsWith("connect: ProxyJump hop 'user@:22': no host"));
   CHECK_THAT(failure("lax"), Catch::StartsWith("connect: StrictHostKeyChecking no in ") &&
                                  Catch::Contains("is refused for node lax"));
   // The operator insists: taken as accept-new, which still refuses a changed key.
@@ -287,4 +296,39 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   Node lax;
   lax.name = lax.host = "lax";
   CHECK(ssh_config(lax, o).accept_new_host_keys);
+
+  // ProxyJump as ssh -J runs it: the first hop with its own ProxyJump (ssh
+  // runs `ssh -W ... bastion`, which reads bastion's), each hop resolved
+  // through the config, what the hop names winning; later hops' own
+  // ProxyJump and ProxyCommand overridden (-J).
+  o.known_hosts_given = false;
+  Node jumpy;
+  jumpy.name = jumpy.host = "jumpy";
+  jumpy.user = "root";
+  c = ssh_config(jumpy, o);
+  REQUIRE(c.jumps.size() == 3);
+  CHECK((c.jumps[0].name == "outer" && c.jumps[0].host == "outer" && c.jumps[0].port == 22 &&
+         c.jumps[0].user == local.user));
+  const SshConfig& b = c.jumps[1];
+  CHECK((b.name == "bastion" && b.host == "10.0.0.1" && b.port == 2022 && b.user == "jump"));
+  CHECK(b.identity == (dir.path / "key").string());
+  CHECK(b.known_hosts == local.home + "/kh_bastion");
+  CHECK((c.jumps[2].name == "ops@inner:2200" && c.jumps[2].host == "10.1.0.1" && c.jumps[2].port == 2200 &&
+         c.jumps[2].user == "ops" && c.jumps[2].known_hosts == "/default/known_hosts"));
+  for (const auto& j : c.jumps) CHECK(j.jumps.empty());
+  CHECK((c.host == "jumpy" && c.user == "root"));
+}
+
+TEST_CASE("ssh_config: a ProxyJump hop is read as ssh's parse_jump reads it") {
+  auto hop = [](const std::string& text) {
+    SshHop h = parse_jump_hop(text);
+    return h.user + "|" + h.host + "|" + std::to_string(h.port);
+  };
+  CHECK(hop("bastion") == "|bastion|0");
+  CHECK(hop("ops@bastion:2222") == "ops|bastion|2222");
+  CHECK(hop("a@b@host") == "a@b|host|0");  // the last '@' splits
+  CHECK(hop("[fe80::1]:22") == "|fe80::1|22");
+  CHECK(hop("ssh://ops@bastion:2200") == "ops|bastion|2200");
+  for (const char* bad : {"", "@host", "host:", "host:0", "host:99999", "host:2x", "[::1", "[::1]x", "u@"})
+    CHECK_THROWS_AS(parse_jump_hop(bad), UsageError);
 }

@@ -35,47 +35,93 @@ void NodeRun::fail(const std::string& step, const std::string& reason) {
                {{"step", step.empty() ? wire::Json(nullptr) : wire::Json(step)}, {"reason", reason}});
 }
 
-SshConfig ssh_config(const Node& node, const Options& o) {
-  SshConfig c{node.host, node.port, node.user, node.identity, o.known_hosts, o.accept_new_host_keys,
-              o.connect_timeout};
+namespace {
+
+// What the operator named to reach: a node of the inventory, or a
+// ProxyJump hop; "given" values win over the ssh config.
+struct Reach {
+  std::string name, host;
+  int port = 22;
+  std::string user, identity;
+  bool port_given = false, user_given = false;
+};
+
+// More hops than this (jump hosts' own ProxyJumps included) is a loop.
+constexpr std::size_t kMaxJumps = 8;
+
+// `reach` resolved through the ssh config as `ssh` resolves a host. With
+// follow_jumps its ProxyJump (if any) becomes c.jumps, as ssh -J does: the
+// first hop is itself resolved with its own ProxyJump, the later ones are
+// reached as the hops before them (their own ProxyJump is overridden, as
+// ssh's -J overrides it).
+SshConfig resolve(const Reach& reach, const Options& o, const SshLocal& local, bool follow_jumps, std::size_t depth) {
+  SshConfig c;
+  c.host = reach.host, c.port = reach.port, c.user = reach.user, c.identity = reach.identity;
+  c.known_hosts = o.known_hosts, c.accept_new_host_keys = o.accept_new_host_keys;
+  c.connect_timeout_s = o.connect_timeout;
+  c.name = reach.name;
   if (o.ssh_config.empty()) return c;
-  const SshLocal local = ssh_local();
   SshHostConfig r;
   try {
-    r = read_ssh_config(o.ssh_config, node.host, local);
+    r = read_ssh_config(o.ssh_config, reach.host, local);
   } catch (const UsageError& e) {
     throw NodeError("connect", e.what());
   }
   const auto given = [&](const char* keyword) { return r.given.count(keyword) > 0; };
-  // Jump hosts come later: connecting directly would bypass the path the
-  // operator's config demands.
-  if (!r.proxy_jump.empty())
-    throw NodeError("connect", "ProxyJump is not supported yet (node " + node.name + " via " + r.proxy_jump[0] +
-                                   "): reach the node directly");
-  if (!r.proxy_command.empty())
-    throw NodeError("connect", "ProxyCommand is not supported (node " + node.name + ": " + r.proxy_command +
-                                   "): reach the node directly");
+  // Running the operator's command is not treesync's to do, and connecting
+  // directly would bypass the path the config demands.
+  if (!r.proxy_command.empty() && follow_jumps)
+    throw NodeError("connect", "ProxyCommand is not supported (" + reach.name + ": " + r.proxy_command +
+                                   "): use ProxyJump, or reach the host directly");
   // ssh's "no" would connect even to a changed key. Only an operator who
   // passes --accept-new-host-keys gets it, and then as accept-new: new keys
   // are recorded, a changed key is still refused.
   if (r.strict_host_key_checking == "no" && !o.accept_new_host_keys)
-    throw NodeError("connect", "StrictHostKeyChecking no in " + o.ssh_config + " is refused for node " + node.name +
+    throw NodeError("connect", "StrictHostKeyChecking no in " + o.ssh_config + " is refused for " +
+                                   (depth == 0 ? "node " : "jump host ") + reach.name +
                                    ": treesync checks host keys (pass --accept-new-host-keys to take it as accept-new)");
   c.host = r.hostname;
-  if (!node.port_given && given("port")) c.port = r.port;
-  if (!node.user_given && given("user")) c.user = r.user;
+  if (!reach.port_given && given("port")) c.port = r.port;
+  if (!reach.user_given && given("user")) c.user = r.user;
   // ssh tries every IdentityFile and skips missing ones; the session takes
   // one key file, so the first that exists.
-  if (node.identity.empty() && given("identityfile"))
+  if (reach.identity.empty() && given("identityfile"))
     for (const std::string& file : r.identity_files)
       if (std::string path = expand_ssh_path(file, r, local); ::access(path.c_str(), R_OK) == 0) {
         c.identity = path;
         break;
       }
+  c.identities_only = r.identities_only;
   if (!o.known_hosts_given && given("userknownhostsfile")) c.known_hosts = r.user_known_hosts_files[0];
   if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;  // "no" got here only with it set
   if (!o.connect_timeout_given && r.connect_timeout && *r.connect_timeout > 0) c.connect_timeout_s = *r.connect_timeout;
+  if (!follow_jumps || r.proxy_jump.empty()) return c;
+  for (std::size_t i = 0; i < r.proxy_jump.size(); ++i) {
+    SshHop hop;
+    try {
+      hop = parse_jump_hop(r.proxy_jump[i]);
+    } catch (const UsageError& e) {
+      throw NodeError("connect", std::string(e.what()) + " in " + o.ssh_config + " for " + reach.name);
+    }
+    // A hop's user and port default as ssh's own would: the local user, 22.
+    Reach next{r.proxy_jump[i], hop.host, hop.port ? hop.port : 22, hop.user.empty() ? local.user : hop.user, "",
+               hop.port != 0, !hop.user.empty()};
+    if (depth + c.jumps.size() >= kMaxJumps)
+      throw NodeError("connect", "more than " + std::to_string(kMaxJumps) + " jump hosts to reach " + reach.name +
+                                     " (a ProxyJump loop in " + o.ssh_config + "?)");
+    SshConfig j = resolve(next, o, local, i == 0, depth + 1);
+    for (auto& inner : j.jumps) c.jumps.push_back(std::move(inner));
+    j.jumps.clear();
+    c.jumps.push_back(std::move(j));
+  }
   return c;
+}
+
+}  // namespace
+
+SshConfig ssh_config(const Node& node, const Options& o) {
+  return resolve({node.name, node.host, node.port, node.user, node.identity, node.port_given, node.user_given}, o,
+                 ssh_local(), true, 0);
 }
 
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelayBinary& binary) {

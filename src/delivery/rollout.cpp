@@ -254,16 +254,23 @@ wire::Socket Rollout::dial(std::size_t m) {
   std::unique_lock<std::mutex> lock(tunnels_mu_);
   if (!tunnels_[m]) {
     lock.unlock();
-    try {
-      return wire::connect_tcp(address_[m], port_[m], kDirectConnectMs);
-    } catch (const wire::Error& e) {
-      NodeRun& run = run_of(m);
-      spdlog::warn("{}: {}; carrying the source's edge over SSH", run.node.name, e.what());
-      auto tunnel = std::make_unique<Tunnel>(run.ssh, address_[m], port_[m]);
-      lock.lock();
-      if (!tunnels_[m]) tunnels_[m] = std::move(tunnel);
-      run.result.via_ssh = true;
+    NodeRun& run = run_of(m);
+    // Behind a jump host the relay's port is not for the source to reach:
+    // no direct attempt to wait on.
+    if (run.ssh.jumps.empty()) {
+      try {
+        return wire::connect_tcp(address_[m], port_[m], kDirectConnectMs);
+      } catch (const wire::Error& e) {
+        spdlog::warn("{}: {}; carrying the source's edge over SSH", run.node.name, e.what());
+      }
+    } else {
+      spdlog::info("{}: behind jump host {}; carrying the source's edge over SSH", run.node.name,
+                   run.ssh.jumps.back().name);
     }
+    auto tunnel = std::make_unique<Tunnel>(run.ssh, address_[m], port_[m]);
+    lock.lock();
+    if (!tunnels_[m]) tunnels_[m] = std::move(tunnel);
+    run.result.via_ssh = true;
   }
   return tunnels_[m]->open();
 }

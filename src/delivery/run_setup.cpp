@@ -2,7 +2,7 @@
 
 #include <sys/stat.h>
 
-#include "src/input/inventory.h"
+#include "src/input/inventory_format.h"
 #include "src/report/events.h"
 #include "src/report/json_report.h"
 #include "src/report/logging.h"

@@ -96,7 +96,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        "$CONTAINERD_NAMESPACE, else k8s.io; socket: $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock)",
        cxxopts::value<std::string>()->default_value(""), "NS");
   spec.add_options("Nodes")
-      ("inventory", "Inventory file (default $TREESYNC_INVENTORY, else ./treesync.yaml)",
+      ("inventory", "Inventory file: treesync YAML, a list of hosts, or Ansible INI/YAML (default "
+                    "$TREESYNC_INVENTORY, else ./treesync.yaml)",
        cxxopts::value<std::string>()->default_value(""), "FILE")
       ("node-type", "docker, iarnet, all, or any type/group of the inventory",
        cxxopts::value<std::string>()->default_value("docker"), "TYPE")

@@ -1,7 +1,6 @@
 #include "src/input/inventory.h"
 
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <regex>
 #include <set>
@@ -11,15 +10,15 @@
 
 #include "src/errors.h"
 #include "src/input/home.h"
+#include "src/input/node_values.h"
 #include "src/input/rate.h"
 
 namespace treesync {
 namespace {
 
-const std::regex kNameRe("[A-Za-z][A-Za-z0-9._-]{0,62}");
-// Host names and IPv4/IPv6 literals; nothing a shell or ssh option could misread.
-const std::regex kHostRe("[A-Za-z0-9][A-Za-z0-9.:-]{0,252}");
-const std::regex kUserRe("[a-z_][a-z0-9_.-]{0,31}");
+const std::regex& kNameRe = name_pattern();
+const std::regex& kHostRe = host_pattern();
+const std::regex& kUserRe = user_pattern();
 const std::regex kRuntimeRe("docker|containerd|podman");
 const std::regex kSocketRe("/[A-Za-z0-9._/-]{1,200}");
 // YAML 1.1's booleans, as an operator writes them.
@@ -133,16 +132,6 @@ std::string inventory_path(const std::string& flag) {
   if (!flag.empty()) return flag;
   if (const char* env = std::getenv("TREESYNC_INVENTORY"); env && *env) return env;
   return "treesync.yaml";
-}
-
-Inventory load_inventory(const std::string& path) {
-  std::ifstream in(path);
-  if (!in)
-    throw UsageError("cannot read inventory " + path +
-                     " (give one with --inventory FILE or TREESYNC_INVENTORY; see docs/inventory.md)");
-  std::stringstream text;
-  text << in.rdbuf();
-  return parse_inventory(text.str(), path);
 }
 
 Inventory parse_inventory(const std::string& yaml_text, const std::string& path) {

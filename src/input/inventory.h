@@ -1,6 +1,6 @@
-// The inventory: which nodes exist and how to reach them (a YAML file,
-// docs/inventory.md). Every field is checked here, with file and line, so a
-// typo stops the run before any connection.
+// The inventory: which nodes exist and how to reach them (docs/inventory.md).
+// Every field is checked when it is read, with file and line, so a typo
+// stops the run before any connection.
 #pragma once
 
 #include <cstdint>
@@ -37,8 +37,9 @@ struct Inventory {
 // Where the inventory is: --inventory, else $TREESYNC_INVENTORY, else ./treesync.yaml.
 std::string inventory_path(const std::string& flag);
 
-// Throws UsageError with "FILE:LINE:COLUMN: ..." for anything malformed.
-Inventory load_inventory(const std::string& path);
+// treesync's own YAML format (nodes:, defaults:, zones:); load_inventory
+// (inventory_format.h) reads the other formats too. Throws UsageError with
+// "FILE:LINE:COLUMN: ..." for anything malformed.
 Inventory parse_inventory(const std::string& yaml_text, const std::string& path);
 
 }  // namespace treesync

@@ -10,7 +10,9 @@ namespace treesync {
 std::vector<NodeSpecItem> parse_node_spec(const std::string& spec) {
   static const std::regex index_re("[0-9]{1,6}");
   static const std::regex range_re("([0-9]{1,6})-([0-9]{1,6})");
-  static const std::regex name_re("[A-Za-z][A-Za-z0-9._-]*");
+  // A name starting with a digit is an address (a host list's 10.0.0.11,
+  // fe80::1): it has a '.' or ':', so "1-" stays a malformed range.
+  static const std::regex name_re("[A-Za-z][A-Za-z0-9._:-]*|[0-9][0-9A-Za-z._-]*[.:][0-9A-Za-z._:-]*");
   auto bad = [&](const std::string& why) {
     return UsageError("--nodes '" + printable(spec) + "': " + why + " (expected e.g. 0-10, 0,1,2,5 or node names)");
   };

@@ -13,6 +13,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <optional>
+#include <set>
 #include <sstream>
 #include <vector>
 
@@ -22,6 +24,8 @@
 #include "src/errors.h"
 #include "src/input/home.h"
 #include "src/ssh/known_hosts.h"
+#include "src/ssh/tunnel.h"
+#include "src/wire/base64.h"
 
 namespace treesync {
 namespace {
@@ -77,6 +81,15 @@ std::string key_file_type(const std::string& path) {
   return first.find("RSA") != std::string::npos ? "ssh-rsa" : "";
 }
 
+// The key blob a public key file ("ssh-ed25519 AAAA... comment") holds, as
+// an agent lists it.
+std::optional<std::string> public_key_blob(const std::string& pub_path) {
+  std::ifstream pub(pub_path);
+  std::string type, base64;
+  if (!(pub >> type >> base64)) return std::nullopt;
+  return wire::base64_decode(base64);
+}
+
 std::string agent_key_type(const libssh2_agent_publickey* id) {
   if (id->blob_len < 4) return "";
   std::size_t len = (std::size_t(id->blob[0]) << 24) | (std::size_t(id->blob[1]) << 16) |
@@ -105,7 +118,30 @@ void ssh_global_init() {
 
 SshSession::SshSession(const SshConfig& config) : config_(config) {
   try {
-    connect_socket();
+    if (config_.jumps.empty())
+      connect_socket();
+    else
+      connect_via_jumps();
+    start();
+  } catch (...) {
+    if (sock_ >= 0) ::close(sock_);
+    while (!via_.empty()) via_.pop_back();
+    throw;
+  }
+}
+
+SshSession::SshSession(const SshConfig& config, Tunnel& over)
+    : config_(config), sock_(over.open().release()), over_(&over) {
+  try {
+    start();
+  } catch (...) {
+    ::close(sock_);
+    throw;
+  }
+}
+
+void SshSession::start() {
+  try {
     session_ = libssh2_session_init();
     if (!session_) throw NodeError("connect", "cannot create an SSH session");
     libssh2_session_set_blocking(session_, 1);
@@ -121,8 +157,12 @@ SshSession::SshSession(const SshConfig& config) : config_(config) {
     const char* ciphers = "aes128-ctr,aes192-ctr,aes256-ctr";
     libssh2_session_method_pref(session_, LIBSSH2_METHOD_CRYPT_CS, ciphers);
     libssh2_session_method_pref(session_, LIBSSH2_METHOD_CRYPT_SC, ciphers);
-    if (libssh2_session_handshake(session_, sock_) != 0)
-      throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " + last_error());
+    if (libssh2_session_handshake(session_, sock_) != 0) {
+      // Through a jump host, why its channel closed says more than libssh2.
+      const std::string hop = over_ ? over_->failure() : "";
+      throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " +
+                                     (hop.empty() ? last_error() : hop));
+    }
     verify_host_key();
     authenticate();
     // No libssh2 keepalive: _libssh2_wait_socket() sends one from inside any
@@ -132,9 +172,30 @@ SshSession::SshSession(const SshConfig& config) : config_(config) {
     // silent ones.
   } catch (...) {
     if (session_) libssh2_session_free(session_);
-    if (sock_ >= 0) ::close(sock_);
+    session_ = nullptr;
     throw;
   }
+}
+
+// Hop by hop, as `ssh -J` does: a session with the first jump host over
+// TCP, then each next host's session over a direct-tcpip channel of the one
+// before, each host key checked as that host's own. Each jump session has
+// one channel, carried by its tunnel's thread: no session is shared between
+// threads, and so no node waits on another's traffic (the cost: one login
+// per jump host per session through it).
+void SshSession::connect_via_jumps() {
+  for (std::size_t i = 0; i < config_.jumps.size(); ++i) {
+    const SshConfig& hop = config_.jumps[i];
+    const SshConfig& next = i + 1 < config_.jumps.size() ? config_.jumps[i + 1] : config_;
+    try {
+      auto session = via_.empty() ? std::make_unique<SshSession>(hop) : std::make_unique<SshSession>(hop, *via_.back());
+      via_.push_back(std::make_unique<Tunnel>(std::move(session), next.host, next.port));
+    } catch (const NodeError& e) {
+      throw NodeError(e.step, "jump host " + hop.name + ": " + e.what());
+    }
+  }
+  over_ = via_.back().get();
+  sock_ = via_.back()->open().release();
 }
 
 SshSession::~SshSession() {
@@ -142,6 +203,8 @@ SshSession::~SshSession() {
   libssh2_session_disconnect(session_, "treesync done");
   libssh2_session_free(session_);
   ::close(sock_);
+  // The first hop's tunnel carries all the others: close from the far end.
+  while (!via_.empty()) via_.pop_back();
 }
 
 void SshSession::connect_socket() {
@@ -263,13 +326,32 @@ void SshSession::authenticate() {
   if (!std::strstr(methods, "publickey"))
     throw NodeError("auth", "the server does not accept public keys for " + user + " (it offers: " + methods + ")");
 
+  std::vector<std::string> files;
+  if (!config_.identity.empty()) {
+    files.push_back(config_.identity);
+  } else {
+    for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
+      std::string f = home_dir() + "/.ssh/" + name;
+      if (::access(f.c_str(), R_OK) == 0) files.push_back(f);
+    }
+  }
+  // With IdentitiesOnly, as OpenSSH: of the agent's keys only those whose
+  // public half is an identity file's (its .pub), so a passphrase-protected
+  // file still works through the agent.
+  std::set<std::string> only;
+  if (config_.identities_only)
+    for (const auto& f : files)
+      if (auto blob = public_key_blob(f + ".pub")) only.insert(*blob);
+
   std::vector<std::string> tried, types;
-  if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock && *sock) {
+  if (const char* sock = std::getenv("SSH_AUTH_SOCK"); sock && *sock && (!config_.identities_only || !only.empty())) {
     LIBSSH2_AGENT* agent = libssh2_agent_init(session_);
     if (agent && libssh2_agent_connect(agent) == 0 && libssh2_agent_list_identities(agent) == 0) {
       libssh2_agent_publickey *id = nullptr, *prev = nullptr;
       while (libssh2_agent_get_identity(agent, &id, prev) == 0) {
         prev = id;
+        if (config_.identities_only && !only.count(std::string(reinterpret_cast<const char*>(id->blob), id->blob_len)))
+          continue;
         tried.push_back(std::string("agent key ") + (id->comment ? id->comment : ""));
         types.push_back(agent_key_type(id));
         if (libssh2_agent_userauth(agent, user.c_str(), id) == 0) break;
@@ -280,15 +362,6 @@ void SshSession::authenticate() {
     if (libssh2_userauth_authenticated(session_)) return;
   }
 
-  std::vector<std::string> files;
-  if (!config_.identity.empty()) {
-    files.push_back(config_.identity);
-  } else {
-    for (const char* name : {"id_ed25519", "id_ecdsa", "id_rsa"}) {
-      std::string f = home_dir() + "/.ssh/" + name;
-      if (::access(f.c_str(), R_OK) == 0) files.push_back(f);
-    }
-  }
   const char* passphrase = std::getenv("TREESYNC_KEY_PASSPHRASE");
   std::string unusable;
   for (const auto& f : files) {
@@ -314,6 +387,7 @@ void SshSession::authenticate() {
                                 "ed25519 key (ssh-keygen -t ed25519) or allow it on the node "
                                 "(PubkeyAcceptedAlgorithms +ssh-rsa)");
   throw NodeError("auth", "the server refused every key for " + user + " (" + list +
+                              (config_.identities_only ? "; IdentitiesOnly: no other agent key tried" : "") +
                               "); is the public key in ~" + user + "/.ssh/authorized_keys on the node?");
 }
 

@@ -1,5 +1,6 @@
-// SSH to one node with libssh2: connect with a timeout, verify the host key
-// against known_hosts, authenticate with ssh-agent or key files, run commands.
+// SSH to one node with libssh2: connect with a timeout (directly, or hop by
+// hop through jump hosts), verify the host key against known_hosts,
+// authenticate with ssh-agent or key files, run commands.
 // A session and its channels belong to one thread at a time. libssh2_init()
 // is not thread-safe: main() calls ssh_global_init() once.
 #pragma once
@@ -10,6 +11,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace treesync {
 
@@ -23,15 +25,30 @@ struct SshConfig {
   std::string known_hosts;
   bool accept_new_host_keys = false;
   int connect_timeout_s = 10;
+  // IdentitiesOnly (ssh config): only the identity file (or the default
+  // ones), never the agent's keys; the agent may offer keys for other
+  // accounts, and a server counts every refused key against MaxAuthTries.
+  bool identities_only = false;
+  // ProxyJump: the hosts to go through, in order (the first by TCP, each
+  // next one through a direct-tcpip channel of the one before), each with
+  // its own user, key and known_hosts; their own jumps are empty.
+  std::vector<SshConfig> jumps;
+  std::string name;  // as the operator wrote it, for errors about a jump host
 };
 
 class SshChannel;
+class Tunnel;
 
 class SshSession {
  public:
   // Connects, verifies and authenticates; throws NodeError("connect" |
   // "host key" | "auth", reason).
+  // Through config.jumps when it names any; a jump host that fails is
+  // named in the error.
   explicit SshSession(const SshConfig& config);
+  // Over a connection of `over` (a jump host's tunnel, which must outlive
+  // the session); config.jumps is not used.
+  SshSession(const SshConfig& config, Tunnel& over);
   ~SshSession();
   SshSession(const SshSession&) = delete;
   SshSession& operator=(const SshSession&) = delete;
@@ -43,11 +60,15 @@ class SshSession {
   // Timeout of each blocking libssh2 call; a read that times out returns.
   void set_timeout_ms(long ms);
   std::string last_error() const;
+  // What the operator called the host (else its address), for errors.
+  const std::string& name() const { return config_.name.empty() ? config_.host : config_.name; }
   LIBSSH2_SESSION* raw() { return session_; }
   int socket_fd() const { return sock_; }
 
  private:
   void connect_socket();
+  void connect_via_jumps();
+  void start();  // handshake, host key, authentication on sock_
   void verify_host_key();
   std::string record_host_key(const char* key, std::size_t len, int type, const std::string& shown);
   void authenticate();
@@ -55,6 +76,10 @@ class SshSession {
   SshConfig config_;
   int sock_ = -1;
   LIBSSH2_SESSION* session_ = nullptr;
+  // The jump hosts' tunnels, nearest first: each carries the next one's
+  // session (or this one's) on its single connection.
+  std::vector<std::unique_ptr<Tunnel>> via_;
+  const Tunnel* over_ = nullptr;  // the tunnel sock_ rides on, if any: it knows why it closed
 };
 
 class SshChannel {

@@ -310,6 +310,46 @@ std::string expand_ssh_path(const std::string& value, const SshHostConfig& resol
                         "ssh config path");
 }
 
+SshHop parse_jump_hop(const std::string& text) {
+  const auto bad = [&](const std::string& why) {
+    return UsageError("ProxyJump hop '" + text + "': " + why + " (want [user@]host[:port])");
+  };
+  std::string rest = text;
+  if (rest.rfind("ssh://", 0) == 0) rest.erase(0, 6);
+  SshHop hop;
+  // ssh splits at the last '@': a user name may hold one.
+  if (std::size_t at = rest.rfind('@'); at != std::string::npos) {
+    hop.user = rest.substr(0, at);
+    rest.erase(0, at + 1);
+    if (hop.user.empty()) throw bad("empty user");
+  }
+  std::string port;
+  bool has_port = false;
+  if (!rest.empty() && rest[0] == '[') {
+    std::size_t close = rest.find(']');
+    if (close == std::string::npos) throw bad("unclosed [");
+    hop.host = rest.substr(1, close - 1);
+    rest.erase(0, close + 1);
+    if (!rest.empty() && rest[0] != ':') throw bad("text after ]");
+    has_port = !rest.empty();
+    if (has_port) port = rest.substr(1);
+  } else if (std::size_t colon = rest.find(':'); colon != std::string::npos) {
+    hop.host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    has_port = true;
+  } else {
+    hop.host = rest;
+  }
+  if (hop.host.empty()) throw bad("no host");
+  if (has_port) {
+    if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos)
+      throw bad("bad port '" + port + "'");
+    hop.port = std::stoi(port);
+    if (hop.port < 1 || hop.port > 65535) throw bad("bad port '" + port + "'");
+  }
+  return hop;
+}
+
 SshLocal ssh_local() {
   const passwd* pw = getpwuid(getuid());
   if (!pw || !pw->pw_name) throw UsageError("no passwd entry for uid " + std::to_string(getuid()));

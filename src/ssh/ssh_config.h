@@ -57,6 +57,15 @@ SshHostConfig resolve_ssh_host(const std::string& config_text, const std::string
 // IdentityFile and UserKnownHostsFile for the resolved host.
 std::string expand_ssh_path(const std::string& value, const SshHostConfig& resolved, const SshLocal& local);
 
+// One ProxyJump hop as ssh reads it (parse_jump): "[user@]host[:port]",
+// "[user@][v6addr]:port" or "ssh://[user@]host[:port]". Empty user and port
+// 0 when the hop names none (its own config decides). Throws UsageError.
+struct SshHop {
+  std::string user, host;
+  int port = 0;
+};
+SshHop parse_jump_hop(const std::string& hop);
+
 // The local user and home directory as ssh takes them (the passwd entry).
 SshLocal ssh_local();
 

@@ -19,9 +19,17 @@ constexpr int kPollMs = 100;
 
 }  // namespace
 
-Tunnel::Tunnel(const SshConfig& ssh, std::string relay_ip, int relay_port)
-    : session_(std::make_unique<SshSession>(ssh)), relay_ip_(std::move(relay_ip)), relay_port_(relay_port) {
+Tunnel::Tunnel(const SshConfig& ssh, std::string ip, int port)
+    : Tunnel(std::make_unique<SshSession>(ssh), std::move(ip), port) {}
+
+Tunnel::Tunnel(std::unique_ptr<SshSession> session, std::string ip, int port)
+    : session_(std::move(session)), ip_(std::move(ip)), port_(port) {
   thread_ = std::thread([this] { serve(); });
+}
+
+std::string Tunnel::failure() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return failure_;
 }
 
 Tunnel::~Tunnel() {
@@ -58,7 +66,9 @@ void Tunnel::serve() {
     try {
       carry(local);
     } catch (const std::exception& e) {
-      spdlog::debug("ssh edge to {}:{}: {}", relay_ip_, relay_port_, e.what());
+      spdlog::debug("ssh tunnel to {}:{}: {}", ip_, port_, e.what());
+      std::lock_guard<std::mutex> lock(mu_);  // before `local` closes: whoever sees it close may ask
+      failure_ = e.what();
     }
   }
 }
@@ -68,8 +78,10 @@ void Tunnel::carry(wire::Socket& local) {
   LIBSSH2_SESSION* s = session_->raw();
   libssh2_session_set_blocking(s, 1);
   session_->set_timeout_ms(10000);
-  LIBSSH2_CHANNEL* ch = libssh2_channel_direct_tcpip_ex(s, relay_ip_.c_str(), relay_port_, "127.0.0.1", 0);
-  if (!ch) throw NodeError("send", "direct-tcpip to the relay refused: " + session_->last_error());
+  LIBSSH2_CHANNEL* ch = libssh2_channel_direct_tcpip_ex(s, ip_.c_str(), port_, "127.0.0.1", 0);
+  if (!ch)
+    throw NodeError("send", session_->name() + " would not forward to " + ip_ + ":" + std::to_string(port_) + " (" +
+                                session_->last_error() + ")");
   libssh2_session_set_blocking(s, 0);
   std::string up, down;  // bytes read from one side, not yet written to the other
   bool local_eof = false, remote_eof = false, eof_sent = false;
@@ -93,14 +105,14 @@ void Tunnel::carry(wire::Socket& local) {
     while (!up.empty()) {
       ssize_t n = libssh2_channel_write(ch, up.data(), up.size());
       if (n == LIBSSH2_ERROR_EAGAIN) break;
-      if (n < 0) throw NodeError("send", "ssh edge lost: " + session_->last_error());
+      if (n < 0) throw NodeError("send", "ssh tunnel lost: " + session_->last_error());
       up.erase(0, static_cast<std::size_t>(n));
     }
     if (local_eof && up.empty() && !eof_sent) eof_sent = libssh2_channel_send_eof(ch) == 0;
     for (;;) {
       ssize_t n = libssh2_channel_read(ch, buf, sizeof buf);
       if (n == LIBSSH2_ERROR_EAGAIN) break;
-      if (n < 0) throw NodeError("send", "ssh edge lost: " + session_->last_error());
+      if (n < 0) throw NodeError("send", "ssh tunnel lost: " + session_->last_error());
       if (n == 0) {
         remote_eof = libssh2_channel_eof(ch) != 0;
         break;

@@ -26,6 +26,12 @@ class Socket {
   Socket& operator=(Socket&& o) noexcept;
   int fd() const { return fd_; }
   explicit operator bool() const { return fd_ >= 0; }
+  // The descriptor, now the caller's to close.
+  int release() {
+    int fd = fd_;
+    fd_ = -1;
+    return fd;
+  }
   // Wakes up any thread blocked on this socket; it then sees an error.
   void shutdown();
 
