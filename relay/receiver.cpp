@@ -6,6 +6,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "src/runtime/runtime_cli.h"
 #include "src/wire/digest.h"
 #include "src/wire/tar.h"
 #include "src/wire/zstd_decoder.h"
@@ -249,7 +250,7 @@ LoadResult Receiver::finish() {
     } else if (status != 0) {
       runtime::ProcessResult shown{status, text.str(), ""};
       r.step = "load";
-      r.error = "the load (" + runtime_->load_command().front() + ") failed: " + shown.last_line();
+      r.error = "the load (" + runtime::program_of(runtime_->load_command()) + ") failed: " + shown.last_line();
     } else {
       r.ids = runtime_->loaded(text.str(), plan_.images);
       r.ok = true;

@@ -80,6 +80,7 @@ void RelaySession::handle(const wire::Json& msg) {
       auto req = wire::from_message<wire::ProbeRequest>(msg);
       if (!runtime_) runtime_ = runtime::open_runtime(req);
       wire::ProbeReply reply = runtime_->probe(req.images, req.layers);
+      reply.sudo = runtime_->sudo();
       reply.spool_free = runtime::free_bytes(spool_dir_);
       reply.spool_on_root = runtime::same_filesystem(spool_dir_, reply.root_dir.empty() ? "/" : reply.root_dir);
       send(reply);

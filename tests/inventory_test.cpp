@@ -77,6 +77,18 @@ TEST_CASE("malformed inventories name the file, line and field") {
   CHECK_THAT(error_of("- a\n- b\n"), Catch::Contains("expected a map"));
 }
 
+TEST_CASE("sudo: per node and in defaults; absent means detect on the node") {
+  Inventory inv = parse_inventory(
+      "defaults: {user: ops, sudo: true}\nnodes:\n  - {name: a}\n  - {name: b, sudo: false}\n  - {name: c, sudo: yes}\n",
+      "inv.yaml");
+  CHECK(inv.nodes[0].sudo == "yes");
+  CHECK(inv.nodes[1].sudo == "no");
+  CHECK(inv.nodes[2].sudo == "yes");
+  CHECK(parse_inventory("nodes:\n  - {name: a}\n", "inv.yaml").nodes[0].sudo.empty());
+  CHECK_THAT(error_of("nodes:\n  - {name: a, sudo: 'docker; id'}\n"),
+             Catch::StartsWith("inv.yaml:2:") && Catch::Contains("'sudo' value 'docker; id' is not true or false"));
+}
+
 TEST_CASE("a missing inventory file says how to give one") {
   CHECK_THROWS_WITH(load_inventory("/nonexistent/inv.yaml"), Catch::Contains("--inventory"));
 }

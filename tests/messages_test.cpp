@@ -36,7 +36,7 @@ M sample();
 
 template <>
 wire::ProbeRequest sample() {
-  return {{digest('1'), digest('2')}, true, "containerd", "/run/k3s/containerd/containerd.sock", "k8s.io"};
+  return {{digest('1'), digest('2')}, true, "containerd", "/run/k3s/containerd/containerd.sock", "k8s.io", "yes"};
 }
 template <>
 wire::ReceiveRequest sample() {
@@ -76,6 +76,7 @@ wire::ProbeReply sample() {
   r.version = "4.3.1";
   r.store = "overlay";
   r.arch = "arm64";
+  r.sudo = true;
   r.root_dir = "/var/lib/containers/storage";
   r.temp_dir = "/var/tmp";
   r.temp_free = 12345;

@@ -313,6 +313,7 @@ class TestRuntime : public runtime::Runtime {
   wire::ProbeReply probe(const std::vector<std::string>&, bool) override { return {}; }
   runtime::ArchiveFormat format() const override { return format_; }
   std::vector<std::string> load_command() const override { return {"docker", "load"}; }
+  bool sudo() const override { return false; }
   void begin_load() override {}
   std::vector<std::string> loaded(const std::string& output, const std::vector<wire::PlanImage>&) override {
     return runtime::parse_loaded_ids(output);

@@ -153,7 +153,8 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
 
 std::string runtime_line(const wire::ProbeReply& p) {
   std::string name = p.runtime == "docker" ? "Docker" : p.runtime == "podman" ? "podman" : "containerd";
-  return name + " " + p.version + " (" + (p.runtime == "containerd" ? "namespace " : "") + p.store + ")";
+  return name + " " + p.version + " (" + (p.runtime == "containerd" ? "namespace " : "") + p.store + ")" +
+         (p.sudo ? " via sudo" : "");
 }
 
 // What each runtime writes while it loads (DESIGN.md §9): Docker's classic

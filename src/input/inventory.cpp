@@ -21,6 +21,9 @@ const std::regex& kHostRe = host_pattern();
 const std::regex& kUserRe = user_pattern();
 const std::regex kRuntimeRe("docker|containerd|podman");
 const std::regex kSocketRe("/[A-Za-z0-9._/-]{1,200}");
+// YAML 1.1's booleans, as an operator writes them.
+const std::regex kTrueRe("true|True|TRUE|yes|Yes|YES|on|On|ON");
+const std::regex kBoolRe("(true|True|TRUE|yes|Yes|YES|on|On|ON|false|False|FALSE|no|No|NO|off|Off|OFF)");
 
 class Reader {
  public:
@@ -85,10 +88,10 @@ class Reader {
   void node_fields(const YAML::Node& map, Node& node, bool defaults) const {
     static const std::set<std::string> common = {"port",    "user",    "identity",          "type",
                                                  "groups",  "zone",    "runtime",           "namespace",
-                                                 "containerd_socket"};
+                                                 "containerd_socket", "sudo"};
     static const std::set<std::string> own = {"name", "host", "index", "limit"};
     static const std::string allowed =
-        "port, user, identity, type, groups, zone, runtime, namespace, containerd_socket";
+        "port, user, identity, type, groups, zone, runtime, namespace, containerd_socket, sudo";
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
       const YAML::Node& v = kv.second;
@@ -108,6 +111,8 @@ class Reader {
       else if (key == "limit") node.limit = rate(v, key);
       else if (key == "runtime") node.runtime = text(v, key, kRuntimeRe, "docker, containerd or podman");
       else if (key == "namespace") node.ns = text(v, key, kNameRe, "a containerd namespace (letters, digits, . _ -)");
+      else if (key == "sudo")
+        node.sudo = std::regex_match(text(v, key, kBoolRe, "true or false"), kTrueRe) ? "yes" : "no";
       else if (key == "containerd_socket") node.containerd_socket = text(v, key, kSocketRe, "an absolute socket path");
       else if (key == "groups") {
         if (!v.IsSequence()) throw error(v, "'groups' must be a list, e.g. [gpu, rack1]");

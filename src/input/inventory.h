@@ -22,6 +22,7 @@ struct Node {
   std::string runtime;              // docker, containerd, podman; empty: detect on the node
   std::string containerd_socket;    // empty: /run/containerd/containerd.sock
   std::string ns;                   // containerd namespace; empty: k8s.io
+  std::string sudo;                 // runtime through `sudo -n`: "yes", "no"; empty: detect on the node
   std::uint64_t limit = 0;          // its upload cap when it relays, bits/s; 0: its zone's, else --limit-rate
   // Written in the inventory (the node or defaults), so they win over the
   // ssh config, which wins over the built-in port 22 and user root.

@@ -16,12 +16,12 @@ bool no_such_image(const ProcessResult& r) {
 
 }  // namespace
 
-std::map<std::string, wire::ImageState> cli_image_states(const std::string& binary,
+std::map<std::string, wire::ImageState> cli_image_states(const RuntimeCli& cli, const std::string& binary,
                                                         const std::vector<std::string>& ids) {
   std::map<std::string, wire::ImageState> out;
   for (const auto& id : ids) {
     check_config_digest(id);
-    ProcessResult r = run_capture({binary, "image", "inspect", "--format", "{{json .RepoTags}}", id});
+    ProcessResult r = cli.run({binary, "image", "inspect", "--format", "{{json .RepoTags}}", id});
     wire::ImageState state{r.ok(), {}};
     if (r.ok()) {
       wire::Json tags = wire::Json::parse(r.out, nullptr, false);
@@ -36,8 +36,8 @@ std::map<std::string, wire::ImageState> cli_image_states(const std::string& bina
   return out;
 }
 
-std::vector<std::vector<std::string>> cli_local_layers(const std::string& binary) {
-  ProcessResult ls = run_capture({binary, "image", "ls", "--all", "--quiet", "--no-trunc"});
+std::vector<std::vector<std::string>> cli_local_layers(const RuntimeCli& cli, const std::string& binary) {
+  ProcessResult ls = cli.run({binary, "image", "ls", "--all", "--quiet", "--no-trunc"});
   if (!ls.ok()) throw std::runtime_error(binary + " image ls failed: " + ls.last_line());
   std::vector<std::string> argv = {binary, "image", "inspect", "--format", "{{json .RootFS.Layers}}"};
   const std::size_t fixed = argv.size();
@@ -49,7 +49,7 @@ std::vector<std::vector<std::string>> cli_local_layers(const std::string& binary
   }
   std::vector<std::vector<std::string>> out;
   if (argv.size() == fixed) return out;
-  ProcessResult r = run_capture(argv);
+  ProcessResult r = cli.run(argv);
   if (!r.ok()) throw std::runtime_error(binary + " image inspect failed: " + r.last_line());
   std::istringstream lines(r.out);
   for (std::string line; std::getline(lines, line);) {

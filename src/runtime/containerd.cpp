@@ -16,8 +16,8 @@ constexpr const char* kContainerdRoot = "/var/lib/containerd";
 
 class Containerd : public Runtime {
  public:
-  Containerd(const std::string& socket, const std::string& ns)
-      : socket_(socket), ns_(ns), images_(socket, ns, node_arch()), version_(images_.server_version()) {}
+  Containerd(const std::string& socket, const std::string& ns, const RuntimeCli& cli)
+      : socket_(socket), ns_(ns), cli_(cli), images_(socket, ns, node_arch(), cli), version_(images_.server_version()) {}
 
   wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers) override {
     wire::ProbeReply out;
@@ -37,8 +37,9 @@ class Containerd : public Runtime {
   // --digests: an archive without names imports nothing without it (and
   // exits 0); the digest name it makes is replaced by the tags later.
   std::vector<std::string> load_command() const override {
-    return {"ctr", "--address", socket_, "--namespace", ns_, "images", "import", "--digests", "-"};
+    return cli_.argv({"ctr", "--address", socket_, "--namespace", ns_, "images", "import", "--digests", "-"});
   }
+  bool sudo() const override { return cli_.sudo(); }
 
   void begin_load() override { images_.note_leases(); }
 
@@ -81,6 +82,7 @@ class Containerd : public Runtime {
 
  private:
   std::string socket_, ns_;
+  RuntimeCli cli_;
   CtrImages images_;
   std::string version_;
 };
@@ -93,8 +95,8 @@ std::set<std::string> manifest_digests(const std::vector<wire::PlanImage>& image
   return out;
 }
 
-std::unique_ptr<Runtime> open_containerd(const std::string& socket, const std::string& ns) {
-  return std::make_unique<Containerd>(socket, ns);
+std::unique_ptr<Runtime> open_containerd(const std::string& socket, const std::string& ns, const RuntimeCli& cli) {
+  return std::make_unique<Containerd>(socket, ns, cli);
 }
 
 }  // namespace runtime

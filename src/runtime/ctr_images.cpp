@@ -10,13 +10,13 @@
 
 namespace runtime {
 
-CtrImages::CtrImages(std::string socket, std::string ns, std::string arch)
-    : socket_(std::move(socket)), ns_(std::move(ns)), arch_(std::move(arch)) {}
+CtrImages::CtrImages(std::string socket, std::string ns, std::string arch, RuntimeCli cli)
+    : socket_(std::move(socket)), ns_(std::move(ns)), arch_(std::move(arch)), cli_(cli) {}
 
 ProcessResult CtrImages::run(const std::vector<std::string>& args) const {
   std::vector<std::string> argv = {"ctr", "--address", socket_, "--namespace", ns_};
   argv.insert(argv.end(), args.begin(), args.end());
-  return run_capture(argv);
+  return cli_.run(argv);
 }
 
 std::string CtrImages::server_version() const {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "src/runtime/runtime_cli.h"
 #include "src/runtime/subprocess.h"
 #include "src/wire/messages.h"
 
@@ -17,7 +18,7 @@ namespace runtime {
 
 class CtrImages {
  public:
-  CtrImages(std::string socket, std::string ns, std::string arch);
+  CtrImages(std::string socket, std::string ns, std::string arch, RuntimeCli cli = RuntimeCli());
 
   struct Image {
     std::string name;
@@ -68,6 +69,7 @@ class CtrImages {
 
   std::set<std::string> leases_before_;
   std::string socket_, ns_, arch_;
+  RuntimeCli cli_;
   // Blobs never change under their digest: what they say is read once.
   std::mutex cache_mu_;  // the relay's control thread and its loader both ask
   std::map<std::string, std::string> config_of_;

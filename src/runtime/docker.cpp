@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cerrno>
+
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -20,8 +22,10 @@ std::string docker_containerd_socket(const wire::Json& info) {
   const wire::Json c = info.value("Containerd", wire::Json::object());
   if (c.is_object() && c.value("Address", "") != "") return c["Address"].get<std::string>();
   struct stat st;
+  // EACCES: under /run/docker (0700), where only root looks; a relay that
+  // runs ctr through sudo reaches it.
   for (const char* s : {"/run/docker/containerd/containerd.sock", kContainerdSocket})
-    if (::stat(s, &st) == 0) return s;
+    if (::stat(s, &st) == 0 || errno == EACCES) return s;
   throw std::runtime_error("Docker keeps images in containerd, but no containerd socket was found");
 }
 
@@ -33,13 +37,18 @@ std::string docker_containerd_namespace(const wire::Json& info) {
 
 class Docker : public Runtime {
  public:
-  explicit Docker(const wire::Json& info) : store_(image_store(info)) {
-    if (store_ == "containerd")
-      ctr_.emplace(docker_containerd_socket(info), docker_containerd_namespace(info), node_arch());
+  Docker(const wire::Json& info, const RuntimeCli& cli) : cli_(cli), store_(image_store(info)) {
+    if (store_ == "containerd") {
+      ctr_.emplace(docker_containerd_socket(info), docker_containerd_namespace(info), node_arch(), cli);
+      // Docker's containerd socket is root's alone (under /run/docker, 0700):
+      // the docker group does not open it. Asked now, at the open, where a
+      // refusal can still turn to sudo (runtime_cli.h), not mid-probe.
+      ctr_->server_version();
+    }
   }
 
   wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers) override {
-    wire::Json info = docker_info();
+    wire::Json info = docker_info(cli_);
     wire::ProbeReply out;
     out.runtime = "docker";
     out.version = info.value("ServerVersion", "");
@@ -51,13 +60,14 @@ class Docker : public Runtime {
       ctr_->probe(ids, layers, out);
       return out;
     }
-    out.images = cli_image_states("docker", ids);
-    if (layers) out.layers = cli_local_layers("docker");
+    out.images = cli_image_states(cli_, "docker", ids);
+    if (layers) out.layers = cli_local_layers(cli_, "docker");
     return out;
   }
 
   ArchiveFormat format() const override { return ctr_ ? ArchiveFormat::Oci : ArchiveFormat::DockerArchive; }
-  std::vector<std::string> load_command() const override { return {"docker", "load"}; }
+  std::vector<std::string> load_command() const override { return cli_.argv({"docker", "load"}); }
+  bool sudo() const override { return cli_.sudo(); }
   void begin_load() override {
     if (ctr_) ctr_->note_leases();
   }
@@ -86,7 +96,7 @@ class Docker : public Runtime {
     }
     for (const auto& ref : refs) {
       check_ref(ref);
-      ProcessResult r = run_capture({"docker", "tag", handle, ref});
+      ProcessResult r = cli_.run({"docker", "tag", handle, ref});
       if (!r.ok()) throw std::runtime_error("docker tag " + ref + " failed: " + r.last_line());
     }
     if (img && !refs.empty()) ctr_->remove_digest_names({img->target});
@@ -98,14 +108,15 @@ class Docker : public Runtime {
     check_config_digest(id);
     const std::vector<std::string> drop =
         ctr_ ? removable_names(ctr_->tags_of(id), refs, full_name)
-             : removable_names(cli_image_states("docker", {id})[id].tags, refs, familiar_name);
+             : removable_names(cli_image_states(cli_, "docker", {id})[id].tags, refs, familiar_name);
     for (const auto& ref : drop) {
-      ProcessResult r = run_capture({"docker", "rmi", ref});
+      ProcessResult r = cli_.run({"docker", "rmi", ref});
       if (!r.ok()) throw std::runtime_error("docker rmi " + ref + " failed: " + r.last_line());
     }
   }
 
  private:
+  RuntimeCli cli_;
   std::string store_;
   std::optional<CtrImages> ctr_;
 };
@@ -123,8 +134,8 @@ std::string image_store(const wire::Json& info) {
   return "classic";
 }
 
-wire::Json docker_info() {
-  ProcessResult r = run_capture({"docker", "info", "--format", "{{json .}}"});
+wire::Json docker_info(const RuntimeCli& cli) {
+  ProcessResult r = cli.run({"docker", "info", "--format", "{{json .}}"});
   wire::Json j = wire::Json::parse(r.out, nullptr, false);
   // Newer CLIs print info even when the daemon is down, with ServerErrors.
   if (!j.is_discarded() && j.contains("ServerErrors") && !j["ServerErrors"].empty())
@@ -134,7 +145,7 @@ wire::Json docker_info() {
   return j;
 }
 
-std::unique_ptr<Runtime> open_docker() { return std::make_unique<Docker>(docker_info()); }
+std::unique_ptr<Runtime> open_docker(const RuntimeCli& cli) { return std::make_unique<Docker>(docker_info(cli), cli); }
 
 std::vector<std::string> parse_loaded_ids(const std::string& load_output) {
   std::vector<std::string> ids;

@@ -8,17 +8,18 @@
 #include <vector>
 
 #include "src/runtime/runtime.h"
+#include "src/runtime/runtime_cli.h"
 #include "src/wire/messages.h"
 
 namespace runtime {
 
 // `docker info` as JSON; throws "Docker daemon not reachable: …" when it is down.
-wire::Json docker_info();
+wire::Json docker_info(const RuntimeCli& cli = RuntimeCli());
 
 // "containerd" when Docker keeps images in containerd, else "classic".
 std::string image_store(const wire::Json& docker_info);
 
-std::unique_ptr<Runtime> open_docker();
+std::unique_ptr<Runtime> open_docker(const RuntimeCli& cli = RuntimeCli());
 
 // Every image `docker load` printed ("Loaded image ID: sha256:…").
 std::vector<std::string> parse_loaded_ids(const std::string& load_output);

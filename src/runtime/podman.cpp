@@ -9,24 +9,27 @@
 namespace runtime {
 namespace {
 
-wire::Json podman_info() {
-  ProcessResult r = run_capture({"podman", "info", "--format", "json"});
+wire::Json podman_info(const RuntimeCli& cli) {
+  ProcessResult r = cli.run({"podman", "info", "--format", "json"});
   wire::Json j = wire::Json::parse(r.out, nullptr, false);
   if (!r.ok() || !j.is_object()) throw std::runtime_error("podman info failed: " + r.last_line());
   return j;
 }
 
 // podman load copies its input to TMPDIR, then unpacks it under /var/tmp
-// while it probes the format (DESIGN.md §9).
-std::string podman_temp_dir() {
-  const char* tmp = std::getenv("TMPDIR");
+// while it probes the format (DESIGN.md §9). sudo resets the environment:
+// podman run through it has no TMPDIR of the relay's.
+std::string podman_temp_dir(const RuntimeCli& cli) {
+  const char* tmp = cli.sudo() ? nullptr : std::getenv("TMPDIR");
   return tmp && *tmp ? tmp : "/var/tmp";
 }
 
 class Podman : public Runtime {
  public:
+  explicit Podman(const RuntimeCli& cli) : cli_(cli) {}
+
   wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers) override {
-    wire::Json info = podman_info();
+    wire::Json info = podman_info(cli_);
     const wire::Json store = info.value("store", wire::Json::object());
     wire::ProbeReply out;
     out.runtime = "podman";
@@ -35,23 +38,24 @@ class Podman : public Runtime {
     out.arch = node_arch();
     out.root_dir = store.value("graphRoot", "/var/lib/containers/storage");
     out.root_free = free_bytes(out.root_dir);
-    out.temp_dir = podman_temp_dir();
+    out.temp_dir = podman_temp_dir(cli_);
     out.temp_free = free_bytes(out.temp_dir);
-    out.images = cli_image_states("podman", ids);
+    out.images = cli_image_states(cli_, "podman", ids);
     for (auto& [id, state] : out.images) state.tags = podman_names(state.tags);
-    if (layers) out.layers = cli_local_layers("podman");
+    if (layers) out.layers = cli_local_layers(cli_, "podman");
     return out;
   }
 
   ArchiveFormat format() const override { return ArchiveFormat::Oci; }
-  std::vector<std::string> load_command() const override { return {"podman", "load"}; }
+  std::vector<std::string> load_command() const override { return cli_.argv({"podman", "load"}); }
+  bool sudo() const override { return cli_.sudo(); }
   void begin_load() override {}
 
   // podman names the image by its config digest: look for each one.
   std::vector<std::string> loaded(const std::string&, const std::vector<wire::PlanImage>& images) override {
     std::vector<std::string> ids, out;
     for (const auto& img : images) ids.push_back(img.config);
-    for (const auto& [id, state] : cli_image_states("podman", ids))
+    for (const auto& [id, state] : cli_image_states(cli_, "podman", ids))
       if (state.present) out.push_back(id);
     return out;
   }
@@ -63,7 +67,7 @@ class Podman : public Runtime {
     check_config_digest(id);
     for (const auto& ref : refs) {
       check_ref(ref);
-      ProcessResult r = run_capture({"podman", "tag", id, ref});
+      ProcessResult r = cli_.run({"podman", "tag", id, ref});
       if (!r.ok()) throw std::runtime_error("podman tag " + ref + " failed: " + r.last_line());
     }
   }
@@ -74,11 +78,14 @@ class Podman : public Runtime {
     // RepoTags as podman stores them: a name with a registry, as staged
     // names have, is kept as given.
     auto as_given = [](const std::string& ref) { return ref; };
-    for (const auto& ref : removable_names(cli_image_states("podman", {id})[id].tags, refs, as_given)) {
-      ProcessResult r = run_capture({"podman", "untag", id, ref});
+    for (const auto& ref : removable_names(cli_image_states(cli_, "podman", {id})[id].tags, refs, as_given)) {
+      ProcessResult r = cli_.run({"podman", "untag", id, ref});
       if (!r.ok()) throw std::runtime_error("podman untag " + ref + " failed: " + r.last_line());
     }
   }
+
+ private:
+  RuntimeCli cli_;
 };
 
 }  // namespace
@@ -93,9 +100,9 @@ std::vector<std::string> podman_names(const std::vector<std::string>& repo_tags)
   return out;
 }
 
-std::unique_ptr<Runtime> open_podman() {
-  podman_info();  // throws when podman is missing or cannot reach its storage
-  return std::make_unique<Podman>();
+std::unique_ptr<Runtime> open_podman(const RuntimeCli& cli) {
+  podman_info(cli);  // throws when podman is missing or cannot reach its storage
+  return std::make_unique<Podman>(cli);
 }
 
 }  // namespace runtime

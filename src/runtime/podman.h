@@ -5,10 +5,11 @@
 #include <memory>
 
 #include "src/runtime/runtime.h"
+#include "src/runtime/runtime_cli.h"
 
 namespace runtime {
 
-std::unique_ptr<Runtime> open_podman();
+std::unique_ptr<Runtime> open_podman(const RuntimeCli& cli = RuntimeCli());
 
 // The names under which `podman run NAME` finds an image: each tag as
 // stored, and without localhost/ or docker.io/library/ as typed.

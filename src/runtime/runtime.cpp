@@ -13,6 +13,7 @@
 #include "src/runtime/containerd.h"
 #include "src/runtime/docker.h"
 #include "src/runtime/podman.h"
+#include "src/runtime/runtime_cli.h"
 #include "src/runtime/subprocess.h"
 
 namespace runtime {
@@ -28,16 +29,22 @@ bool exists(const std::string& path) {
 std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& req) {
   const std::string socket = req.socket.empty() ? kContainerdSocket : req.socket;
   const std::string ns = req.ns.empty() ? kKubernetesNamespace : req.ns;
-  if (req.runtime == "docker") return open_docker();
-  if (req.runtime == "containerd") return open_containerd(socket, ns);
-  if (req.runtime == "podman") return open_podman();
+  const Access access = this_user(req.sudo);
+  auto docker = [&] { return open_with_access([](const RuntimeCli& cli) { return open_docker(cli); }, "docker", access); };
+  auto containerd = [&] {
+    return open_with_access([&](const RuntimeCli& cli) { return open_containerd(socket, ns, cli); }, "ctr", access);
+  };
+  auto podman = [&] { return open_with_access([](const RuntimeCli& cli) { return open_podman(cli); }, "podman", access); };
+  if (req.runtime == "docker") return docker();
+  if (req.runtime == "containerd") return containerd();
+  if (req.runtime == "podman") return podman();
   if (!req.runtime.empty()) throw std::runtime_error("unknown runtime '" + req.runtime + "'");
   // The first runtime installed, in this order, is the node's; one that is
   // installed but down is reported as down, never passed over for another
   // (a node whose Docker is stopped must not get the image into podman).
-  if (installed("dockerd") || exists("/run/docker.sock") || exists("/var/run/docker.sock")) return open_docker();
-  if (exists(socket) || installed("containerd")) return open_containerd(socket, ns);
-  if (installed("podman")) return open_podman();
+  if (installed("dockerd") || exists("/run/docker.sock") || exists("/var/run/docker.sock")) return docker();
+  if (exists(socket) || installed("containerd")) return containerd();
+  if (installed("podman")) return podman();
   throw std::runtime_error("no container runtime on this node: no dockerd, no containerd socket at " + socket +
                            ", no podman (a socket elsewhere goes in the inventory as containerd_socket)");
 }

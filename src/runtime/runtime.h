@@ -30,6 +30,8 @@ class Runtime {
 
   virtual ArchiveFormat format() const = 0;
   virtual std::vector<std::string> load_command() const = 0;
+  // Whether its commands run through `sudo -n` (runtime_cli.h).
+  virtual bool sudo() const = 0;
   // Called before each load starts: what discard_failed_load must know.
   virtual void begin_load() = 0;
 
@@ -52,7 +54,9 @@ class Runtime {
 
 // The runtime the request names, or the first installed on the node:
 // Docker (dockerd or its socket), then containerd (its socket or binary),
-// then podman. Throws one line when it does not answer, or none is there.
+// then podman; run as this user may (runtime_cli.h: directly, or through
+// sudo). Throws one line when it does not answer, or none is there, or the
+// user may not use it.
 std::unique_ptr<Runtime> open_runtime(const wire::ProbeRequest& request);
 
 // --- shared by the runtimes ---

@@ -117,7 +117,7 @@ std::string RemoteRelay::launch() {
 
 wire::ProbeReply RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
   return request<wire::ProbeReply>(
-      wire::ProbeRequest{ids, layers, node_.runtime, node_.containerd_socket, node_.ns}, kReplyTimeoutS);
+      wire::ProbeRequest{ids, layers, node_.runtime, node_.containerd_socket, node_.ns, node_.sudo}, kReplyTimeoutS);
 }
 
 int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {

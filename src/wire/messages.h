@@ -25,6 +25,7 @@ struct ProbeRequest {
   std::string runtime;              // "docker", "containerd", "podman", or "" to detect
   std::string socket;               // containerd's socket, "" for its default
   std::string ns;                   // containerd's namespace, "" for k8s.io
+  std::string sudo;                 // run the runtime through `sudo -n`: "yes", "no", or "" to detect
 };
 
 // One image of a run, as the relay writes it into manifest.json: its config
@@ -96,6 +97,7 @@ struct ProbeReply {
   std::string version;  // the runtime's
   std::string store;    // Docker: "classic" or "containerd"; else the runtime's storage driver
   std::string arch;     // the node's platform, as images name it ("amd64", "arm64", …)
+  bool sudo = false;    // the relay runs the runtime through `sudo -n`
   std::string root_dir;  // where the runtime keeps images
   std::uint64_t root_free = 0;
   std::string temp_dir;  // where its load stages the archive elsewhere (podman), or ""
@@ -224,7 +226,7 @@ using ControlEvents = std::tuple<Progress, Received, Forwarded, ChildFailed, Cor
 using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 
 // Strict conversions: from_json throws for a missing field or a wrong type.
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers, runtime, socket, ns)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers, runtime, socket, ns, sudo)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers, config_size, layer_sizes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source, window)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
@@ -233,7 +235,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin, untag)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, root_dir, root_free, temp_dir, temp_free, spool_free, spool_on_root, images, layers)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, sudo, root_dir, root_free, temp_dir, temp_free, spool_free, spool_on_root, images, layers)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Listening, port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarding, children)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Loaded, ids, received, wire_bytes)
