@@ -81,6 +81,11 @@ TEST_CASE("the seed's flags parse as the seed script took them") {
   CHECK_FALSE(d.force);
 }
 
+TEST_CASE("-F names the ssh config, as ssh -F does") {
+  CHECK(parse({"--image", "a", "-F", "/dev/null"}).ssh_config == "/dev/null");
+  CHECK(parse({"--image", "a", "--ssh-config", "none"}).ssh_config.empty());
+}
+
 TEST_CASE("the status command may stand anywhere among the options") {
   for (std::vector<const char*> args : {std::vector<const char*>{"treesync", "status", "--image", "a"},
                                          std::vector<const char*>{"treesync", "--inventory", "i.yaml", "status", "--image", "a"}}) {

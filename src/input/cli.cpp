@@ -121,7 +121,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
        cxxopts::value<bool>()->default_value("false"));
   spec.add_options("SSH")
-      ("ssh-config", "OpenSSH client config that resolves node hosts (like ssh -F; default ~/.ssh/config, none: "
+      ("F,ssh-config", "OpenSSH client config that resolves node hosts (as ssh -F; default ~/.ssh/config, none: "
        "no config)", cxxopts::value<std::string>()->default_value(""), "FILE")
       ("known-hosts", "known_hosts file (default ~/.ssh/known_hosts)", cxxopts::value<std::string>()->default_value(""),
        "FILE")
