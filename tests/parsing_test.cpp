@@ -81,7 +81,7 @@ TEST_CASE("the seed's flags parse as the seed script took them") {
   CHECK_FALSE(d.force);
 }
 
-TEST_CASE("-F names the ssh config, as ssh -F does") {
+TEST_CASE("the ssh config: -F FILE, as ssh -F") {
   CHECK(parse({"--image", "a", "-F", "/dev/null"}).ssh_config == "/dev/null");
   CHECK(parse({"--image", "a", "--ssh-config", "none"}).ssh_config.empty());
 }
