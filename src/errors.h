@@ -6,12 +6,14 @@
 
 namespace treesync {
 
-// Text from the user, fit to quote in a one-line message: control
-// characters are shown escaped ("\n", "\x1b").
-inline std::string printable(const std::string& text) {
+// Text from the user or a node, fit to quote in a one-line message: control
+// characters are shown escaped ("\n", "\x1b"). With keep_lines, newlines and
+// tabs stay (a log line), and only what could drive a terminal is escaped.
+inline std::string printable(const std::string& text, bool keep_lines = false) {
   std::string out;
   for (unsigned char c : text) {
-    if (c == '\n') out += "\\n";
+    if (keep_lines && (c == '\n' || c == '\t')) out += static_cast<char>(c);
+    else if (c == '\n') out += "\\n";
     else if (c == '\t') out += "\\t";
     else if (c < 0x20 || c == 0x7f) {
       const char* hex = "0123456789abcdef";

@@ -1,9 +1,13 @@
 #include <catch2/catch.hpp>
 
 #include <cstdio>
+#include <sstream>
 #include <string>
 
+#include <spdlog/logger.h>
+
 #include "src/report/progress.h"
+#include "src/report/report.h"
 
 using namespace treesync;
 
@@ -64,4 +68,35 @@ TEST_CASE("without a terminal, progress lines carry no escape codes") {
   CHECK(text.find('\x1b') == std::string::npos);
   CHECK(text.find("progress: 0/1 done, 0 failed, 50 B / 100 B received") != std::string::npos);
   CHECK(text.find("warning node1: something\n") != std::string::npos);
+}
+
+// A node's words (a relay's error, its runtime's name) travel into log lines
+// and the summary: a hostile node must not drive the operator's terminal
+// (OSC 52 writes the clipboard; "\r" plus clear-line rewrites a failure).
+TEST_CASE("what a node says reaches the terminal escaped") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  {
+    Progress p(Progress::Style::Plain, out);
+    auto sink = std::make_shared<ProgressSink>();
+    sink->set_pattern("%v");
+    sink->attach(&p);
+    spdlog::logger log("test", sink);
+    log.warn("node1: relay says \x1b]52;c;aGk=\x07 and\r\x1b[2Kok");
+    sink->attach(nullptr);
+  }
+  std::string text = read_all(out);
+  std::fclose(out);
+  CHECK(text.find('\x1b') == std::string::npos);
+  CHECK(text.find('\r') == std::string::npos);
+  CHECK(text.find("relay says \\x1b]52;c;aGk=\\x07 and\\x0d\\x1b[2Kok\n") != std::string::npos);
+
+  NodeResult r;
+  r.node = "node1", r.host = "10.0.0.1", r.outcome = Outcome::Failed, r.step = "probe";
+  r.reason = "no\r\x1b[2Kloaded", r.runtime = "docker\x1b[31m", r.store = "classic";
+  std::ostringstream summary;
+  print_summary(summary, {r}, 0, 1);
+  CHECK(summary.str().find('\x1b') == std::string::npos);
+  CHECK(summary.str().find("probe: no\\x0d\\x1b[2Kloaded") != std::string::npos);
+  CHECK(summary.str().find("docker\\x1b[31m/classic") != std::string::npos);
 }

@@ -230,6 +230,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
       << "\n  IdentityFile " << (dir.path / "key").string()
       << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n  IdentitiesOnly yes\n"
       << "Host jumpy\n  ProxyJump bastion,ops@inner:2200\nHost lax\n  StrictHostKeyChecking no\n"
+      << "Host pinned\n  StrictHostKeyChecking yes\n"
       << "Host bastion\n  HostName 10.0.0.1\n  User jump\n  Port 2022\n  IdentityFile " << (dir.path / "key").string()
       << "\n  UserKnownHostsFile ~/kh_bastion\n  ProxyJump outer\n"
       << "Host inner\n  HostName 10.1.0.1\n  ProxyJump ignored\n  ProxyCommand ignored too\n"
@@ -296,6 +297,10 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   Node lax;
   lax.name = lax.host = "lax";
   CHECK(ssh_config(lax, o).accept_new_host_keys);
+  // A host the config pins (yes) stays pinned: the flag is for hosts it leaves open.
+  Node pinned;
+  pinned.name = pinned.host = "pinned";
+  CHECK_FALSE(ssh_config(pinned, o).accept_new_host_keys);
 
   // ProxyJump as ssh -J runs it: the first hop with its own ProxyJump (ssh
   // runs `ssh -W ... bastion`, which reads bastion's), each hop resolved

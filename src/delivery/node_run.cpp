@@ -94,6 +94,9 @@ SshConfig resolve(const Reach& reach, const Options& o, const SshLocal& local, b
   c.identities_only = r.identities_only;
   if (!o.known_hosts_given && given("userknownhostsfile")) c.known_hosts = r.user_known_hosts_files[0];
   if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;  // "no" got here only with it set
+  // A host the operator pinned stays pinned: --accept-new-host-keys is for
+  // the hosts the config leaves open (ssh -J does not pass -o to its hops).
+  if (given("stricthostkeychecking") && r.strict_host_key_checking == "yes") c.accept_new_host_keys = false;
   if (!o.connect_timeout_given && r.connect_timeout && *r.connect_timeout > 0) c.connect_timeout_s = *r.connect_timeout;
   if (!follow_jumps || r.proxy_jump.empty()) return c;
   for (std::size_t i = 0; i < r.proxy_jump.size(); ++i) {

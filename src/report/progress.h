@@ -63,6 +63,8 @@ class Progress {
 
 #include <spdlog/sinks/base_sink.h>
 
+#include "src/errors.h"
+
 namespace treesync {
 
 // spdlog output that goes through the progress display (above its block),
@@ -75,7 +77,8 @@ class ProgressSink : public spdlog::sinks::base_sink<std::mutex> {
   void sink_it_(const spdlog::details::log_msg& msg) override {
     spdlog::memory_buf_t text;
     formatter_->format(msg, text);
-    std::string line(text.data(), text.size());
+    // Log lines quote what nodes said: no escape sequence reaches the terminal.
+    std::string line = printable(std::string(text.data(), text.size()), true);
     if (Progress* p = progress_)
       p->log_line(line);
     else

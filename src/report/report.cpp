@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <map>
 
+#include "src/errors.h"
+
 namespace treesync {
 
 const char* outcome_name(Outcome o) {
@@ -42,7 +44,9 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
                    std::uint64_t bundle_size) {
   std::size_t name_w = 4, host_w = 4;
   std::size_t runtime_w = 7;
-  auto runtime_of = [](const NodeResult& r) { return r.runtime.empty() ? "-" : r.runtime + "/" + r.store; };
+  // The runtime, its store and a failure's reason are what a node said: shown
+  // escaped, so a node cannot write control sequences to the terminal.
+  auto runtime_of = [](const NodeResult& r) { return r.runtime.empty() ? "-" : printable(r.runtime + "/" + r.store); };
   for (const auto& r : results) {
     name_w = std::max(name_w, r.node.size());
     host_w = std::max(host_w, r.host.size());
@@ -65,7 +69,7 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
     std::snprintf(line, sizeof line, "%-*s  %-*s  %-*s  %-8s  %10s  %7.1f  ", int(name_w), r.node.c_str(), int(host_w),
                   r.host.c_str(), int(runtime_w), runtime_of(r).c_str(), outcome_name(r.outcome),
                   human_bytes(r.bytes).c_str(), r.seconds);
-    out << line << detail << "\n";
+    out << line << printable(detail) << "\n";
   }
   out << results.size() << " node(s): " << counts[Outcome::Loaded] << " loaded, " << counts[Outcome::Tagged]
       << " tagged, " << counts[Outcome::Skipped] << " skipped, " << counts[Outcome::Failed] << " failed";

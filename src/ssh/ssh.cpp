@@ -30,7 +30,7 @@
 namespace treesync {
 namespace {
 
-std::mutex g_known_hosts_write;
+std::mutex g_known_hosts;
 
 std::string endpoint(const SshConfig& c) { return c.host + ":" + std::to_string(c.port); }
 
@@ -253,7 +253,10 @@ void SshSession::verify_host_key() {
   const std::string shown = std::string(hostkey_type_name(type)) + " key " + fingerprint(session_);
 
   // The verdict is ours (OpenSSH's matching); libssh2's check compares names
-  // with strcmp and ignores @revoked.
+  // with strcmp and ignores @revoked. Read, judged and (accept-new) recorded
+  // under one lock: sessions racing to a new host record the first key they
+  // saw, and the others are judged against it (another key: changed).
+  std::lock_guard<std::mutex> lock(g_known_hosts);
   std::ifstream in(config_.known_hosts);
   std::stringstream text;
   text << in.rdbuf();
@@ -292,9 +295,9 @@ void SshSession::verify_host_key() {
 }
 
 // Appends the offered key to known_hosts (--accept-new-host-keys, unknown
-// host only); libssh2 writes the line. Returns an error, or "".
+// host only); libssh2 writes the line. Returns an error, or "". The caller
+// holds g_known_hosts.
 std::string SshSession::record_host_key(const char* key, std::size_t len, int type, const std::string& shown) {
-  std::lock_guard<std::mutex> lock(g_known_hosts_write);
   LIBSSH2_KNOWNHOSTS* kh = libssh2_knownhost_init(session_);
   int mask = LIBSSH2_KNOWNHOST_TYPE_PLAIN | LIBSSH2_KNOWNHOST_KEYENC_RAW | knownhost_key_bit(type);
   std::string name = config_.port == 22 ? config_.host : "[" + config_.host + "]:" + std::to_string(config_.port);
@@ -431,7 +434,9 @@ std::string SshChannel::read_stderr() {
   libssh2_session_set_blocking(session_.raw(), 0);
   char buf[4096];
   ssize_t n;
-  while ((n = libssh2_channel_read_stderr(channel_, buf, sizeof buf)) > 0) out.append(buf, static_cast<std::size_t>(n));
+  // Bounded: a node that keeps writing to stderr must not fill the source's memory.
+  while (out.size() < kMaxNodeOutput && (n = libssh2_channel_read_stderr(channel_, buf, sizeof buf)) > 0)
+    out.append(buf, static_cast<std::size_t>(n));
   libssh2_session_set_blocking(session_.raw(), 1);
   return out;
 }
@@ -480,7 +485,12 @@ int ssh_run(SshSession& session, const std::string& command, std::string_view in
     long n = ch->read(buf, sizeof buf);
     if (n == 0) break;
     if (n < 0) throw NodeError("ssh", "command timed out: " + command.substr(0, command.find(' ')));
-    if (out) out->append(buf, static_cast<std::size_t>(n));
+    if (!out) continue;
+    // Every command we run prints a few lines: more is a node that lies, not output to keep.
+    if (out->size() + static_cast<std::size_t>(n) > kMaxNodeOutput)
+      throw NodeError("ssh", "the node printed more than " + std::to_string(kMaxNodeOutput >> 10) +
+                                 " KiB for: " + command.substr(0, command.find(' ')));
+    out->append(buf, static_cast<std::size_t>(n));
   }
   std::string e = ch->read_stderr();
   if (err) *err = e;

@@ -105,8 +105,13 @@ class SshChannel {
   bool closed_ = false;
 };
 
+// The most a short command's stdout (or a stderr read) may hold: what a
+// node prints is never trusted to be small.
+constexpr std::size_t kMaxNodeOutput = 64 << 10;
+
 // Runs a short command to completion, feeding it `input`; returns its exit
-// status, with its stdout and stderr in the out parameters.
+// status, with its stdout and stderr in the out parameters. Throws
+// NodeError("ssh") once stdout passes kMaxNodeOutput.
 int ssh_run(SshSession& session, const std::string& command, std::string_view input, std::string* out,
             std::string* err);
 

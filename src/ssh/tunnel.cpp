@@ -93,8 +93,12 @@ void Tunnel::carry(wire::Socket& local) {
   while (!stopping() && !(remote_eof && down.empty())) {
     pollfd p[2] = {{local.fd(), static_cast<short>((local_eof || up.size() > sizeof buf ? 0 : POLLIN) |
                                                    (down.empty() ? 0 : POLLOUT)), 0},
-                   {session_->socket_fd(), POLLIN, 0}};
+                   {session_->socket_fd(), 0, 0}};
     int dirs = libssh2_session_block_directions(s);
+    // Read the far end only while `down` has room: unread, the channel's
+    // window closes and the far end must wait, as a TCP peer would.
+    const bool room = down.size() <= sizeof buf;
+    if (room || (dirs & LIBSSH2_SESSION_BLOCK_INBOUND)) p[1].events |= POLLIN;
     if ((dirs & LIBSSH2_SESSION_BLOCK_OUTBOUND) || !up.empty()) p[1].events |= POLLOUT;
     ::poll(p, 2, kPollMs);
     if (!local_eof && up.size() <= sizeof buf) {
@@ -109,7 +113,7 @@ void Tunnel::carry(wire::Socket& local) {
       up.erase(0, static_cast<std::size_t>(n));
     }
     if (local_eof && up.empty() && !eof_sent) eof_sent = libssh2_channel_send_eof(ch) == 0;
-    for (;;) {
+    while (down.size() <= sizeof buf) {
       ssize_t n = libssh2_channel_read(ch, buf, sizeof buf);
       if (n == LIBSSH2_ERROR_EAGAIN) break;
       if (n < 0) throw NodeError("send", "ssh tunnel lost: " + session_->last_error());
