@@ -1,6 +1,9 @@
 #include <catch2/catch.hpp>
 
+#include <chrono>
+
 #include "src/errors.h"
+#include "src/input/host_range.h"
 #include "src/input/inventory.h"
 #include "src/input/inventory_format.h"
 #include "src/input/selection.h"
@@ -195,6 +198,30 @@ TEST_CASE("an inventory in none of the formats gets one line naming them") {
   // A treesync inventory with a typo keeps its own message.
   CHECK_THAT(format_error("nodez: []\n"), Catch::Contains("unknown top-level field 'nodez'"));
   CHECK_THAT(format_error("defaults: {user: ops}\n"), Catch::Contains("lists no nodes"));
+}
+
+// Inventories are files anyone may hand the tool: shapes that cost a parser
+// its stack or exponential time are refused or cheap.
+TEST_CASE("hostile inventory shapes: a huge line, a diamond of groups, a long range tail") {
+  CHECK(format_error("node1\n" + std::string(100000, 'a') + "\n") ==
+        "inv:2: a line of 100000 characters; no inventory line is longer than 4096");
+  // 40 levels of groups, each with two children that share the next: 2^40
+  // paths up, one visit per group.
+  std::string diamond = "[g0]\nh1\n";
+  for (int i = 0; i < 40; ++i) {
+    const std::string at = std::to_string(i), next = std::to_string(i + 1);
+    diamond += "[l" + at + "]\n[r" + at + "]\n[g" + next + "]\n[l" + at + ":children]\ng" + at + "\n[r" + at +
+               ":children]\ng" + at + "\n[g" + next + ":children]\nl" + at + "\nr" + at + "\n";
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  Inventory inv = read_inventory(diamond, "hosts.ini");
+  CHECK(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(2));
+  REQUIRE(inv.nodes.size() == 1);
+  CHECK(inv.nodes[0].groups.size() == 121);  // g0..g40, l0..l39, r0..r39
+  // A range followed by many one-value ranges: the tail is expanded once.
+  std::string tail;
+  for (int i = 0; i < 900; ++i) tail += "[a:a]";
+  CHECK(expand_host_range("n[0:9999]" + tail).size() == 10000);
 }
 
 TEST_CASE("--node-type picks Ansible groups; docker picks every host unless a group is named docker") {

@@ -101,8 +101,11 @@ void AnsibleInventory::add_child(const std::string& parent, const std::string& c
   define_group(child, where);
   if (child == "all") throw error_at(where, "'all' cannot be a child group");
   // As Ansible: a group may not end up inside itself.
+  // Each group visited once: a diamond of nested groups must not cost 2^depth.
+  std::set<std::string> seen;
   std::function<bool(const std::string&)> below_child = [&](const std::string& g) {
     if (g == child) return true;
+    if (!seen.insert(g).second) return false;
     for (const auto& p : groups_.at(g).parents)
       if (below_child(p)) return true;
     return false;
@@ -125,10 +128,11 @@ bool AnsibleInventory::set_host_var(const std::string& host, const std::string& 
   return set_var(host_vars_[host], key, value, where);
 }
 
-int AnsibleInventory::depth(const std::string& group) const {
+int AnsibleInventory::depth(const std::string& group, std::map<std::string, int>& known) const {
+  if (auto it = known.find(group); it != known.end()) return it->second;
   int d = 0;
-  for (const auto& p : groups_.at(group).parents) d = std::max(d, depth(p) + 1);
-  return d;
+  for (const auto& p : groups_.at(group).parents) d = std::max(d, depth(p, known) + 1);
+  return known[group] = d;
 }
 
 std::set<std::string> AnsibleInventory::groups_of(const std::string& host) const {
@@ -148,9 +152,10 @@ Inventory AnsibleInventory::nodes() const {
   Inventory inv;
   inv.path = path_;
   const bool has_docker_group = groups_.count("docker") > 0;
+  std::map<std::string, int> depths;  // each group's, computed once
   for (const auto& name : host_order_) {
     std::vector<std::pair<int, std::string>> ordered;
-    for (const auto& g : groups_of(name)) ordered.emplace_back(depth(g), g);
+    for (const auto& g : groups_of(name)) ordered.emplace_back(depth(g, depths), g);
     std::sort(ordered.begin(), ordered.end());
     AnsibleVars vars;
     Node node;

@@ -54,7 +54,8 @@ class AnsibleInventory {
     AnsibleVars vars;
   };
   std::set<std::string> groups_of(const std::string& host) const;
-  int depth(const std::string& group) const;
+  // Longest path up to `all`; `known` remembers each group's.
+  int depth(const std::string& group, std::map<std::string, int>& known) const;
 
   std::string path_;
   std::map<std::string, Group> groups_;

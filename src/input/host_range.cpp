@@ -53,8 +53,9 @@ std::vector<std::string> expand(const std::string& whole, const std::string& res
     throw UsageError("host range '" + printable(whole) + "': unbalanced [ ]");
   const std::string head = rest.substr(0, open);
   std::vector<std::string> out;
+  const std::vector<std::string> tails = expand(whole, rest.substr(close + 1));  // once, not once per middle
   for (const auto& middle : bounds_of(whole, rest.substr(open + 1, close - open - 1)))
-    for (const auto& tail : expand(whole, rest.substr(close + 1))) {
+    for (const auto& tail : tails) {
       out.push_back(head + middle + tail);
       if (out.size() > kMaxHosts) throw UsageError("host range '" + printable(whole) + "': more than 10000 hosts");
     }

@@ -38,7 +38,19 @@ Inventory load_inventory(const std::string& path) {
   return read_inventory(text.str(), path);
 }
 
+// No inventory line is this long; the readers' regular expressions recurse
+// once per character, so a longer line could overflow the stack.
+constexpr std::size_t kMaxLine = 4096;
+
 Inventory read_inventory(const std::string& text, const std::string& path) {
+  std::size_t number = 1, start = 0;
+  for (std::size_t end; start <= text.size(); start = end + 1, ++number) {
+    end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    if (end - start > kMaxLine)
+      throw UsageError(path + ":" + std::to_string(number) + ": a line of " + std::to_string(end - start) +
+                       " characters; no inventory line is longer than " + std::to_string(kMaxLine));
+  }
   if (looks_like_host_list(text)) return parse_host_list(text, path);
   const IniShape ini = ini_shape(text);
   if (ini == IniShape::Certain) return parse_ansible_ini(text, path);
