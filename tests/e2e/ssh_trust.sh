@@ -111,5 +111,24 @@ check "a world-readable identity file is refused up front (exit 2)" rc_is 2
 check "with the chmod that fixes it" out_has "chmod 600 /root/stranger"
 rm -f "$SRC_HOME"/stranger* "$SRC_HOME"/old_rsa* "$SRC_HOME/keys.yaml"
 sed -i '/old_rsa\|^ssh-rsa/d' "$TREESYNC_LAB_DIR/hosts/node1/root/.ssh/authorized_keys"
+
+# A hostile node whose host key is right: its sshd answers every command with
+# endless output (ForceCommand yes). The source reads a bounded amount, fails
+# that node with one line, and the others go on.
+SSHD_CONF="$TREESYNC_LAB_DIR/hosts/node2/ssh/sshd_config"
+cp "$SSHD_CONF" "$SSHD_CONF.orig"
+restore_sshd() { mv -f "$SSHD_CONF.orig" "$SSHD_CONF"; "$LAB" sshd-stop node2; "$LAB" sshd-start node2; }
+trap 'mv -f "$KH.orig" "$KH"; restore_sshd || true' EXIT
+echo "ForceCommand yes" >>"$SSHD_CONF"
+"$LAB" sshd-stop node2
+"$LAB" sshd-start node2
+reset_nodes
+run_ts --image app:1 --mode flat
+check "exit status 1: one node is hostile" rc_is 1
+check "node2 failed with one line: it printed more than 64 KiB" grep -qE '^node2 .*printed more than 64 KiB' <<<"$OUT"
+check "node1 and node3 got app:1 all the same" \
+  [ "$(node_id node1 app:1) $(node_id node3 app:1)" = "$(source_id app:1) $(source_id app:1)" ]
+restore_sshd
+trap 'mv -f "$KH.orig" "$KH"' EXIT
 assert_clean
 done_testing
