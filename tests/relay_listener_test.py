@@ -206,7 +206,7 @@ def start(work, hash_hex, key):
     hello = relay.wait_for("hello", 10)
     check(hello["pid"] == relay.proc.pid, "the relay said hello with its pid")
     # The probe opens the node's runtime, as treesync's first request does.
-    relay.send({"type": "probe", "images": [CONFIG_ID], "layers": True, "runtime": "docker", "socket": "", "ns": ""})
+    relay.send({"type": "probe", "images": [CONFIG_ID], "layers": True, "runtime": "docker", "socket": "", "ns": "", "sudo": ""})
     probed = relay.wait_for("probed", 10)
     check(probed["runtime"] == "docker" and not probed["images"][CONFIG_ID]["present"],
           "the probe found the stand-in Docker, without the image")
