@@ -23,13 +23,17 @@ const std::string E =
 
 // What check_host_key says of `key` ("type base64", as a .pub holds it)
 // offered by host:port, as "Verdict@line".
-std::string check(const std::string& text, const std::string& host, int port, const std::string& key) {
-  std::string type = key.substr(0, key.find(' ')), b64 = key.substr(key.find(' ') + 1);
+std::string type_of(const std::string& key) { return key.substr(0, key.find(' ')); }
+std::string blob_of(const std::string& key) {
+  std::string b64 = key.substr(key.find(' ') + 1);
   std::string blob(b64.size(), '\0');
   int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(blob.data()),
                           reinterpret_cast<const unsigned char*>(b64.data()), static_cast<int>(b64.size()));
   blob.resize(static_cast<std::size_t>(n) - std::count(b64.end() - 2, b64.end(), '='));
-  HostKeyCheck c = check_host_key(text, host, port, type, blob);
+  return blob;
+}
+std::string check(const std::string& text, const std::string& host, int port, const std::string& key) {
+  HostKeyCheck c = check_host_key(text, host, port, type_of(key), blob_of(key));
   const char* names[] = {"Match", "Revoked", "Changed", "CertAuthority", "NotFound"};
   return std::string(names[static_cast<int>(c.verdict)]) + "@" + std::to_string(c.line);
 }
@@ -64,11 +68,32 @@ TEST_CASE("known key types for a host, in file order, skipping junk lines") {
       << "10.0.0.1 ssh-rsa AAAAnot-a-key\n"
       << "node1 " << C << "\n";
   }
-  CHECK(known_key_types(path, "node1", 22) == std::vector<std::string>{"ssh-ed25519"});
-  CHECK(known_key_types(path, "10.0.0.1", 22) == std::vector<std::string>{"ssh-ed25519", "ecdsa-sha2-nistp256"});
-  CHECK(known_key_types(path, "node3", 22).empty());
-  CHECK(known_key_types("/nonexistent", "node1", 22).empty());
+  CHECK(known_key_types({path}, "node1", 22) == std::vector<std::string>{"ssh-ed25519"});
+  CHECK(known_key_types({path}, "10.0.0.1", 22) == std::vector<std::string>{"ssh-ed25519", "ecdsa-sha2-nistp256"});
+  CHECK(known_key_types({path}, "node3", 22).empty());
+  CHECK(known_key_types({"/nonexistent"}, "node1", 22).empty());
   std::remove(path.c_str());
+}
+
+// OpenSSH reads every UserKnownHostsFile and the global files as one: a key
+// revoked in any of them is refused, a match in a later one counts, and the
+// message names the file that decided.
+TEST_CASE("several known_hosts files are judged as one, naming the deciding file") {
+  const std::string first = "known_hosts_first.tmp", second = "known_hosts_second.tmp";
+  std::ofstream(first) << "node1 " << A << "\nnode2 " << A;  // no final newline
+  std::ofstream(second) << "# global\nnode3 " << E << "\n@revoked * " << A << "\nnode4 " << B << "\n";
+  auto verdict = [&](const std::string& host, const std::string& key) {
+    HostKeyCheck c = check_host_key_files({first, "/nonexistent", second}, host, 22, type_of(key), blob_of(key));
+    const char* names[] = {"Match", "Revoked", "Changed", "CertAuthority", "NotFound"};
+    return std::string(names[static_cast<int>(c.verdict)]) + "@" + c.file + ":" + std::to_string(c.line);
+  };
+  CHECK(verdict("node1", A) == "Revoked@" + second + ":3");  // revoked in the second file, known in the first
+  CHECK(verdict("node3", E) == "Match@" + second + ":2");
+  CHECK(verdict("node4", C) == "Changed@" + second + ":4");
+  CHECK(verdict("node5", C) == "NotFound@:0");
+  CHECK(known_key_types({first, second}, "node3", 22) == std::vector<std::string>{"ecdsa-sha2-nistp256"});
+  std::remove(first.c_str());
+  std::remove(second.c_str());
 }
 
 // The cases of OpenSSH's regress/keygen-knownhosts.sh (its kh.invalid file:

@@ -228,7 +228,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   std::ofstream(dir.path / "config")
       << "Host n1\n  HostName 10.9.8.7\n  Port 2222\n  User ops\n  IdentityFile " << (dir.path / "missing").string()
       << "\n  IdentityFile " << (dir.path / "key").string()
-      << "\n  UserKnownHostsFile ~/kh_%h\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n  IdentitiesOnly yes\n"
+      << "\n  UserKnownHostsFile ~/kh_%h ~/kh_more\n  StrictHostKeyChecking accept-new\n  ConnectTimeout 4\n  IdentitiesOnly yes\n"
       << "Host jumpy\n  ProxyJump bastion,ops@inner:2200\nHost lax\n  StrictHostKeyChecking no\n"
       << "Host pinned\n  StrictHostKeyChecking yes\n"
       << "Host bastion\n  HostName 10.0.0.1\n  User jump\n  Port 2022\n  IdentityFile " << (dir.path / "key").string()
@@ -251,6 +251,7 @@ TEST_CASE("ssh_config: a node is reached as the ssh config says, explicit settin
   CHECK(c.user == "ops");
   CHECK(c.identity == (dir.path / "key").string());  // the first that exists, as ssh skips missing ones
   CHECK(c.known_hosts == local.home + "/kh_10.9.8.7");
+  CHECK(c.known_hosts_also == std::vector<std::string>{local.home + "/kh_more"});  // read, never written
   CHECK(c.accept_new_host_keys);
   CHECK(c.connect_timeout_s == 4);
   CHECK(c.identities_only);  // the session then offers no agent key but the identity file's

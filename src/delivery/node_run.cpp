@@ -58,6 +58,8 @@ SshConfig resolve(const Reach& reach, const Options& o, const SshLocal& local, b
   SshConfig c;
   c.host = reach.host, c.port = reach.port, c.user = reach.user, c.identity = reach.identity;
   c.known_hosts = o.known_hosts, c.accept_new_host_keys = o.accept_new_host_keys;
+  // OpenSSH's default: ~/.ssh/known_hosts2 beside the first.
+  if (!o.known_hosts_given) c.known_hosts_also.push_back(local.home + "/.ssh/known_hosts2");
   c.connect_timeout_s = o.connect_timeout;
   c.name = reach.name;
   if (o.ssh_config.empty()) return c;
@@ -92,7 +94,10 @@ SshConfig resolve(const Reach& reach, const Options& o, const SshLocal& local, b
         break;
       }
   c.identities_only = r.identities_only;
-  if (!o.known_hosts_given && given("userknownhostsfile")) c.known_hosts = r.user_known_hosts_files[0];
+  if (!o.known_hosts_given && given("userknownhostsfile")) {
+    c.known_hosts = r.user_known_hosts_files[0];
+    c.known_hosts_also.assign(r.user_known_hosts_files.begin() + 1, r.user_known_hosts_files.end());
+  }
   if (r.strict_host_key_checking == "accept-new") c.accept_new_host_keys = true;  // "no" got here only with it set
   // A host the operator pinned stays pinned: --accept-new-host-keys is for
   // the hosts the config leaves open (ssh -J does not pass -o to its hops).

@@ -76,14 +76,16 @@ bool host_field_matches(const std::string& field, const std::string& host, int p
   });
 }
 
-std::vector<std::string> known_key_types(const std::string& known_hosts_path, const std::string& host, int port) {
+std::vector<std::string> known_key_types(const std::vector<std::string>& paths, const std::string& host, int port) {
   std::vector<std::string> types;
-  std::ifstream in(known_hosts_path);
-  for_each_entry(in, [&](int, const Entry& e) {
-    if (e.marker == Entry::Marker::None && host_field_matches(e.hosts, host, port) &&
-        std::find(types.begin(), types.end(), e.type) == types.end())
-      types.push_back(e.type);
-  });
+  for (const auto& path : paths) {
+    std::ifstream in(path);
+    for_each_entry(in, [&](int, const Entry& e) {
+      if (e.marker == Entry::Marker::None && host_field_matches(e.hosts, host, port) &&
+          std::find(types.begin(), types.end(), e.type) == types.end())
+        types.push_back(e.type);
+    });
+  }
   return types;
 }
 
@@ -101,11 +103,36 @@ HostKeyCheck check_host_key(const std::string& known_hosts_text, const std::stri
     if (e.marker == Entry::Marker::CertAuthority) first(ca);
     else if (e.type == key_type) first(e.blob == key_blob ? match : changed);
   });
-  if (revoked) return {HostKeyVerdict::Revoked, revoked};
-  if (match) return {HostKeyVerdict::Match, match};
-  if (changed) return {HostKeyVerdict::Changed, changed};
-  if (ca) return {HostKeyVerdict::CertAuthority, ca};
-  return {HostKeyVerdict::NotFound, 0};
+  if (revoked) return {HostKeyVerdict::Revoked, revoked, ""};
+  if (match) return {HostKeyVerdict::Match, match, ""};
+  if (changed) return {HostKeyVerdict::Changed, changed, ""};
+  if (ca) return {HostKeyVerdict::CertAuthority, ca, ""};
+  return {HostKeyVerdict::NotFound, 0, ""};
+}
+
+HostKeyCheck check_host_key_files(const std::vector<std::string>& paths, const std::string& host, int port,
+                                  const std::string& key_type, const std::string& key_blob) {
+  std::string text;
+  std::vector<std::pair<int, std::string>> starts;  // (first line in `text`, file)
+  int lines = 0;
+  for (const auto& path : paths) {
+    std::ifstream in(path);
+    std::stringstream file;
+    file << in.rdbuf();
+    std::string t = file.str();
+    if (!t.empty() && t.back() != '\n') t += '\n';
+    starts.emplace_back(lines + 1, path);
+    lines += static_cast<int>(std::count(t.begin(), t.end(), '\n'));
+    text += t;
+  }
+  HostKeyCheck check = check_host_key(text, host, port, key_type, key_blob);
+  for (auto it = starts.rbegin(); check.line && it != starts.rend(); ++it)
+    if (check.line >= it->first) {
+      check.line -= it->first - 1;
+      check.file = it->second;
+      break;
+    }
+  return check;
 }
 
 }  // namespace treesync

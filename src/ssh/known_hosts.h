@@ -10,9 +10,9 @@
 
 namespace treesync {
 
-// Key types ("ssh-ed25519", "ecdsa-sha2-nistp256", ...) recorded for host:port,
-// in file order, without repeats. A missing file gives an empty list.
-std::vector<std::string> known_key_types(const std::string& known_hosts_path, const std::string& host, int port);
+// Key types ("ssh-ed25519", "ecdsa-sha2-nistp256", ...) recorded for host:port
+// in the files, in file order, without repeats. A missing file adds none.
+std::vector<std::string> known_key_types(const std::vector<std::string>& paths, const std::string& host, int port);
 
 // Does one known_hosts host field ("a,b,|1|salt|hash,*.lan,!bad") name host?
 // Names compare case-insensitively, as OpenSSH lowercases the host.
@@ -28,7 +28,8 @@ enum class HostKeyVerdict {
 
 struct HostKeyCheck {
   HostKeyVerdict verdict;
-  int line = 0;  // 1-based line that decided it (the first such); 0 for NotFound
+  int line = 0;      // 1-based line that decided it (the first such); 0 for NotFound
+  std::string file;  // check_host_key_files: the file of that line
 };
 
 // What the known_hosts text says of the key (type as "ssh-ed25519", blob as
@@ -37,5 +38,11 @@ struct HostKeyCheck {
 // skips them; keys compare by their decoded bytes.
 HostKeyCheck check_host_key(const std::string& known_hosts_text, const std::string& host, int port,
                             const std::string& key_type, const std::string& key_blob);
+
+// The same over several files read as one, in order, as OpenSSH loads every
+// UserKnownHostsFile and GlobalKnownHostsFile before it judges: a @revoked
+// line in any of them refuses the key. A missing file reads as empty.
+HostKeyCheck check_host_key_files(const std::vector<std::string>& paths, const std::string& host, int port,
+                                  const std::string& key_type, const std::string& key_blob);
 
 }  // namespace treesync

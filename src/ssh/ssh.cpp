@@ -34,6 +34,14 @@ std::mutex g_known_hosts;
 
 std::string endpoint(const SshConfig& c) { return c.host + ":" + std::to_string(c.port); }
 
+// Every known_hosts file OpenSSH would read for this host, the one we write first.
+std::vector<std::string> known_hosts_files(const SshConfig& c) {
+  std::vector<std::string> files{c.known_hosts};
+  files.insert(files.end(), c.known_hosts_also.begin(), c.known_hosts_also.end());
+  files.insert(files.end(), {"/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2"});
+  return files;
+}
+
 int knownhost_key_bit(int hostkey_type) {
   switch (hostkey_type) {
     case LIBSSH2_HOSTKEY_TYPE_RSA: return LIBSSH2_KNOWNHOST_KEY_SSHRSA;
@@ -148,7 +156,7 @@ void SshSession::start() {
     set_timeout_ms(config_.connect_timeout_s * 1000L);
     // Offer first the host key types known_hosts holds for this host, or a
     // known host reads as unknown (libssh2 matches only the negotiated type).
-    std::vector<std::string> types = known_key_types(config_.known_hosts, config_.host, config_.port);
+    std::vector<std::string> types = known_key_types(known_hosts_files(config_), config_.host, config_.port);
     std::string pref;
     for (const auto& t : types)
       if (t.rfind("ssh-", 0) == 0 || t.rfind("ecdsa-", 0) == 0) pref += (pref.empty() ? "" : ",") + t;
@@ -257,12 +265,9 @@ void SshSession::verify_host_key() {
   // under one lock: sessions racing to a new host record the first key they
   // saw, and the others are judged against it (another key: changed).
   std::lock_guard<std::mutex> lock(g_known_hosts);
-  std::ifstream in(config_.known_hosts);
-  std::stringstream text;
-  text << in.rdbuf();
-  const HostKeyCheck check =
-      check_host_key(text.str(), config_.host, config_.port, hostkey_type_name(type), std::string(key, len));
-  const std::string at = config_.known_hosts + " (line " + std::to_string(check.line) + ")";
+  const HostKeyCheck check = check_host_key_files(known_hosts_files(config_), config_.host, config_.port,
+                                                  hostkey_type_name(type), std::string(key, len));
+  const std::string at = check.file + " (line " + std::to_string(check.line) + ")";
 
   std::string error;
   switch (check.verdict) {
@@ -275,7 +280,7 @@ void SshSession::verify_host_key() {
       error = "REMOTE HOST IDENTIFICATION HAS CHANGED for " + endpoint(config_) + ": it offers the " + shown +
               ", which does not match " + at +
               ". Someone could be intercepting the connection, or the host was reinstalled; if you know it was, "
-              "remove the old key: ssh-keygen -R " + config_.host + " -f " + config_.known_hosts;
+              "remove the old key: ssh-keygen -R " + config_.host + " -f " + check.file;
       break;
     case HostKeyVerdict::CertAuthority:
       error = "host " + endpoint(config_) + " is covered by a @cert-authority line in " + at +

@@ -22,7 +22,11 @@ struct SshConfig {
   int port = 22;
   std::string user;
   std::string identity;  // empty: agent, then ~/.ssh/id_ed25519, id_ecdsa, id_rsa
-  std::string known_hosts;
+  std::string known_hosts;  // checked, and where accept-new records a key
+  // Checked too, never written: the config's further UserKnownHostsFile
+  // entries (else ~/.ssh/known_hosts2). OpenSSH's global files
+  // (/etc/ssh/ssh_known_hosts, ssh_known_hosts2) are always checked as well.
+  std::vector<std::string> known_hosts_also;
   bool accept_new_host_keys = false;
   int connect_timeout_s = 10;
   // IdentitiesOnly (ssh config): only the identity file (or the default

@@ -30,6 +30,25 @@ check "node1 refused: its key is @revoked" \
   grep -qE "^node1 .*host key: the ssh-ed25519 key .* is @revoked in /root/.ssh/known_hosts" <<<"$OUT"
 check "revoked: node1 got nothing" [ "$(node_id node1 app:1)" = none ]
 
+# ~/.ssh/known_hosts2 is read with known_hosts, as OpenSSH reads it: node1
+# known only there gets in without --accept-new-host-keys; a @revoked line
+# there refuses node3, whose key known_hosts holds.
+KH2="$SRC_HOME/.ssh/known_hosts2"
+trap 'mv -f "$KH.orig" "$KH"; rm -f "$KH2"' EXIT
+grep -v "^$node1_ip," "$KH.orig" >"$KH"
+grep "^$node1_ip," "$KH.orig" >"$KH2"
+echo "@revoked * $(grep "^$("$LAB" ip node3)," "$KH.orig" | cut -d' ' -f2-)" >>"$KH2"
+reset_nodes
+run_ts --image app:1 --mode flat
+check "known_hosts2: exit status 1 (node3 revoked)" rc_is 1
+check "node1, known only in known_hosts2, got app:1" [ "$(node_id node1 app:1)" = "$(source_id app:1)" ]
+check "node3 refused by the @revoked line in known_hosts2" \
+  grep -qE "^node3 .*host key: the ssh-ed25519 key .* is @revoked in /root/.ssh/known_hosts2 \(line 2\)" <<<"$OUT"
+check "node3 got nothing" [ "$(node_id node3 app:1)" = none ]
+rm -f "$KH2"
+trap 'mv -f "$KH.orig" "$KH"' EXIT
+reset_nodes
+
 # A wildcard entry (the lab's nodes are $SUBNET.11 to .16) names node1 as
 # OpenSSH reads it: with another key that is a changed key, refused even with
 # --accept-new-host-keys and not recorded (libssh2's strcmp took it for a new host).
