@@ -148,6 +148,8 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.result.runtime = p.runtime;
   run.result.runtime_version = p.version;
   run.result.store = p.store;
+  run.result.arch = p.arch;
+  run.result.sudo = p.sudo;
   run.status->stage = Stage::Waiting;
   spdlog::info("{}: {}, {}", run.node.name, runtime_line(p), action_name(run.decision.action));
   const bool has_images = std::all_of(wanted.begin(), wanted.end(), [&](const WantedImage& w) {

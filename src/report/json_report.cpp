@@ -26,7 +26,9 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                     {"runtime", n.runtime.empty() ? wire::Json(nullptr)
                                                   : wire::Json{{"name", n.runtime},
                                                                {"version", n.runtime_version},
-                                                               {"store", n.store}}},
+                                                               {"store", n.store},
+                                                               {"arch", n.arch},
+                                                               {"sudo", n.sudo}}},
                     {"action", or_null(n.action)},
                     {"parent", or_null(n.parent)}, {"refused_connections", n.refused}, {"via_ssh", n.via_ssh},
                     {"bytes", n.bytes},     {"layers", n.layers},   {"seconds", n.seconds},

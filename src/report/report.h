@@ -23,6 +23,8 @@ struct NodeResult {
   std::string runtime;  // from the probe: "docker", "containerd", "podman" ("" if it never got that far)
   std::string runtime_version;
   std::string store;   // Docker's image store, containerd's namespace, podman's storage driver
+  std::string arch;    // from the probe: the node's platform as image configs name it ("amd64", "arm64")
+  bool sudo = false;   // from the probe: the runtime's commands ran through `sudo -n`
   std::string action;  // what the probe decided: load, tag, skip ("" if it never got that far)
   std::string parent;  // who sent it its stream: "source" or a node ("" if nobody)
   std::uint64_t refused = 0;  // connections to its relay that could not prove an edge key

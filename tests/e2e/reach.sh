@@ -36,6 +36,9 @@ edges=$(report "$R" '" ".join(n["name"] + "<" + str(n["parent"]) + ("/ssh" if n[
 echo "  tree: $edges"
 check "the source fed its children over SSH through the bastion, the relays fed the rest directly" \
   bash -c '[ "$(grep -o "<source/ssh" <<<"$1" | wc -l)" = 2 ] && ! grep -qE "<web[0-9]/ssh|<source( |$)" <<<"$1"' _ "$edges"
+check "the report names each node's platform and whether its runtime ran through sudo" [ "$(report "$R" \
+  '" ".join(n["name"] + ":" + n["runtime"]["arch"] + ":" + str(n["runtime"]["sudo"]) for n in r["nodes"])')" = \
+  "web1:arm64:False web2:amd64:True web3:amd64:False web4:amd64:True web5:amd64:False web6:arm64:True" ]
 check "an arm64 node (web1) fed other nodes" grep -q "<web1" <<<"$edges"
 check "the other arm64 node (web6) was fed inside the cluster" grep -qE "web6<web[0-9]( |$)" <<<"$edges"
 
