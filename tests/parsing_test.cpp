@@ -10,6 +10,7 @@
 #include "src/input/image_ref.h"
 #include "src/input/node_spec.h"
 #include "src/input/rate.h"
+#include "tests/usage_error.h"
 
 using namespace treesync;
 
@@ -84,6 +85,17 @@ TEST_CASE("the seed's flags parse as the seed script took them") {
 TEST_CASE("the ssh config: -F FILE, as ssh -F") {
   CHECK(parse({"--image", "a", "-F", "/dev/null"}).ssh_config == "/dev/null");
   CHECK(parse({"--image", "a", "--ssh-config", "none"}).ssh_config.empty());
+}
+
+TEST_CASE("--probe-timeout is its own clock, apart from --stall-timeout") {
+  Options d = parse({"--image", "a"});
+  CHECK(d.probe_timeout == 60);
+  CHECK(d.stall_timeout == 120);
+  Options o = parse({"--image", "a", "--probe-timeout", "5", "--stall-timeout", "20"});
+  CHECK(o.probe_timeout == 5);
+  CHECK(o.stall_timeout == 20);
+  CHECK(usage_error_of([] { parse({"--image", "a", "--probe-timeout", "0"}); }) ==
+        "--probe-timeout must be at least 1 second");
 }
 
 TEST_CASE("the status command may stand anywhere among the options") {

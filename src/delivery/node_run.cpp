@@ -135,7 +135,8 @@ SshConfig ssh_config(const Node& node, const Options& o) {
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays) {
   run.status->stage = Stage::Connecting;
   run.ssh = ssh_config(run.node, o);
-  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, relays, o.stall_timeout, shutdown_flag());
+  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, relays, o.probe_timeout, o.stall_timeout,
+                                            shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
   // activate loads nothing: the layer lists, costly on a busy node, are not needed.

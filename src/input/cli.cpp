@@ -131,6 +131,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        "S")
       ("stall-timeout", "Seconds without progress before a node is failed",
        cxxopts::value<int>()->default_value("120"), "S")
+      ("probe-timeout", "Seconds a node's relay has to start and answer the probe (a hung runtime fails there)",
+       cxxopts::value<int>()->default_value("60"), "S")
       ("retries", "Retry a node whose transfer failed, N more times, with backoff",
        cxxopts::value<int>()->default_value("0"), "N");
   spec.add_options("Output")
@@ -268,6 +270,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.accept_new_host_keys = r["accept-new-host-keys"].as<bool>();
   o.connect_timeout = r["connect-timeout"].as<int>();
   o.stall_timeout = r["stall-timeout"].as<int>();
+  o.probe_timeout = r["probe-timeout"].as<int>();
   o.retries = r["retries"].as<int>();
   if (r.count("relay")) o.relay_paths = r["relay"].as<std::vector<std::string>>();
   o.cache_dir = r["cache-dir"].as<std::string>();
@@ -279,6 +282,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
     throw UsageError("--max-workers must be 1..1000, got " + std::to_string(o.max_workers));
   if (o.connect_timeout < 1) throw UsageError("--connect-timeout must be at least 1 second");
   if (o.stall_timeout < 1) throw UsageError("--stall-timeout must be at least 1 second");
+  if (o.probe_timeout < 1) throw UsageError("--probe-timeout must be at least 1 second");
   if (o.retries < 0 || o.retries > 20) throw UsageError("--retries must be 0..20, got " + std::to_string(o.retries));
   return cmd;
 }

@@ -51,6 +51,7 @@ struct Options {
   // Given on the command line, so they win over the ssh config.
   bool known_hosts_given = false, connect_timeout_given = false;
   int stall_timeout = 120;          // seconds without progress before a node fails
+  int probe_timeout = 60;           // seconds a node's relay has to start and answer the probe
   int retries = 0;                  // further attempts for a node that failed in transfer
   std::vector<std::string> relay_paths;  // each for nodes of its architecture; default: beside treesync
   std::string cache_dir;            // default ~/.cache/treesync

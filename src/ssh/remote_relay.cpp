@@ -61,9 +61,10 @@ std::string relay_install_command(const RelayBinary& binary) {
   return install_command(binary.hash, binary.bytes.size(), binary.sha256);
 }
 
-RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int stall_timeout_s,
+RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int probe_timeout_s, int stall_timeout_s,
                          const std::atomic<bool>& stop)
-    : node_(node), ssh_config_(std::move(ssh)), relays_(relays), stall_timeout_s_(stall_timeout_s), stop_(stop) {}
+    : node_(node), ssh_config_(std::move(ssh)), relays_(relays), probe_timeout_s_(probe_timeout_s),
+      stall_timeout_s_(stall_timeout_s), stop_(stop) {}
 
 RemoteRelay::~RemoteRelay() { stop(); }
 
@@ -104,7 +105,7 @@ std::string RemoteRelay::launch() {
   reader_ = wire::FrameReader();
   control_ = session_->exec("exec " + relay_file(binary_->hash) + " serve --hash " + binary_->hash);
   try {
-    next_reply<wire::Hello>("start relay", kReplyTimeoutS);
+    next_reply<wire::Hello>("start relay", probe_timeout_s_);
     return "";
   } catch (const NodeError& e) {
     // A relay that is silent, or an interrupted run, is not an install problem.
@@ -117,7 +118,7 @@ std::string RemoteRelay::launch() {
 
 wire::ProbeReply RemoteRelay::probe(const std::vector<std::string>& ids, bool layers) {
   return request<wire::ProbeReply>(
-      wire::ProbeRequest{ids, layers, node_.runtime, node_.containerd_socket, node_.ns, node_.sudo}, kReplyTimeoutS);
+      wire::ProbeRequest{ids, layers, node_.runtime, node_.containerd_socket, node_.ns, node_.sudo}, probe_timeout_s_);
 }
 
 int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {

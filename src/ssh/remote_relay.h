@@ -27,7 +27,9 @@ std::string relay_install_command(const RelayBinary& binary);
 
 class RemoteRelay {
  public:
-  RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int stall_timeout_s,
+  // `probe_timeout_s`: how long the relay may take to start and to answer
+  // the probe; `stall_timeout_s`: how long a load may go without a word.
+  RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int probe_timeout_s, int stall_timeout_s,
               const std::atomic<bool>& stop);
   ~RemoteRelay();
 
@@ -89,6 +91,7 @@ class RemoteRelay {
   SshConfig ssh_config_;
   const RelaySet& relays_;
   const RelayBinary* binary_ = nullptr;  // the node's, chosen by start()
+  int probe_timeout_s_;
   int stall_timeout_s_;
   const std::atomic<bool>& stop_;
   std::unique_ptr<SshSession> session_;

@@ -59,4 +59,23 @@ check "an unreachable host exits 1" rc_is 1
 check "it fails at connect, naming the timeout" grep -qE '^far .* failed .*connect: .*timed out after 2 s' <<<"$OUT"
 check "within the timeout (under 6 s in all)" [ $(($(date +%s) - start)) -lt 6 ]
 rm -f "$SRC_HOME/far.yaml"
+
+# A hung runtime (node3's dockerd stopped with SIGSTOP: its socket accepts,
+# nothing answers) fails at the probe on --probe-timeout's clock, not
+# --stall-timeout's, and the other nodes get the image.
+reset_nodes
+dockerd=$(pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/node3/pid")" --nslist net -x dockerd)
+kill -STOP "$dockerd"
+trap 'kill -CONT "$dockerd" || true' EXIT
+start=$(date +%s)
+run_ts --image app:1 --mode flat --probe-timeout 4 --stall-timeout 120
+took=$(($(date +%s) - start))
+kill -CONT "$dockerd"
+check "a hung runtime: exit status 1" rc_is 1
+check "node3 fails at the probe after --probe-timeout's 4 s" grep -qE '^node3 .*probe: no word from the relay for 4 s' <<<"$OUT"
+check "node1 and node2 got app:1" \
+  [ "$(node_id node1 app:1) $(node_id node2 app:1)" = "$(source_id app:1) $(source_id app:1)" ]
+check "the run took $took s: the probe's clock, not the stall timeout's 120" [ "$took" -lt 40 ]
+gone() { local i; for i in $(seq 100); do [ -z "$(relay_pid node3)" ] && return 0; sleep 0.1; done; return 1; }
+check "node3's relay exits once its runtime answers again" gone
 done_testing
