@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# What the benchmarks share (bench/run, bench/compare, bench/runtimes):
+# What the benchmarks share (bench/run, bench/compare, bench/runtimes, bench/sim-validate):
 # the lab lock, clocks, the source's byte counter, image facts and the
 # registry on the source host. Sourced; the script sets LAB (scripts/lab) and
 # TREESYNC_LAB_DIR before it calls anything but bench_lock.
@@ -31,6 +31,26 @@ tx() { "$LAB" exec source cat /sys/class/net/eth0/statistics/tx_bytes; }  # byte
 nodes_upto() { seq -f 'node%g' 1 "$1"; }
 id_of() { "$LAB" exec source docker image inspect -f '{{.Id}}' "$1"; }  # the source's image ID (its config digest)
 top_layer() { "$LAB" exec source docker image inspect -f '{{range .RootFS.Layers}}{{.}} {{end}}' "$1" | awk '{print $NF}'; }
+# START LOG [DIGITS]: seconds from START (epoch) to the last node's "received
+# every byte" in treesync's LOG (its lines carry wall-clock times with milliseconds).
+received_since() {
+  local last; last=$(grep 'received every byte' "$2" | awk '{print $1}' | sort | tail -1)
+  awk -v s="$(date -d "@$1" +%H:%M:%S.%N)" -v t="$last" -v f="%.${3:-1}f" 'function tod(x, a) {
+    split(x, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] } BEGIN { d = tod(t) - tod(s);
+    if (d < 0) d += 86400; printf f, d }'
+}
+wipe_nodes() {  # N: the first N nodes hold no image
+  local n
+  for n in $(nodes_upto "$1"); do
+    "$LAB" exec "$n" sh -c 'docker image ls -aq | sort -u | xargs -r docker rmi -f' >/dev/null 2>&1 || true
+  done
+}
+# What treesync sends for an image to an empty node (every layer, as sent);
+# the script defines ts (treesync on the source with the lab's inventory).
+bundle_bytes() {
+  ts --image "$1" --force --dry-run --quiet --json - 2>/dev/null |
+    python3 -c 'import json, sys; print(json.load(sys.stdin)["archive"]["bytes"])'
+}
 
 # A fresh, empty registry (Debian's docker-registry) on the source host,
 # plain HTTP on the lab bridge (the lab's Docker daemons list it as insecure);
