@@ -11,23 +11,24 @@
 
 namespace relay {
 
-Listener::Listener(const std::string& ip, std::string key, Offset offset, OnParent on_parent, OnRefused on_refused)
+Listener::Listener(const std::string& ip, std::vector<std::string> keys, Offset offset, OnParent on_parent,
+                   OnRefused on_refused)
     : offset_(std::move(offset)), on_parent_(std::move(on_parent)), on_refused_(std::move(on_refused)),
-      key_(std::move(key)) {
+      keys_(std::move(keys)) {
   listener_ = wire::listen_tcp(ip, &port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
 
 Listener::~Listener() { close(); }
 
-void Listener::expect(std::string key) {
+void Listener::expect(int stripe, std::string key) {
   std::lock_guard<std::mutex> lock(mu_);
-  key_ = std::move(key);
+  keys_.at(static_cast<std::size_t>(stripe)) = std::move(key);
 }
 
-std::string Listener::key() {
+std::string Listener::key(int stripe) {
   std::lock_guard<std::mutex> lock(mu_);
-  return key_;
+  return keys_.at(static_cast<std::size_t>(stripe));
 }
 
 void Listener::close() {
@@ -101,7 +102,8 @@ void Listener::serve(Connection& c) {
     wire::FrameReader in(wire::kMaxHandshakeFrame);
     std::string why, key;
     std::uint64_t accepted = 0;
-    authenticated = authenticate(c.sock, in, &accepted, &key, &why);
+    int stripe = 0;
+    authenticated = authenticate(c.sock, in, &accepted, &key, &stripe, &why);
     {
       std::lock_guard<std::mutex> lock(mu_);
       c.pending = false;
@@ -110,7 +112,7 @@ void Listener::serve(Connection& c) {
       on_refused_(c.peer, why);
     } else if (!closing_) {
       in.set_max_frame(wire::kMaxDataFrame);
-      on_parent_(c.sock, c.peer, in, accepted, key);
+      on_parent_(c.sock, c.peer, in, accepted, key, stripe);
     }
   } catch (const std::exception& e) {
     {
@@ -130,7 +132,7 @@ void Listener::serve(Connection& c) {
 }
 
 bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint64_t* accepted, std::string* key,
-                            std::string* why) {
+                            int* stripe, std::string* why) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(kHandshakeMs);
   const std::string nonce = wire::new_nonce();
   if (!sock.write_all(wire::encode(wire::Challenge{nonce}))) {
@@ -148,12 +150,22 @@ bool Listener::authenticate(wire::Socket& sock, wire::FrameReader& in, std::uint
     return false;
   }
   wire::Answer answer = wire::from_message<wire::Answer>(frame->json());
-  *key = this->key();
-  if (key->empty() || !wire::same_secret(answer.mac, wire::answer_mac(*key, nonce, answer.nonce))) {
-    *why = "did not prove the key of the edge the source assigned";
+  std::vector<std::string> keys;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    keys = keys_;
+  }
+  // Every key is tried, whichever matches: the time taken tells nothing.
+  *stripe = -1;
+  for (std::size_t s = 0; s < keys.size(); ++s)
+    if (!keys[s].empty() && wire::same_secret(answer.mac, wire::answer_mac(keys[s], nonce, answer.nonce)))
+      *stripe = static_cast<int>(s);
+  if (*stripe < 0) {
+    *why = "did not prove the key of an edge the source assigned";
     return false;
   }
-  *accepted = offset_();
+  *key = keys[static_cast<std::size_t>(*stripe)];
+  *accepted = offset_(*stripe);
   return sock.write_all(wire::encode(wire::Accept{*accepted, wire::accept_mac(*key, nonce, answer.nonce, *accepted)})) ||
          (*why = "closed during the handshake", false);
 }

@@ -22,12 +22,19 @@ struct BadDigest {
   std::string got;
 };
 
+wire::StripeMap stripe_map(const wire::ReceiveRequest& plan) {
+  if (plan.parents.empty() || plan.parents.size() > static_cast<std::size_t>(wire::kMaxStripes))
+    throw wire::Error("a stream needs 1 to " + std::to_string(wire::kMaxStripes) + " stripe parents, not " +
+                      std::to_string(plan.parents.size()));
+  return wire::StripeMap(wire::total_size(plan.parts), static_cast<int>(plan.parents.size()));
+}
+
 }  // namespace
 
 Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime,
                    OnBadPart on_bad_part)
     : plan_(std::move(plan)), runtime_(runtime), starts_(wire::part_offsets(plan_.parts)), on_bad_part_(std::move(on_bad_part)),
-      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", wire::total_size(plan_.parts), plan_.window) {
+      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", stripe_map(plan_), plan_.window) {
   for (std::size_t i : plan_.load)
     if (i >= plan_.parts.size()) throw wire::Error("load position " + std::to_string(i) + " out of range");
   for (const auto& img : plan_.images) {
@@ -41,7 +48,7 @@ Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtim
   if (plan_.images.empty()) return;
   if (!runtime_) throw std::runtime_error("receive before probe: no runtime to load with");
   layout_ = std::make_unique<ArchiveLayout>(runtime_->format(), plan_.images);
-  load_reader_ = spool_.add_reader(false);
+  load_reader_ = spool_.add_reader();
   feeder_ = std::thread([this] { feed(); });
 }
 
@@ -85,13 +92,14 @@ bool Receiver::start_load() {
   return true;
 }
 
-bool Receiver::accept(const wire::Frame& chunk) {
+bool Receiver::accept(int stripe, const wire::Frame& chunk) {
   std::lock_guard<std::mutex> lock(intake_mu_);
   if (feed_failed_) throw FeedFailed(feed_step_, feed_error_);
-  if (chunk.offset != spool_.written()) return false;
+  Spool& spool = spool_.stripe(stripe);
+  if (chunk.offset != spool.written()) return false;
   if (!chunk.intact())
     throw std::runtime_error("chunk at offset " + std::to_string(chunk.offset) + " failed its XXH3 check");
-  spool_.append(chunk.body);
+  spool.append(chunk.body);
   return true;
 }
 
@@ -113,8 +121,8 @@ void Receiver::emit_file(const std::string& name, const std::string& bytes) {
 void Receiver::feed() {
   // Whatever ends the feeder, the spool must not wait for it any more.
   struct Release {
-    Spool& spool;
-    Spool::ReaderId id;
+    StripedSpool& spool;
+    StripedSpool::ReaderId id;
     ~Release() { spool.remove_reader(id); }
   } release{spool_, load_reader_};
   for (int strikes = 0;;) {
@@ -130,7 +138,7 @@ void Receiver::feed() {
       // The next load reads every part again: if the first has left the
       // spool's window, the stream comes again from there.
       std::uint64_t back = starts_[b.index];
-      if (spool_.oldest() > starts_[plan_.load.front()]) back = starts_[plan_.load.front()];
+      if (!spool_.holds_from(starts_[plan_.load.front()])) back = starts_[plan_.load.front()];
       {
         std::lock_guard<std::mutex> lock(intake_mu_);
         spool_.rewind(back);

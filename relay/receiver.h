@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "relay/archive.h"
-#include "relay/spool.h"
+#include "relay/striped_spool.h"
 #include "src/runtime/runtime.h"
 #include "src/runtime/subprocess.h"
 #include "src/wire/messages.h"
@@ -59,8 +59,9 @@ class Receiver {
   // Takes the next data frame; false (and nothing stored) if it does not
   // start where the spool ends: a stale chunk, or one the feeder's rewind
   // overtook. Throws if it is corrupt or cannot be stored.
-  bool accept(const wire::Frame& chunk);
-  bool complete() const { return spool_.written() == spool_.size(); }
+  // Chunks of stripe s carry that stripe's offsets.
+  bool accept(int stripe, const wire::Frame& chunk);
+  bool complete() const { return spool_.complete(); }
   std::uint64_t received() const { return spool_.written(); }
   // Waits for the load to finish reading the spool and exit.
   LoadResult finish();
@@ -68,7 +69,7 @@ class Receiver {
   void cancel();
   // Kills a load that overran its deadline; finish() then fails with `why`.
   void expire_load(const std::string& why);
-  Spool& spool() { return spool_; }
+  StripedSpool& spool() { return spool_; }
   const std::vector<wire::Part>& parts() const { return plan_.parts; }
 
  private:
@@ -85,8 +86,8 @@ class Receiver {
   std::vector<std::uint64_t> starts_;
   OnBadPart on_bad_part_;
   std::string output_path_;
-  Spool spool_;
-  Spool::ReaderId load_reader_ = Spool::kAnyReader;  // the feeder's place in the spool
+  StripedSpool spool_;
+  StripedSpool::ReaderId load_reader_ = 0;  // the feeder's place in the spool
   std::mutex intake_mu_;  // accept() against a rewind from the feeder
   std::mutex load_mu_;    // guards load_ itself: the feeder replaces it, cancel() kills it
   std::unique_ptr<ArchiveLayout> layout_;

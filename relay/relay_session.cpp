@@ -25,6 +25,14 @@ std::chrono::seconds load_allowance(std::uint64_t raw_bytes) {
   return std::chrono::seconds(120 + raw_bytes / (16u << 20));
 }
 
+// The positions 0..n-1 in order: the child's stream is ours.
+bool carries_all(const std::vector<std::size_t>& positions, std::size_t n) {
+  if (positions.size() != n) return false;
+  for (std::size_t i = 0; i < n; ++i)
+    if (positions[i] != i) return false;
+  return true;
+}
+
 }  // namespace
 
 RelaySession::RelaySession(int in_fd, int out_fd, std::string workdir, std::string spool_dir,
@@ -113,154 +121,186 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
   load_deadline_.reset();
   raw_bytes_ = 0;
   for (std::size_t i : req.load) raw_bytes_ += i < req.parts.size() ? req.parts[i].raw : 0;
-  parent_is_source_ = req.parent_is_source;
   receiver_ = std::make_unique<Receiver>(workdir_, req, runtime_.get(), [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
+  std::vector<std::string> keys;
+  parent_is_source_.clear();
+  for (const auto& p : req.parents) {
+    keys.push_back(p.key);
+    parent_is_source_.push_back(p.source);
+  }
+  parents_.assign(keys.size(), nullptr);
+  parent_peers_.assign(keys.size(), "");
   start_ticker();
   listener_ = std::make_unique<Listener>(
-      req.listen, req.parent_key,
-      [this] {
+      req.listen, keys,
+      [this](int stripe) {
         std::lock_guard<std::mutex> lock(rx_mu_);
-        return receiver_->received();
+        return receiver_->spool().stripe(stripe).written();
       },
       [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted,
-             const std::string& key) { serve_parent(s, peer, in, accepted, key); },
+             const std::string& key, int stripe) { serve_parent(s, peer, in, accepted, key, stripe); },
       [this](const std::string& peer, const std::string& reason) { refused(peer, reason); });
   send(wire::Listening{listener_->port()});
   std::lock_guard<std::mutex> lock(rx_mu_);
   if (receiver_->complete()) finish_receive();  // an empty stream
 }
 
-// The source moved us to another parent: the key changes, and whoever feeds
-// us now (the old parent) is cut off.
+// The source moved one of our stripes to another parent: the key changes,
+// and whoever feeds that stripe now (the old parent) is cut off.
 void RelaySession::expect_parent(const wire::ExpectParent& req) {
   if (!listener_) throw std::runtime_error("expect_parent before receive");
+  if (req.stripe < 0 || static_cast<std::size_t>(req.stripe) >= parents_.size())
+    throw std::runtime_error("no stripe " + std::to_string(req.stripe) + " in this stream");
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
-    listener_->expect(req.key);
-    parent_is_source_ = req.source;
-    drop_parent();
+    listener_->expect(req.stripe, req.key);
+    parent_is_source_[static_cast<std::size_t>(req.stripe)] = req.source;
+    drop_parent(req.stripe);
   }
-  send(wire::ParentExpected{req.key});
+  send(wire::ParentExpected{req.stripe, req.key});
 }
 
 void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
   if (!receiver_) throw std::runtime_error("forward before receive");
-  Spool& spool = receiver_->spool();
+  StripedSpool& striped = receiver_->spool();
+  for (const auto& child : req.children)
+    if (child.stripe < 0 || child.stripe >= striped.stripes())
+      throw std::runtime_error("child " + child.name + ": no stripe " + std::to_string(child.stripe) + " in this stream");
   if (req.limit && !limiter_) limiter_ = std::make_shared<wire::RateLimiter>(req.limit);
   for (const auto& child : req.children) {
-    // The child gets only the parts its subtree needs, in our stream's order.
-    auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
+    Spool& spool = striped.stripe(child.stripe);
     auto behind = std::make_shared<std::atomic<bool>>(false);
     // Under an upload cap our own bucket may be what keeps a child behind:
     // giving it up would only move it to the source; it is waited for.
     const Spool::ReaderId id = spool.add_reader(req.limit == 0);
-    auto reader = wire::view_reader(view, [&spool, id, behind](std::uint64_t offset, char* buf, std::size_t n) {
+    wire::ByteReader reader = [&spool, id, behind](std::uint64_t offset, char* buf, std::size_t n) {
       try {
         return spool.read(offset, buf, n, id);
       } catch (const Evicted&) {
         *behind = true;
         throw;
       }
-    });
-    auto done = [this, &spool, id, behind](const wire::Sender& s) {
+    };
+    std::uint64_t size = spool.size();
+    // A child that lacks less than we do gets only the parts its subtree
+    // needs, in our stream's order; a stripe is cut from the whole stream,
+    // so only an unstriped stream can be thinned.
+    if (!carries_all(child.parts, receiver_->parts().size())) {
+      if (striped.stripes() > 1) {
+        spool.remove_reader(id);
+        throw std::runtime_error("child " + child.name + ": a striped stream goes to children whole");
+      }
+      auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
+      reader = wire::view_reader(view, reader);
+      size = view->size();
+    }
+    auto done = [this, &spool, id, behind, stripe = child.stripe](const wire::Sender& s) {
       spool.remove_reader(id);
       if (closing_) return;
       if (s.ok())
-        send(wire::Forwarded{s.target().name, s.sent()});
+        send(wire::Forwarded{s.target().name, stripe, s.sent()});
       else
-        send(wire::ChildFailed{s.target().name, s.error(), *behind});
+        send(wire::ChildFailed{s.target().name, stripe, s.error(), *behind});
     };
     senders_.push_back(std::make_unique<wire::Sender>(wire::Target{child.name, child.address, child.port}, child.key,
-                                                      view->size(), reader, done));
+                                                      size, reader, done));
     senders_.back()->limit(limiter_);
     senders_.back()->start();
   }
   send(wire::Forwarding{senders_.size()});
 }
 
-// A newer authenticated parent replaces the current one; either resumes
-// where the spool ends.
+// A newer authenticated parent of a stripe replaces its current one; either
+// resumes where the stripe's spool ends.
 void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in,
-                                std::uint64_t accepted, const std::string& key) {
-  // Whatever ends this connection, parent_ must not outlive it: the
+                                std::uint64_t accepted, const std::string& key, int stripe) {
+  const auto s = static_cast<std::size_t>(stripe);
+  // Whatever ends this connection, parents_[s] must not outlive it: the
   // listener frees the socket once we return.
   struct Release {
-    RelaySession& s;
+    RelaySession& session;
     wire::Socket& sock;
+    std::size_t s;
     ~Release() {
-      std::lock_guard<std::mutex> lock(s.rx_mu_);
-      if (s.parent_ == &sock) s.parent_ = nullptr;
+      std::lock_guard<std::mutex> lock(session.rx_mu_);
+      if (session.parents_[s] == &sock) session.parents_[s] = nullptr;
     }
-  } release{*this, sock};
+  } release{*this, sock, s};
+  Spool& spool = receiver_->spool().stripe(stripe);
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
     // The source may have named another parent since this one's handshake.
-    if (listener_->key() != key) return refused(peer, "its edge was replaced during its handshake");
-    drop_parent();
-    parent_ = &sock;
-    parent_peer_ = peer;
-    if (receiver_->complete()) return;  // a new parent after we got everything
+    if (listener_->key(stripe) != key) return refused(peer, "its edge was replaced during its handshake");
+    drop_parent(stripe);
+    parents_[s] = &sock;
+    parent_peers_[s] = peer;
+    if (spool.written() == spool.size()) return;  // a new parent after we got the stripe
     // The old parent may have added chunks since the handshake: its chunks
     // need not line up with the new one's, so say where we really are.
-    if (receiver_->received() != accepted && !sock.try_write(wire::encode(wire::Resume{receiver_->received()})))
-      return;
+    if (spool.written() != accepted && !sock.try_write(wire::encode(wire::Resume{spool.written()}))) return;
   }
   bool closed = false;
   int corrupt = 0;
-  Spool& spool = receiver_->spool();
   while (!closing_ && !closed) {
-    // A full window (the load is behind): leave the parent's bytes in the
-    // socket, so TCP slows it down.
+    // A full window (the load, or a child, is behind on this stripe): leave
+    // the parent's bytes in the socket, so TCP slows it down.
     if (!spool.wait_for_room(static_cast<std::size_t>(std::min<std::uint64_t>(wire::kChunkSize, spool.size() - spool.written())), 1000))
       continue;
     auto frame = sock.read_frame(in, 1000, &closed);
     std::lock_guard<std::mutex> lock(rx_mu_);
-    if (parent_ != &sock) return;  // replaced, or cut off after a bad part
+    if (parents_[s] != &sock) return;  // replaced, or cut off after a bad part
     if (!frame) continue;
     if (frame->kind != wire::Kind::Data) continue;  // the sender has nothing to tell us
     wire_bytes_ += frame->body.size();
-    if (frame->offset != receiver_->received()) continue;  // stale after a resume
+    if (frame->offset != spool.written()) continue;  // stale after a resume
     if (!frame->intact()) {
-      if (++corrupt > kMaxCorruptChunks) return give_up_on_parent("", receiver_->received());
+      if (++corrupt > kMaxCorruptChunks) return give_up_on_parents("", peer, receiver_->received());
       report_corrupt(frame->offset, peer);
       // Never block here (we hold rx_mu_): a parent that does not read is dropped.
-      if (!sock.try_write(wire::encode(wire::Resume{receiver_->received()}))) return drop_parent();
+      if (!sock.try_write(wire::encode(wire::Resume{spool.written()}))) return drop_parent(stripe);
       continue;
     }
     try {
-      receiver_->accept(*frame);
+      receiver_->accept(stripe, *frame);
     } catch (const FeedFailed& e) {
       send_error(e.step, e.what());
-      return drop_parent();
+      return drop_parent(stripe);
     } catch (const std::exception& e) {
       send_error("receive", e.what());
-      return drop_parent();
+      return drop_parent(stripe);
     }
-    if (receiver_->complete()) {
-      drop_parent();  // the close tells the parent we hold every byte
-      finish_receive();
+    if (spool.written() == spool.size()) {
+      drop_parent(stripe);  // the close tells the parent we hold every byte of the stripe
+      if (receiver_->complete()) finish_receive();
       return;
     }
   }
 }
 
-void RelaySession::drop_parent() {
-  if (parent_) parent_->shutdown();
-  parent_ = nullptr;
+void RelaySession::drop_parent(int stripe) {
+  auto& parent = parents_[static_cast<std::size_t>(stripe)];
+  if (parent) parent->shutdown();
+  parent = nullptr;
 }
 
-// Nothing more from this parent: its key stops working at once (it cannot
-// come back before the source has named another), and the source is told.
-void RelaySession::give_up_on_parent(const std::string& part, std::uint64_t resume_at) {
-  listener_->expect("");
-  drop_parent();
-  if (!closing_) send(wire::BadPart{part, parent_peer_, resume_at});
+// Nothing more from these parents: their keys stop working at once (they
+// cannot come back before the source has named others), and the source is
+// told.
+void RelaySession::give_up_on_parents(const std::string& part, const std::string& peer, std::uint64_t resume_at) {
+  for (std::size_t s = 0; s < parents_.size(); ++s) {
+    listener_->expect(static_cast<int>(s), "");
+    drop_parent(static_cast<int>(s));
+  }
+  if (!closing_) send(wire::BadPart{part, peer, resume_at});
 }
 
 bool RelaySession::bad_part(std::size_t index, std::uint64_t start) {
   std::lock_guard<std::mutex> lock(rx_mu_);
-  const bool from_source = parent_is_source_;
-  give_up_on_parent(parts_[index].digest, start);
+  const bool from_source = std::all_of(parent_is_source_.begin(), parent_is_source_.end(), [](bool b) { return b; });
+  std::string peers;
+  for (const auto& p : parent_peers_)
+    if (!p.empty() && peers.find(p) == std::string::npos) peers += (peers.empty() ? "" : ",") + p;
+  give_up_on_parents(parts_[index].digest, peers, start);
   return from_source;
 }
 
@@ -318,7 +358,7 @@ void RelaySession::start_ticker() {
   ticker_ = std::thread([this, r = receiver_.get()] {
     std::unique_lock<std::mutex> lock(tick_mu_);
     while (!tick_cv_.wait_for(lock, kTickEvery, [this] { return !ticking_; })) {
-      if (loading_) send(wire::Progress{r->received(), r->complete()});
+      if (loading_) send(wire::Progress{r->received(), r->complete(), r->spool().written_per_stripe()});
       if (loading_ && load_deadline_ && std::chrono::steady_clock::now() > *load_deadline_) {
         load_deadline_.reset();
         r->expire_load("the load did not end " + std::to_string(load_allowance(raw_bytes_).count()) +

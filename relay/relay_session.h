@@ -37,11 +37,13 @@ class RelaySession {
   // The authenticated parent's connection, on its own thread: chunks into
   // the receiver until the spool is whole, the parent is replaced, or we close.
   void serve_parent(wire::Socket& sock, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted,
-                    const std::string& key);
-  void drop_parent();  // rx_mu_ held
-  void give_up_on_parent(const std::string& part, std::uint64_t resume_at);  // rx_mu_ held
+                    const std::string& key, int stripe);
+  void drop_parent(int stripe);  // rx_mu_ held
+  // Every stripe's parent at once: a part that failed its digest does not
+  // say which stripe's bytes were wrong.
+  void give_up_on_parents(const std::string& part, const std::string& peer, std::uint64_t resume_at);  // rx_mu_ held
   // From the feeder: part `index` failed its digest and the spool went back
-  // to `start`; drop the parent that sent it. True if that was the source.
+  // to `start`; drop the parents that sent it. True if they were all the source.
   bool bad_part(std::size_t index, std::uint64_t start);
   void report_corrupt(std::uint64_t offset, const std::string& peer);  // rx_mu_ held
   void refused(const std::string& peer, const std::string& reason);
@@ -64,14 +66,14 @@ class RelaySession {
 
   std::mutex rx_mu_;  // guards receiver_ chunk intake, parent_ and the spool's end
   std::vector<wire::Part> parts_;   // of the stream we receive
-  bool parent_is_source_ = false;   // the parent the source named is the source itself
+  std::vector<bool> parent_is_source_;  // per stripe: the parent the source named is the source itself
   std::chrono::steady_clock::time_point corrupt_reported_{};
   std::uint64_t raw_bytes_ = 0;  // what this node's load reads, decoded
   std::unique_ptr<runtime::Runtime> runtime_;  // opened at the first probe; outlives the receiver
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<Listener> listener_;
-  wire::Socket* parent_ = nullptr;  // the connection feeding us now
-  std::string parent_peer_;
+  std::vector<wire::Socket*> parents_;  // per stripe: the connection feeding it now, or null
+  std::vector<std::string> parent_peers_;
   bool received_ = false;           // finish_receive ran
   std::vector<std::unique_ptr<wire::Sender>> senders_;
   std::shared_ptr<wire::RateLimiter> limiter_;  // this host's upload cap, shared by senders_; null: none

@@ -62,14 +62,18 @@ TEST_CASE("caps: the line names every cap, and nothing when nothing is capped") 
         "caps (on the wire): source uncapped, relays uncapped (node2 8 Mbit/s)");
 }
 
-TEST_CASE("caps: the prediction counts the wire's headers, per mode, and only with a cap") {
+TEST_CASE("caps: the prediction counts the wire's headers, per mode; with no cap, in copies of equal links") {
   Options o;
   o.fanout = 1;
   const Bundle b = one_part(100000000);  // 100 MB each node lacks
-  CHECK_FALSE(predict(loading_nodes(4), b, o).flat.has_value());
-  CHECK_FALSE(predict(loading_nodes(4), b, o).tree.has_value());
+  const auto relative = predict(loading_nodes(4), b, o);
+  CHECK(relative.relative);
+  CHECK(*relative.flat == Approx(4));  // four copies through the source's link
+  CHECK(*relative.stripes == Approx(1 + 3.0 * (1 << 20) / 100e6));  // one stripe: a chain, a chunk per relay
+  CHECK(prediction_line(relative, topology::Mode::Flat).empty());  // no seconds to promise
   o.limit_rate = 80000000;  // 10 MB/s on the wire: 1448/1514 of it carries the stream
   auto p = predict(loading_nodes(4), b, o);
+  CHECK_FALSE(p.relative);
   const double payload = 10e6 * 1448 / 1514;
   CHECK(*p.flat == Approx(4 * 100e6 / payload));
   CHECK(*p.tree == Approx((100e6 + 3.0 * (1 << 20)) / payload));  // a pipeline of 4: 3 relays

@@ -3,6 +3,7 @@
 #include <numeric>
 
 #include "topology/cost.h"
+#include "topology/stripes.h"
 
 using namespace topology;
 
@@ -112,21 +113,50 @@ TEST_CASE("tree: no prediction unless every node has a known rate on its path") 
   CHECK(tree_seconds(p, same(6, kMB), Rates{0, kMB, {}}, 0).value() == Approx(2));
 }
 
-TEST_CASE("auto mode: flat for a handful of nodes, tree beyond one level, when nothing is predicted") {
-  CHECK(choose_mode(1, 4) == Mode::Flat);
-  CHECK(choose_mode(4, 4) == Mode::Flat);
-  CHECK(choose_mode(5, 4) == Mode::Tree);
-  CHECK(choose_mode(2, 1) == Mode::Tree);
-  // Only one side predicted: the count decides too.
-  CHECK(choose_mode(5, 4, {1.0, std::nullopt}) == Mode::Tree);
-  CHECK(choose_mode(4, 4, {std::nullopt, 1.0}) == Mode::Flat);
+TEST_CASE("auto mode: flat for one node, striped trees for more, when nothing is predicted") {
+  CHECK(choose_mode(1) == Mode::Flat);
+  CHECK(choose_mode(2) == Mode::Stripes);
+  CHECK(choose_mode(500) == Mode::Stripes);
+  // Only one mode predicted: it is the only one known to work out.
+  CHECK(choose_mode(5, {1.0, std::nullopt, std::nullopt}) == Mode::Flat);
+  CHECK(choose_mode(4, {std::nullopt, 1.0, std::nullopt}) == Mode::Tree);
 }
 
-TEST_CASE("auto mode: the faster prediction wins; a tie keeps the count's choice") {
-  CHECK(choose_mode(8, 4, {10.0, 20.0}) == Mode::Flat);
-  CHECK(choose_mode(2, 4, {20.0, 10.0}) == Mode::Tree);
-  CHECK(choose_mode(8, 4, {10.0, 10.0}) == Mode::Tree);
-  CHECK(choose_mode(4, 4, {10.0, 10.0}) == Mode::Flat);
+TEST_CASE("auto mode: the fastest prediction wins; a tie goes to the simpler mode") {
+  CHECK(choose_mode(8, {10.0, 20.0, 30.0}) == Mode::Flat);
+  CHECK(choose_mode(2, {20.0, 10.0, 30.0}) == Mode::Tree);
+  CHECK(choose_mode(2, {20.0, 30.0, 10.0}) == Mode::Stripes);
+  CHECK(choose_mode(8, {10.0, 10.0, 10.0}) == Mode::Flat);
+  CHECK(choose_mode(8, {20.0, 10.0, 10.0}) == Mode::Stripes);
+}
+
+TEST_CASE("stripes: with equal links every node gets its copy in about the time the source takes to send its copies") {
+  for (std::size_t n : {1u, 2u, 4u, 8u, 100u, 1000u}) {
+    for (int k : {1, 2, 4, 8}) {
+      Rates r{1, 0, {}};  // relative: one copy takes 1
+      const Stripes st = stripe_plan(n, k);
+      const double t = stripes_seconds(st, 1000 * kChunk, r, kChunk).value() / (1000.0 * kChunk);
+      int depth = 0;
+      for (const auto& tree : st.trees) depth = std::max(depth, tree.depth());
+      INFO("n=" << n << " k=" << k);
+      CHECK(t >= 1.0);
+      // The source's copies (one, but for some n not a multiple of k), and
+      // a chunk's time per relay above, k stripes sharing a link.
+      CHECK(t <= std::max(1.0, st.source_copies()) * (1 + static_cast<double>(k * depth) / 1000.0) + 1e-9);
+    }
+  }
+}
+
+TEST_CASE("auto mode, equal links: flat for one node, stripes beat flat and the plain tree from two on") {
+  Rates r{1, 0, {}};
+  for (std::size_t n : {1u, 2u, 4u, 8u, 64u}) {
+    const auto bytes = same(n, 100 * kChunk);
+    const std::vector<double> own(n, 100.0 * kChunk);
+    Predictions p{flat_seconds(bytes, r), tree_seconds(tree_plan(nodes(n), 4), bytes, r, kChunk),
+                  stripes_seconds(stripe_plan(n, 4), 100 * kChunk, r, kChunk)};
+    INFO("n=" << n);
+    CHECK(choose_mode(n, p) == (n == 1 ? Mode::Flat : Mode::Stripes));
+  }
 }
 
 TEST_CASE("auto mode with caps: slow relays make flat the faster mode, a capped source the tree") {
@@ -136,11 +166,16 @@ TEST_CASE("auto mode with caps: slow relays make flat the faster mode, a capped 
   // Relays at 1 MB/s, the source at 100: flat (8 copies at 100) beats a tree
   // whose relays trickle.
   Rates slow_relays{0, 100 * kMB, std::vector<double>(n, 1 * kMB)};
-  Predictions a{flat_seconds(bytes, slow_relays), tree_seconds(tree, bytes, slow_relays, kChunk)};
-  CHECK(choose_mode(n, 4, a) == Mode::Flat);
+  Predictions a{flat_seconds(bytes, slow_relays), tree_seconds(tree, bytes, slow_relays, kChunk),
+                stripes_seconds(stripe_plan(n, 4), 100 * kMB, slow_relays, kChunk)};
+  CHECK(choose_mode(n, a) == Mode::Flat);
   // Everyone at 10 MB/s: the tree's 4 copies from the source beat flat's 8.
   Rates even{0, 10 * kMB, std::vector<double>(n, 10 * kMB)};
-  Predictions b{flat_seconds(bytes, even), tree_seconds(tree, bytes, even, kChunk)};
-  CHECK(choose_mode(n, 4, b) == Mode::Tree);
+  Predictions b{flat_seconds(bytes, even), tree_seconds(tree, bytes, even, kChunk), std::nullopt};
+  CHECK(choose_mode(n, b) == Mode::Tree);
   CHECK(*b.flat == Approx(80));
+  // Striped, the source and every relay upload about one copy: faster still.
+  b.stripes = stripes_seconds(stripe_plan(n, 4), 100 * kMB, even, kChunk);
+  CHECK(*b.stripes < *b.tree);
+  CHECK(choose_mode(n, b) == Mode::Stripes);
 }

@@ -47,18 +47,18 @@ wire::ReceiveRequest sample() {
   r.load = {0, 2};
   r.images = {{digest('c'), {digest('e'), digest('d')}, 1234, {77, 9000}}};
   r.listen = "10.1.2.3";
-  r.parent_key = std::string(64, 'f');
-  r.parent_is_source = true;
+  r.parents = {{std::string(64, 'f'), true}, {std::string(64, 'a'), false}};
   r.window = 512ull << 20;
   return r;
 }
 template <>
 wire::ExpectParent sample() {
-  return {std::string(64, '9'), true};
+  return {3, std::string(64, '9'), true};
 }
 template <>
 wire::ForwardRequest sample() {
-  return {{{"node-7", "10.0.0.7", 40123, {1, 4}, std::string(64, '7')}, {"node-8", "fd00::8", 1, {0}, "k8"}}, 50000000};
+  return {{{"node-7", "10.0.0.7", 40123, 0, {1, 4}, std::string(64, '7')}, {"node-8", "fd00::8", 1, 15, {0}, "k8"}},
+          50000000};
 }
 template <>
 wire::TagRequest sample() {
@@ -109,7 +109,7 @@ wire::ErrorReply sample() {
 }
 template <>
 wire::Progress sample() {
-  return {1u << 30, true};
+  return {1u << 30, true, {1u << 28, 1u << 29, 0, 7}};
 }
 template <>
 wire::Received sample() {
@@ -117,11 +117,11 @@ wire::Received sample() {
 }
 template <>
 wire::Forwarded sample() {
-  return {"node-3", 77};
+  return {"node-3", 2, 77};
 }
 template <>
 wire::ChildFailed sample() {
-  return {"node-4", "byte 0 has left this node's spool window", true};
+  return {"node-4", 1, "byte 0 has left this node's spool window", true};
 }
 template <>
 wire::Corrupt sample() {
@@ -137,7 +137,7 @@ wire::BadPart sample() {
 }
 template <>
 wire::ParentExpected sample() {
-  return {std::string(64, 'e')};
+  return {5, std::string(64, 'e')};
 }
 template <>
 wire::Challenge sample() {

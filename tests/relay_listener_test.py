@@ -98,8 +98,8 @@ def receive_request(key):
              {"kind": "layer", "digest": LAYER_ID, "codec": "none", "size": len(LAYER), "raw": len(LAYER)}]
     return {"type": "receive", "parts": parts, "load": [0, 1],
             "images": [{"config": CONFIG_ID, "layers": [LAYER_ID], "config_size": len(CONFIG),
-                        "layer_sizes": [len(LAYER)]}], "listen": "127.0.0.1", "parent_key": key,
-            "parent_is_source": True, "window": 0}
+                        "layer_sizes": [len(LAYER)]}], "listen": "127.0.0.1",
+            "parents": [{"key": key, "source": True}], "window": 0}
 
 
 def relay_hash():
@@ -381,7 +381,7 @@ def bad_part_then_new_parent(work, hash_hex):
         check(fed and not any(fake_docker.walk_tar(r)[1] for r in fed),
               "docker load never got a whole archive (%d run(s), none with an end)" % len(fed))
 
-        relay.send({"type": "expect_parent", "key": new_key, "source": True})
+        relay.send({"type": "expect_parent", "stripe": 0, "key": new_key, "source": True})
         check(relay.wait_for("parent_expected", 5)["key"] == new_key, "parent_expected for the new key")
         c = hp.Conn("127.0.0.1", port)
         try:

@@ -364,7 +364,7 @@ struct Stream {
                     plan.parts[0].raw,
                     {plan.parts[1].raw, plan.parts[3].raw}}};
     plan.listen = "127.0.0.1";
-    plan.parent_key = "k";
+    plan.parents = {{"k", false}};
     bytes = config + layer1 + unloaded + layer3_wire;
   }
   std::uint64_t start(std::size_t part) const { return wire::part_offsets(plan.parts)[part]; }
@@ -376,8 +376,25 @@ void deliver(relay::Receiver& rx, const std::string& bytes, std::uint64_t from, 
   for (std::uint64_t at = from; at < to;) {
     std::string body = bytes.substr(at, std::min<std::uint64_t>(wire::kChunkSize, to - at));
     wire::Frame f{wire::Kind::Data, body, at, wire::chunk_hash(body)};
-    rx.accept(f);
+    rx.accept(0, f);
     at += body.size();
+  }
+}
+
+// Hands stripe s of `bytes` (stripe_map.h) to the receiver as its parent would.
+void deliver_stripe(relay::Receiver& rx, const std::string& bytes, int stripes, int s) {
+  const wire::StripeMap map(bytes.size(), stripes);
+  auto read = wire::stripe_reader(map, s, [&](std::uint64_t offset, char* buf, std::size_t n) {
+    const std::size_t len = static_cast<std::size_t>(std::min<std::uint64_t>(n, bytes.size() - offset));
+    std::copy_n(bytes.data() + offset, len, buf);
+    return len;
+  });
+  std::string body(wire::kChunkSize, '\0');
+  for (std::uint64_t at = 0; at < map.stripe_size(s);) {
+    body.resize(read(at, body.data(), wire::kChunkSize));
+    REQUIRE(rx.accept(s, {wire::Kind::Data, body, at, wire::chunk_hash(body)}));
+    at += body.size();
+    body.resize(wire::kChunkSize);
   }
 }
 
@@ -433,6 +450,42 @@ TEST_CASE_METHOD(Receive, "receiver: the load gets manifest.json and each loaded
   CHECK(members[2].first.type == '5');
   CHECK(members[3].second == s.layer1);
   CHECK(members[5].second == s.layer3);
+}
+
+TEST_CASE("receiver: a striped stream loads the same archive, whichever stripe comes first") {
+  for (int k : {2, 3}) {
+    FakeDocker docker(true);
+    TestRuntime runtime;
+    TempDir work;
+    Stream s;
+    REQUIRE(s.bytes.size() > wire::kChunkSize);  // two units at least: both stripes carry bytes
+    for (int i = 1; i < k; ++i) s.plan.parents.push_back({"k" + std::to_string(i), false});
+    relay::Receiver rx(work.path, s.plan, &runtime, [](std::size_t, std::uint64_t) { return true; });
+    for (int stripe = k - 1; stripe >= 0; --stripe) {
+      CHECK_FALSE(rx.complete());
+      deliver_stripe(rx, s.bytes, k, stripe);
+    }
+    CHECK(rx.complete());
+    CHECK(rx.received() == s.bytes.size());
+    relay::LoadResult r = rx.finish();
+    INFO("k=" << k << " " << r.step << ": " << r.error);
+    REQUIRE(r.ok);
+    auto members = docker.archive();
+    REQUIRE(members.size() == 6);
+    CHECK(members[1].second == s.config);
+    CHECK(members[3].second == s.layer1);
+    CHECK(members[5].second == s.layer3);
+  }
+}
+
+TEST_CASE("receiver: a stream needs 1 to 16 stripes") {
+  TestRuntime runtime;
+  TempDir work;
+  Stream s;
+  s.plan.parents.clear();
+  CHECK_THROWS_WITH(relay::Receiver(work.path, s.plan, &runtime, nullptr), Catch::Contains("1 to 16 stripe parents"));
+  s.plan.parents.assign(17, {"k", false});
+  CHECK_THROWS_WITH(relay::Receiver(work.path, s.plan, &runtime, nullptr), Catch::Contains("not 17"));
 }
 
 TEST_CASE("receiver: for an OCI runtime, the same parts go into an OCI layout with the manifest it names") {
@@ -576,9 +629,9 @@ TEST_CASE("receiver: chunks out of order or failing their XXH3 are refused") {
   relay::Receiver rx(work.path, s.plan, nullptr, [](std::size_t, std::uint64_t) { return true; });
   deliver(rx, s.bytes, 0, 100);
   std::string body = s.bytes.substr(200, 50);
-  CHECK_FALSE(rx.accept({wire::Kind::Data, body, 200, wire::chunk_hash(body)}));  // not where the spool ends: ignored
+  CHECK_FALSE(rx.accept(0, {wire::Kind::Data, body, 200, wire::chunk_hash(body)}));  // not where the spool ends: ignored
   body = s.bytes.substr(100, 50);
-  CHECK_THROWS_WITH(rx.accept({wire::Kind::Data, body, 100, wire::chunk_hash(body) ^ 1}), Catch::Contains("XXH3"));
+  CHECK_THROWS_WITH(rx.accept(0, {wire::Kind::Data, body, 100, wire::chunk_hash(body) ^ 1}), Catch::Contains("XXH3"));
   CHECK(rx.received() == 100);
   deliver(rx, s.bytes, 100, s.bytes.size());
   CHECK(rx.complete());

@@ -46,10 +46,53 @@ std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint
   return slowest;
 }
 
-Mode choose_mode(std::size_t node_count, int fanout, const Predictions& predicted) {
-  const Mode by_count = node_count <= static_cast<std::size_t>(std::max(fanout, 1)) ? Mode::Flat : Mode::Tree;
-  if (!predicted.flat || !predicted.tree || *predicted.flat == *predicted.tree) return by_count;
-  return *predicted.flat < *predicted.tree ? Mode::Flat : Mode::Tree;
+std::optional<double> stripes_seconds(const Stripes& stripes, std::uint64_t bytes, const Rates& rates,
+                                      std::uint64_t chunk) {
+  const std::size_t k = stripes.trees.size();
+  if (stripes.size() == 0 || k == 0) return 0.0;
+  // A sender's edges in all trees share its upload.
+  std::vector<std::size_t> edges(stripes.size(), 0);
+  std::size_t source_edges = 0;
+  for (const Plan& t : stripes.trees) {
+    source_edges += t.source_children.size();
+    for (std::size_t i = 0; i < t.size(); ++i) edges[i] += t.children[i].size();
+  }
+  auto share = [&](int sender) {
+    if (sender == kSource) return upload_rate(rates.source, rates.link) / static_cast<double>(source_edges);
+    const auto s = static_cast<std::size_t>(sender);
+    const double cap = s < rates.node.size() ? rates.node[s] : 0;
+    return upload_rate(cap, rates.link) / static_cast<double>(edges[s]);
+  };
+  const double stripe_bytes = static_cast<double>(bytes) / static_cast<double>(k);
+  double slowest = rates.link > 0 ? static_cast<double>(bytes) / rates.link : 0;
+  for (const Plan& t : stripes.trees) {
+    for (std::size_t i = 0; i < t.size(); ++i) {
+      if (t.parent[i] == kDetached) continue;
+      double rate = 0;
+      int relays = 0;
+      for (int at = static_cast<int>(i); at != kSource; at = t.parent[static_cast<std::size_t>(at)]) {
+        rate = lower(rate, share(t.parent[static_cast<std::size_t>(at)]));
+        if (t.parent[static_cast<std::size_t>(at)] != kSource) ++relays;
+      }
+      if (rate == 0) return std::nullopt;
+      slowest = std::max(slowest, (stripe_bytes + relays * static_cast<double>(chunk)) / rate);
+    }
+  }
+  return slowest;
+}
+
+std::optional<double> Predictions::of(Mode mode) const {
+  return mode == Mode::Flat ? flat : mode == Mode::Tree ? tree : stripes;
+}
+
+Mode choose_mode(std::size_t node_count, const Predictions& predicted) {
+  std::optional<Mode> best;
+  for (Mode m : {Mode::Flat, Mode::Stripes, Mode::Tree}) {
+    const auto t = predicted.of(m);
+    if (t && (!best || *t < *predicted.of(*best))) best = m;
+  }
+  if (best) return *best;
+  return node_count <= 1 ? Mode::Flat : Mode::Stripes;
 }
 
 }  // namespace topology

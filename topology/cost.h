@@ -1,12 +1,14 @@
 // The cost model: how long the stream part of a run should take, from the
 // bytes each node lacks and the rates senders upload at (their caps, and the
 // link rate where it is known). Pure code, no I/O (tests/cost_test.cpp).
-// Small on purpose: it knows the plain tree and flat mode; striped trees and
-// measured rates come later.
+// Small on purpose: flat mode, the plain tree and striped trees, with one
+// link rate for every host; measured rates come later.
 //
 // Rates are stream bytes per second; 0 means unknown (no cap, link not
 // measured). A prediction needs at least one known rate on every node's
-// path, or there is none.
+// path, or there is none. With no rate known at all, a run is predicted in
+// units of one copy's time on a link (link = 1): equal links are what a
+// cluster mostly has, and the modes still compare.
 #pragma once
 
 #include <cstdint>
@@ -14,6 +16,7 @@
 #include <vector>
 
 #include "topology/plan.h"
+#include "topology/stripes.h"
 
 namespace topology {
 
@@ -39,13 +42,23 @@ std::optional<double> flat_seconds(const std::vector<std::uint64_t>& bytes, cons
 std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint64_t>& bytes, const Rates& rates,
                                    std::uint64_t chunk);
 
+// Striped trees: every node's stream is `bytes`, cut into the trees'
+// stripes; a sender shares its upload evenly among its edges in all trees,
+// a stripe arrives at the lowest share along its path, and a node's last
+// byte after its slowest stripe (plus a chunk's time per relay above it),
+// or after its bytes at its link's rate, whichever is later.
+std::optional<double> stripes_seconds(const Stripes& stripes, std::uint64_t bytes, const Rates& rates,
+                                      std::uint64_t chunk);
+
 struct Predictions {
-  std::optional<double> flat, tree;
+  std::optional<double> flat, tree, stripes;
+  bool relative = false;  // in units of one copy's time on a link: no rate was known
+  std::optional<double> of(Mode mode) const;
 };
 
-// Auto mode: the mode predicted faster where both predictions exist (a tie
-// keeps the choice below), else flat when there are no more nodes than one
-// tree level holds.
-Mode choose_mode(std::size_t node_count, int fanout, const Predictions& predicted = {});
+// Auto mode: the mode predicted fastest; a tie goes to the simpler (flat,
+// then stripes, then the plain tree). Without predictions: flat for one
+// node, else stripes.
+Mode choose_mode(std::size_t node_count, const Predictions& predicted = {});
 
 }  // namespace topology

@@ -4,6 +4,15 @@
 #include <numeric>
 
 namespace topology {
+
+const char* mode_name(Mode mode) {
+  switch (mode) {
+    case Mode::Flat: return "flat";
+    case Mode::Tree: return "tree";
+    case Mode::Stripes: return "stripes";
+  }
+  return "";
+}
 namespace {
 
 // Gives order[begin, end) to `parent` as up to `fanout` subtrees of nearly

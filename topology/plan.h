@@ -12,7 +12,10 @@ namespace topology {
 constexpr int kSource = -1;
 constexpr int kDetached = -2;  // a failed node, no longer in the tree
 
-enum class Mode { Flat, Tree };  // flat: the source sends to each node itself
+// flat: the source sends to each node itself; tree: one K-ary tree;
+// stripes: K striped trees (stripes.h)
+enum class Mode { Flat, Tree, Stripes };
+const char* mode_name(Mode mode);
 
 struct Node {
   std::string name;

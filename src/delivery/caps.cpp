@@ -1,5 +1,6 @@
 #include "src/delivery/caps.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 
@@ -8,6 +9,7 @@
 #include "src/input/rate.h"
 #include "src/wire/rate_limiter.h"
 #include "src/wire/protocol.h"
+#include "src/wire/stripe_map.h"
 
 namespace treesync {
 
@@ -27,12 +29,30 @@ topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bu
     const std::uint64_t cap = relay_cap(r.node, o);
     rates.node.push_back(cap ? wire::payload_rate(cap) : 0);
   }
+  const bool relative = rates.source == 0 && std::all_of(rates.node.begin(), rates.node.end(), [](double r) { return r == 0; });
+  if (relative) rates.link = 1;
+  // Relative, a chunk costs its share of a copy's time.
   std::vector<std::uint64_t> own, streams;
-  for (const auto& need : needs) own.push_back(bundle.size_of(need));
+  PartList all;
+  for (const auto& need : needs) {
+    own.push_back(bundle.size_of(need));
+    all = merge_parts(all, need);
+  }
   topology::Plan tree = plan_tree(loaders, o.fanout);
   for (const auto& list : subtree_streams(tree, needs)) streams.push_back(bundle.size_of(list));
-  return {topology::flat_seconds(own, rates),
-          topology::tree_seconds(tree, streams, rates, wire::kChunkSize)};
+  topology::Predictions p{topology::flat_seconds(own, rates),
+                          topology::tree_seconds(tree, streams, rates, wire::kChunkSize),
+                          o.fanout > wire::kMaxStripes
+                              ? std::nullopt
+                              : topology::stripes_seconds(topology::stripe_plan(loaders.size(), o.fanout),
+                                                          bundle.size_of(all), rates, wire::kChunkSize),
+                          relative};
+  if (relative) {  // in copies: one copy of the largest need takes 1
+    const double copy = static_cast<double>(std::max<std::uint64_t>(1, *std::max_element(own.begin(), own.end())));
+    for (auto* t : {&p.flat, &p.tree, &p.stripes})
+      if (*t) **t /= copy;
+  }
+  return p;
 }
 
 std::map<std::string, std::uint64_t> own_caps(const std::vector<NodeRun>& runs, const Options& o) {
@@ -57,11 +77,10 @@ std::string caps_line(const std::vector<NodeRun>& runs, const Options& o) {
 }
 
 std::string prediction_line(const topology::Predictions& p, topology::Mode mode) {
-  const auto& s = mode == topology::Mode::Tree ? p.tree : p.flat;
-  if (!s) return "";
+  const auto s = p.of(mode);
+  if (!s || p.relative) return "";
   char buf[96];
-  std::snprintf(buf, sizeof buf, "predicted under the caps: %.1f s to stream (%s)", *s,
-                mode == topology::Mode::Tree ? "tree" : "flat");
+  std::snprintf(buf, sizeof buf, "predicted under the caps: %.1f s to stream (%s)", *s, topology::mode_name(mode));
   return buf;
 }
 

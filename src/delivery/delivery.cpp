@@ -1,10 +1,12 @@
 #include "src/delivery/delivery.h"
 
+#include <algorithm>
 #include <iostream>
 
 #include "src/cache/chain_ids.h"
 #include "src/delivery/rollout.h"
 #include "src/report/events.h"
+#include "topology/stripes.h"
 
 namespace treesync {
 
@@ -76,6 +78,31 @@ void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::
           << lacks(*r, prepared) << ")\n";
       const auto& kids = plan.children[static_cast<std::size_t>(m)];
       for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back({*it, depth + 1});
+    }
+  } else if (mode == "stripes") {
+    const topology::Stripes st = topology::stripe_plan(loaders.size(), fanout);
+    int depth = 0;
+    for (const auto& t : st.trees) depth = std::max(depth, t.depth());
+    out << "plan: stripes, " << st.trees.size() << " striped tree(s), depth " << depth << ", " << loaders.size()
+        << " node(s) load, the source sends " << st.source_copies() << " copies\n";
+    for (std::size_t m = 0; m < loaders.size(); ++m) {
+      const NodeRun* r = loaders[m];
+      out << "    " << r->node.name << " (" << r->node.host << ", " << runtime_line(r->probe) << lacks(*r, prepared)
+          << ")\n      parents by stripe:";
+      for (const auto& t : st.trees) {
+        const int p = t.parent[m];
+        out << " " << (p == topology::kSource ? std::string("source") : loaders[static_cast<std::size_t>(p)]->node.name);
+      }
+      const int in = st.interior[m];
+      out << "\n      forwards: ";
+      if (in < 0) {
+        out << "nothing (a leaf in every tree)\n";
+      } else {
+        out << "stripe " << in << " to";
+        for (int c : st.trees[static_cast<std::size_t>(in)].children[m])
+          out << " " << loaders[static_cast<std::size_t>(c)]->node.name;
+        out << "\n";
+      }
     }
   } else {
     out << "plan: flat, " << loaders.size() << " node(s) load, the source sends to each\n";

@@ -10,16 +10,20 @@
 #include "src/delivery/caps.h"
 #include "src/report/events.h"
 #include "src/wire/edge_auth.h"
+#include "topology/stripes.h"
 
 namespace treesync {
 namespace {
 
-constexpr int kNone = -3;  // no parent waiting
 // A node the source had to feed this often (bad parts, stalls, parents
 // lost) has something wrong with it that another edge will not mend.
 constexpr int kMaxSourceEdges = 8;
 // A relay port that does not answer this fast is taken as firewalled.
 constexpr int kDirectConnectMs = 3000;
+// A stripe this far behind the node's others has a parent that cannot keep
+// up (a slow uplink, or starved itself): at a tenth of the rate it is
+// reached in seconds, and spools and TCP never hold stripes this far apart.
+constexpr std::uint64_t kSlowLag = 32u << 20;
 
 // Relays take numeric addresses only (no name lookups in a static binary).
 std::string numeric_address(const std::string& host) {
@@ -37,14 +41,14 @@ std::string numeric_address(const std::string& host) {
 }  // namespace
 
 Rollout::Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
-    : runs_(runs), in_(in), relays_forward_(mode == topology::Mode::Tree) {
+    : runs_(runs), in_(in), relays_forward_(mode != topology::Mode::Flat) {
   if (const std::uint64_t cap = source_cap(in.options)) source_limiter_ = std::make_shared<wire::RateLimiter>(cap);
   make_plan(mode);
   if (members_.empty()) return;  // nothing to deliver: no plan to announce
   wire::Json parents = wire::Json::object();
-  for (std::size_t m = 0; m < members_.size(); ++m) parents[run_of(m).node.name] = parent_name(plan_.parent[m]);
+  for (std::size_t m = 0; m < members_.size(); ++m) parents[run_of(m).node.name] = parents_of(m);
   events::emit("planned", "",
-               {{"mode", relays_forward_ ? "tree" : "flat"},
+               {{"mode", topology::mode_name(mode)},
                 {"fanout", relays_forward_ ? wire::Json(in_.options.fanout) : wire::Json(nullptr)},
                 {"parents", parents}});
 }
@@ -54,14 +58,20 @@ std::string Rollout::parent_name(int parent) {
   return parent >= 0 ? run_of(static_cast<std::size_t>(parent)).node.name : "";
 }
 
+std::string Rollout::parents_of(std::size_t m) {
+  std::string out;
+  for (int s = 0; s < stripes(); ++s) out += (s ? "," : "") + parent_name(tree(s).parent[m]);
+  return out;
+}
+
 // Every change of a member's parent after the plan, for --events.
-void Rollout::note_reparent(std::size_t m, int from, int to, const char* reason, const std::string& detail) {
+void Rollout::note_reparent(int s, std::size_t m, int from, int to, const char* reason, const std::string& detail) {
   auto name = [this](int p) {
     return p == topology::kSource || p >= 0 ? wire::Json(parent_name(p)) : wire::Json(nullptr);
   };
   events::emit("reparented", run_of(m).node.name,
-               {{"from", name(from)}, {"to", name(to)}, {"reason", reason}, {"detail", detail},
-                {"resume_at", have_[m]}});
+               {{"from", name(from)}, {"to", name(to)}, {"stripe", s}, {"reason", reason}, {"detail", detail},
+                {"resume_at", edge(s, m).have}});
 }
 
 Rollout::~Rollout() {
@@ -105,7 +115,9 @@ std::uint64_t Rollout::run() {
 }
 
 // The plan over every loading node, what each one's stream carries, and a
-// key for each edge.
+// key for each edge. Striped, every node's stream is what any node lacks:
+// a stripe is cut from the whole stream, so it cannot be thinned per
+// subtree (sync.cpp stripes only nodes that lack the same).
 void Rollout::make_plan(topology::Mode mode) {
   std::vector<const NodeRun*> loaders;
   std::vector<PartList> needs;
@@ -117,25 +129,39 @@ void Rollout::make_plan(topology::Mode mode) {
   }
   member_of_.assign(runs_.size(), -1);
   for (std::size_t m = 0; m < members_.size(); ++m) member_of_[members_[m]] = static_cast<int>(m);
-  plan_ = mode == topology::Mode::Flat ? topology::flat_plan(loaders.size()) : plan_tree(loaders, in_.options.fanout);
+  const std::size_t n = loaders.size();
+  std::vector<PartList> lists;
+  if (mode == topology::Mode::Stripes) {
+    stripes_ = topology::stripe_plan(n, in_.options.fanout);
+    PartList all;
+    for (const auto& need : needs) all = merge_parts(all, need);
+    lists.assign(n, all);
+  } else {
+    stripes_.trees = {mode == topology::Mode::Flat ? topology::flat_plan(n) : plan_tree(loaders, in_.options.fanout)};
+    stripes_.interior.assign(n, -1);
+    lists = subtree_streams(stripes_.trees[0], needs);
+  }
   const auto& parts = in_.prepared.bundle.parts;
-  for (auto& list : subtree_streams(plan_, needs))
-    streams_.push_back({list, in_.prepared.bundle.size_of(list), std::make_shared<wire::PartView>(parts, list)});
-  address_.resize(members_.size());
-  port_.assign(members_.size(), 0);
-  for (std::size_t m = 0; m < members_.size(); ++m) key_.push_back(wire::new_edge_key());
-  have_.assign(members_.size(), 0);
-  grew_.assign(members_.size(), Clock::now());
-  alive_.assign(members_.size(), true);
-  queued_.assign(members_.size(), false);
-  pending_.assign(members_.size(), kNone);
-  tunnels_.resize(members_.size());
-  source_sender_.assign(members_.size(), nullptr);
-  source_edges_.assign(members_.size(), 0);
-  doomed_.assign(members_.size(), "");
+  for (auto& list : lists) {
+    const std::uint64_t size = in_.prepared.bundle.size_of(list);
+    streams_.push_back({list, size, std::make_shared<wire::PartView>(parts, list), wire::StripeMap(size, stripes())});
+  }
+  address_.resize(n);
+  port_.assign(n, 0);
+  edges_.assign(static_cast<std::size_t>(stripes()), std::vector<Edge>(n));
+  for (auto& per_member : edges_)
+    for (auto& e : per_member) {
+      e.key = wire::new_edge_key();
+      e.grew = Clock::now();
+    }
+  received_.assign(n, 0);
+  alive_.assign(n, true);
+  tunnels_.resize(n);
+  source_edges_.assign(n, 0);
+  doomed_.assign(n, "");
 }
 
-// Every member checks its room and opens its listener for its first parent.
+// Every member checks its room and opens its listener for its first parents.
 void Rollout::open_receivers() {
   const Bundle& bundle = in_.prepared.bundle;
   const auto architectures = image_architectures(in_.prepared);
@@ -149,8 +175,13 @@ void Rollout::open_receivers() {
     check_space(run, spool_bytes(m), bundle.raw_size_of(run.need));
     if (run.failed()) return;
     address_[m] = numeric_address(run.ssh.host);
+    std::vector<wire::StripeParent> parents;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (int k = 0; k < stripes(); ++k) parents.push_back({edge(k, m).key, tree(k).parent[m] == topology::kSource});
+    }
     wire::ReceiveRequest req{bundle.parts_of(s.parts), positions_in(s.parts, run.need), bundle.plan_images(),
-                             address_[m], key_[m], plan_.parent[m] == topology::kSource, in_.options.spool_window};
+                             address_[m], parents, in_.options.spool_window};
     port_[m] = run.relay->open_receive(req);
     run.status->total = s.size;
     run.status->stage = Stage::Receiving;
@@ -159,7 +190,7 @@ void Rollout::open_receivers() {
   });
 }
 
-// Members that could not open (no room, no listener) leave the tree before
+// Members that could not open (no room, no listener) leave the trees before
 // anything is sent; their children move as if they had failed later.
 void Rollout::drop_unopened() {
   std::lock_guard<std::mutex> lock(mu_);
@@ -167,11 +198,13 @@ void Rollout::drop_unopened() {
     if (!run_of(m).failed()) continue;
     alive_[m] = false;
     ++settled_;
-    const std::vector<int> orphans = plan_.children[m];
-    const std::vector<int> parents = reparent(m);
-    for (std::size_t i = 0; i < orphans.size(); ++i)
-      note_reparent(static_cast<std::size_t>(orphans[i]), static_cast<int>(m), parents[i], "parent_lost",
-                    run_of(m).result.reason);
+    std::vector<std::vector<int>> orphans;
+    for (int s = 0; s < stripes(); ++s) orphans.push_back(tree(s).children[m]);
+    const auto parents = reparent(m);
+    for (int s = 0; s < stripes(); ++s)
+      for (std::size_t i = 0; i < orphans[static_cast<std::size_t>(s)].size(); ++i)
+        note_reparent(s, static_cast<std::size_t>(orphans[static_cast<std::size_t>(s)][i]), static_cast<int>(m),
+                      parents[static_cast<std::size_t>(s)][i], "parent_lost", run_of(m).result.reason);
   }
 }
 
@@ -181,9 +214,13 @@ void Rollout::start_tree() {
   for (std::size_t m = 0; m < members_.size(); ++m) {
     if (!alive_[m]) continue;
     run_of(m).relay->set_event_handler([this, m](const wire::Json& e) { on_event(m, e); });
-    for (int c : plan_.children[m]) attach(static_cast<int>(m), c, false);
   }
-  for (int c : plan_.source_children) attach(topology::kSource, c, false);
+  for (int s = 0; s < stripes(); ++s) {
+    for (std::size_t m = 0; m < members_.size(); ++m)
+      if (alive_[m])
+        for (int c : tree(s).children[m]) attach(s, static_cast<int>(m), c, false);
+    for (int c : tree(s).source_children) attach(s, topology::kSource, c, false);
+  }
 }
 
 wire::Target Rollout::target(int member) const {
@@ -191,54 +228,60 @@ wire::Target Rollout::target(int member) const {
   return {runs_[members_[m]].node.name, address_[m], port_[m]};
 }
 
-void Rollout::attach(int parent, int child, bool new_key) {
+void Rollout::attach(int s, int parent, int child, bool new_key) {
   const auto c = static_cast<std::size_t>(child);
-  if (!new_key) return connect(parent, child);
-  key_[c] = wire::new_edge_key();
-  pending_[c] = parent;
-  run_of(c).relay->expect_parent(key_[c], parent == topology::kSource);
+  if (!new_key) return connect(s, parent, child);
+  Edge& e = edge(s, c);
+  e.key = wire::new_edge_key();
+  e.pending = parent;
+  run_of(c).relay->expect_parent(s, e.key, parent == topology::kSource);
 }
 
-void Rollout::connect(int parent, int child) {
+void Rollout::connect(int s, int parent, int child) {
   const auto c = static_cast<std::size_t>(child);
-  run_of(c).result.parent = parent == topology::kSource ? "source" : run_of(static_cast<std::size_t>(parent)).node.name;
+  run_of(c).result.parent = parents_of(c);
   if (parent != topology::kSource) {
     const auto p = static_cast<std::size_t>(parent);
-    run_of(p).relay->forward({run_of(c).node.name, address_[c], port_[c],
-                              positions_in(streams_[p].parts, streams_[c].parts), key_[c]},
+    run_of(p).relay->forward({run_of(c).node.name, address_[c], port_[c], s,
+                              positions_in(streams_[p].parts, streams_[c].parts), edge(s, c).key},
                              relay_cap(run_of(p).node, in_.options));
     return;
   }
-  if (++source_edges_[c] > kMaxSourceEdges) {
-    doomed_[c] = "fed by the source " + std::to_string(kMaxSourceEdges) + " times over; giving up";
+  if (++source_edges_[c] > kMaxSourceEdges * stripes()) {
+    doomed_[c] = "fed by the source " + std::to_string(kMaxSourceEdges * stripes()) + " times over; giving up";
     return;
   }
-  queued_[c] = true;
-  source_queue_.push_back(c);
+  edge(s, c).queued = true;
+  source_queue_.emplace_back(s, c);
   start_source_edges();
 }
 
 // An edge the source gives up on (its node was lost, or moved to a new
 // edge) must not keep knocking: senders from the source retry until
 // cancelled.
-void Rollout::cancel_source_edge(std::size_t m) {
-  if (source_sender_[m]) source_sender_[m]->cancel();
-  source_sender_[m] = nullptr;
+void Rollout::cancel_source_edge(int s, std::size_t m) {
+  Edge& e = edge(s, m);
+  if (e.source) e.source->cancel();
+  e.source = nullptr;
 }
 
 void Rollout::start_source_edges() {
   while (!finishing_ && !source_queue_.empty() && source_active_ < static_cast<std::size_t>(in_.options.max_workers)) {
-    std::size_t c = source_queue_.front();
+    auto [s, c] = source_queue_.front();
     source_queue_.pop_front();
-    queued_[c] = false;
-    if (!alive_[c] || complete(c)) continue;
-    grew_[c] = Clock::now();  // its stall clock starts with its edge
+    Edge& e = edge(s, c);
+    e.queued = false;
+    if (!alive_[c] || complete(s, c)) continue;
+    e.grew = Clock::now();  // its stall clock starts with its edge
     ++source_active_;
-    cancel_source_edge(c);
+    cancel_source_edge(s, c);
+    const Stream& stream = streams_[c];
+    wire::ByteReader reader = in_.reader.stream(stream.parts);
+    if (stripes() > 1) reader = wire::stripe_reader(stream.map, s, reader);
     sources_.push_back(std::make_unique<wire::Sender>(
-        target(static_cast<int>(c)), key_[c], streams_[c].size, in_.reader.stream(streams_[c].parts),
-        [this](const wire::Sender&) { source_edge_done(); }, [this, c] { return dial(c); }, 0));
-    source_sender_[c] = sources_.back().get();
+        target(static_cast<int>(c)), e.key, stream.map.stripe_size(s), reader,
+        [this](const wire::Sender&) { source_edge_done(); }, [this, c = c] { return dial(c); }, 0));
+    e.source = sources_.back().get();
     sources_.back()->limit(source_limiter_);
     sources_.back()->start();
   }
@@ -275,15 +318,14 @@ wire::Socket Rollout::dial(std::size_t m) {
   return tunnels_[m]->open();
 }
 
-// How far into the whole bundle a member's bytes reach: streams differ, but
-// a parent's carries all of its child's, so positions compare.
-std::uint64_t Rollout::bundle_position(std::size_t m) const {
-  return complete(m) ? in_.prepared.bundle.size() : streams_[m].view->locate(have_[m]).first;
+std::uint64_t Rollout::position(int s, std::size_t m) const {
+  if (stripes() > 1) return edge(s, m).have;
+  return complete(m) ? in_.prepared.bundle.size() : streams_[m].view->locate(edge(0, m).have).first;
 }
 
-std::vector<std::uint64_t> Rollout::bundle_positions() const {
+std::vector<std::uint64_t> Rollout::positions(int s) const {
   std::vector<std::uint64_t> out;
-  for (std::size_t m = 0; m < members_.size(); ++m) out.push_back(bundle_position(m));
+  for (std::size_t m = 0; m < members_.size(); ++m) out.push_back(position(s, m));
   return out;
 }
 
@@ -292,35 +334,48 @@ std::uint64_t Rollout::spool_bytes(std::size_t m) const {
   return window == 0 ? streams_[m].size : std::min(window, streams_[m].size);
 }
 
+// As relay::StripedSpool shares the window out.
+std::uint64_t Rollout::stripe_window(int s, std::size_t m) const {
+  const std::uint64_t window = in_.options.spool_window, size = streams_[m].map.stripe_size(s);
+  if (window == 0) return size;
+  const auto k = static_cast<std::uint64_t>(stripes());
+  return std::min(size, std::max((window + k - 1) / k, 2 * streams_[m].map.unit()));
+}
+
 // A new parent must hold the child's stream where the child resumes: its
 // spool keeps at least the window behind the bytes it has (a chunk and a
 // tick of its progress less, to be safe).
-bool Rollout::can_feed(std::size_t p, std::size_t c) const {
+bool Rollout::can_feed(int s, std::size_t p, std::size_t c) const {
   if (!contains_parts(streams_[p].parts, streams_[c].parts)) return false;
-  if (spool_bytes(p) >= streams_[p].size) return true;
+  const std::uint64_t window = stripe_window(s, p);
+  if (window >= streams_[p].map.stripe_size(s)) return true;
   const std::uint64_t margin = 2 * wire::kChunkSize;
-  return bundle_position(p) <= bundle_position(c) + (spool_bytes(p) > margin ? spool_bytes(p) - margin : 0);
+  return position(s, p) <= position(s, c) + (window > margin ? window - margin : 0);
 }
 
-std::vector<int> Rollout::reparent(std::size_t m) {
-  return topology::reparent(plan_, static_cast<int>(m), bundle_positions(), alive_, [this](int p, int c) {
-    return can_feed(static_cast<std::size_t>(p), static_cast<std::size_t>(c));
-  });
+std::vector<std::vector<int>> Rollout::reparent(std::size_t m) {
+  if (stripes() == 1)
+    return {topology::reparent(tree(0), static_cast<int>(m), positions(0), alive_, [this](int p, int c) {
+      return can_feed(0, static_cast<std::size_t>(p), static_cast<std::size_t>(c));
+    })};
+  std::vector<std::vector<std::uint64_t>> have;
+  for (int s = 0; s < stripes(); ++s) have.push_back(positions(s));
+  return topology::reparent_stripes(stripes_, static_cast<int>(m), have, alive_);
 }
 
 // The child fell further behind than its parent's spool window: the source,
 // which holds every byte, takes it over where it is.
-void Rollout::child_behind(std::size_t parent, const std::string& child) {
-  const auto& kids = plan_.children[parent];
+void Rollout::child_behind(int s, std::size_t parent, const std::string& child) {
+  const auto& kids = tree(s).children[parent];
   auto it = std::find_if(kids.begin(), kids.end(), [&](int c) { return run_of(static_cast<std::size_t>(c)).node.name == child; });
   if (it == kids.end()) return;  // moved already
   const auto c = static_cast<std::size_t>(*it);
-  if (!alive_[c] || complete(c)) return;
-  const std::string why = "fell more than the spool window (" + human_bytes(spool_bytes(parent)) + ") behind " +
+  if (!alive_[c] || complete(s, c)) return;
+  const std::string why = "fell more than the spool window (" + human_bytes(stripe_window(s, parent)) + ") behind " +
                           run_of(parent).node.name;
-  spdlog::warn("{}: {}; resuming from the source at byte {}", child, why, have_[c]);
-  note_reparent(c, static_cast<int>(parent), topology::kSource, "behind_window", why);
-  move_to_source(c);
+  spdlog::warn("{}: {}; resuming from the source at byte {}", child, why, edge(s, c).have);
+  note_reparent(s, c, static_cast<int>(parent), topology::kSource, "behind_window", why);
+  move_to_source(s, c);
 }
 
 void Rollout::watch(std::size_t m) {
@@ -355,29 +410,38 @@ void Rollout::watch(std::size_t m) {
   if (!relay_ok) lost(m, lost_why.empty() ? run.result.reason : lost_why);
 }
 
+void Rollout::take_progress(std::size_t m, std::uint64_t received, const std::vector<std::uint64_t>& stripes_held) {
+  received_[m] = std::max(received_[m], received);
+  for (int s = 0; s < stripes(); ++s) {
+    Edge& e = edge(s, m);
+    const std::uint64_t held = complete(m) ? streams_[m].map.stripe_size(s)
+                               : static_cast<std::size_t>(s) < stripes_held.size() ? stripes_held[static_cast<std::size_t>(s)]
+                                                                                   : 0;
+    if (held > e.have) e.grew = Clock::now();
+    e.have = std::max(e.have, held);
+  }
+  run_of(m).result.bytes = received_[m];
+  run_of(m).status->bytes = received_[m];
+}
+
 void Rollout::on_event(std::size_t m, const wire::Json& e) {
   const std::string type = wire::type_of(e);
   std::lock_guard<std::mutex> lock(mu_);
   const std::string& name = run_of(m).node.name;
   try {
-    if (type == wire::Progress::kType || type == wire::Received::kType) {
-      std::uint64_t bytes = type == wire::Progress::kType ? wire::from_message<wire::Progress>(e).received
-                                                          : wire::from_message<wire::Received>(e).bytes;
-      if (bytes > have_[m]) grew_[m] = Clock::now();
-      have_[m] = std::max(have_[m], bytes);
-      run_of(m).result.bytes = have_[m];
-      run_of(m).status->bytes = have_[m];
-      if (type == wire::Received::kType) {
-        run_of(m).status->stage = Stage::Loading;
-        spdlog::info("{}: received every byte; docker load finishing", name);
-        events::emit("received", name, {{"bytes", have_[m]}});
-      } else {
-        events::receiving(name, have_[m], streams_[m].size);
-      }
+    if (type == wire::Progress::kType) {
+      auto p = wire::from_message<wire::Progress>(e);
+      take_progress(m, p.received, p.stripes);
+      events::receiving(name, received_[m], streams_[m].size);
+    } else if (type == wire::Received::kType) {
+      take_progress(m, wire::from_message<wire::Received>(e).bytes, {});
+      run_of(m).status->stage = Stage::Loading;
+      spdlog::info("{}: received every byte; docker load finishing", name);
+      events::emit("received", name, {{"bytes", received_[m]}});
     } else if (type == wire::ChildFailed::kType) {
       auto f = wire::from_message<wire::ChildFailed>(e);
       spdlog::warn("{}: forwarding to {} failed: {}", name, f.child, f.message);
-      if (f.behind) child_behind(m, f.child);
+      if (f.behind && f.stripe >= 0 && f.stripe < stripes()) child_behind(f.stripe, m, f.child);
     } else if (type == wire::Corrupt::kType) {
       auto c = wire::from_message<wire::Corrupt>(e);
       spdlog::warn("{}: the chunk at byte {} from {} failed its XXH3 check; asked for it again", name, c.offset, c.peer);
@@ -389,30 +453,37 @@ void Rollout::on_event(std::size_t m, const wire::Json& e) {
       bad_part(m, wire::from_message<wire::BadPart>(e));
     } else if (type == wire::ParentExpected::kType) {
       auto p = wire::from_message<wire::ParentExpected>(e);
-      if (pending_[m] != kNone && p.key == key_[m]) connect(std::exchange(pending_[m], kNone), static_cast<int>(m));
+      if (p.stripe < 0 || p.stripe >= stripes()) return;
+      Edge& edge_in = edge(p.stripe, m);
+      if (edge_in.pending != kNone && p.key == edge_in.key)
+        connect(p.stripe, std::exchange(edge_in.pending, kNone), static_cast<int>(m));
     }
   } catch (const wire::Error& err) {
     spdlog::warn("{}: malformed event from the relay: {}", name, err.what());
   }
 }
 
-// The parent sent bytes that failed their digest (or chunk after chunk
-// that failed its XXH3): the relay dropped it and rewound; the source, which
-// reads from its own cache, feeds it now.
+// The parents sent bytes that failed their digest (or chunk after chunk
+// that failed its XXH3): the relay dropped them and rewound; the source,
+// which reads from its own cache, feeds every stripe now.
 void Rollout::bad_part(std::size_t m, const wire::BadPart& e) {
   const std::string from = e.peer.empty() ? "its parent" : e.peer;
   const std::string what = e.part.empty() ? "chunk after chunk from " + from + " failed its XXH3 check"
                                           : e.part + " from " + from + " failed its SHA-256 check";
   spdlog::warn("{}: {}; resuming from the source at byte {}", run_of(m).node.name, what, e.offset);
-  have_[m] = std::min(have_[m], e.offset);
-  note_reparent(m, plan_.parent[m], topology::kSource, "bad_part", what);
-  move_to_source(m);
+  received_[m] = std::min(received_[m], e.offset);
+  for (int s = 0; s < stripes(); ++s) {
+    Edge& in = edge(s, m);
+    in.have = std::min(in.have, streams_[m].map.stripe_offset_from(s, e.offset));
+    note_reparent(s, m, tree(s).parent[m], topology::kSource, "bad_part", what);
+    move_to_source(s, m);
+  }
 }
 
-void Rollout::move_to_source(std::size_t m) {
-  grew_[m] = Clock::now();
-  topology::move_to_source(plan_, static_cast<int>(m));
-  attach(topology::kSource, static_cast<int>(m), true);
+void Rollout::move_to_source(int s, std::size_t m) {
+  edge(s, m).grew = Clock::now();
+  topology::move_to_source(tree(s), static_cast<int>(m));
+  attach(s, topology::kSource, static_cast<int>(m), true);
 }
 
 // A node stalled under a relay parent may have a parent that lies about
@@ -421,40 +492,98 @@ void Rollout::move_to_source(std::size_t m) {
 void Rollout::check_stall(std::size_t m) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!doomed_[m].empty()) throw NodeError("receive", doomed_[m], true);
-  const int p = plan_.parent[m];
-  if (p == topology::kDetached) return;  // its old parent's loss moves it
-  topology::Progress me = progress_of(m), parent;
-  if (p >= 0) parent = progress_of(static_cast<std::size_t>(p));
-  if (!topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout)) return;
-  if (p == topology::kSource)
-    throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
-  const std::string why = "no progress for " + std::to_string(in_.options.stall_timeout) + " s from " + parent_name(p);
-  spdlog::warn("{}: {}; resuming from the source at byte {}", run_of(m).node.name, why, have_[m]);
-  note_reparent(m, p, topology::kSource, "stalled", why);
-  move_to_source(m);
+  for (int s = 0; s < stripes(); ++s) {
+    const int p = tree(s).parent[m];
+    if (p == topology::kDetached) continue;  // its old parent's loss moves it
+    topology::Progress me = progress_of(s, m), parent;
+    if (p >= 0) parent = progress_of(s, static_cast<std::size_t>(p));
+    if (!topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout)) continue;
+    if (p == topology::kSource)
+      throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
+    const std::string why = "no progress for " + std::to_string(in_.options.stall_timeout) + " s from " + parent_name(p);
+    spdlog::warn("{}: {}; resuming from the source at byte {}", run_of(m).node.name, why, edge(s, m).have);
+    note_reparent(s, m, p, topology::kSource, "stalled", why);
+    move_to_source(s, m);
+  }
+  if (stripes() > 1) check_slow(m);
 }
 
-topology::Progress Rollout::progress_of(std::size_t m) const {
-  return {bundle_position(m), std::chrono::duration<double>(Clock::now() - grew_[m]).count(), complete(m),
-          queued_[m] || pending_[m] != kNone, alive_[m]};
+// A stripe far behind the node's others: its parent is the slow one. It
+// becomes a leaf in every tree, so it holds back nobody but itself.
+void Rollout::check_slow(std::size_t m) {
+  std::uint64_t lead = 0;
+  for (int s = 0; s < stripes(); ++s) lead = std::max(lead, edge(s, m).have);
+  for (int s = 0; s < stripes(); ++s) {
+    const int p = tree(s).parent[m];
+    if (p < 0 || complete(s, m) || lead - edge(s, m).have < kSlowLag) continue;
+    const auto pi = static_cast<std::size_t>(p);
+    if (pi < stripes_.leaf_only.size() && stripes_.leaf_only[pi]) continue;
+    demote(pi, run_of(m).node.name + "'s stripe " + std::to_string(s) + " from it is " +
+                   human_bytes(lead - edge(s, m).have) + " behind its others");
+    return;
+  }
+}
+
+void Rollout::demote(std::size_t p, const std::string& why) {
+  spdlog::warn("{}: too slow to forward ({}); its children move, it stays a leaf", run_of(p).node.name, why);
+  stripes_.leaf_only.resize(members_.size(), false);
+  stripes_.leaf_only[p] = true;
+  // Take it out as if it had failed, then hang it back where it was, as a leaf.
+  std::vector<int> was_below;
+  std::vector<std::vector<int>> orphans;
+  for (int s = 0; s < stripes(); ++s) {
+    was_below.push_back(tree(s).parent[p]);
+    orphans.push_back(tree(s).children[p]);
+  }
+  std::vector<bool> alive = alive_;
+  alive[p] = false;
+  std::vector<std::vector<std::uint64_t>> have;
+  for (int s = 0; s < stripes(); ++s) have.push_back(positions(s));
+  const auto parents = topology::reparent_stripes(stripes_, static_cast<int>(p), have, alive);
+  stripes_.interior[p] = -1;
+  for (int s = 0; s < stripes(); ++s) {
+    const int above = was_below[static_cast<std::size_t>(s)];
+    if (above == topology::kDetached) continue;
+    tree(s).parent[p] = above;
+    (above == topology::kSource ? tree(s).source_children : tree(s).children[static_cast<std::size_t>(above)]).push_back(static_cast<int>(p));
+  }
+  for (int s = 0; s < stripes(); ++s)
+    for (std::size_t i = 0; i < orphans[static_cast<std::size_t>(s)].size(); ++i) {
+      const auto c = static_cast<std::size_t>(orphans[static_cast<std::size_t>(s)][i]);
+      const int to = parents[static_cast<std::size_t>(s)][i];
+      if (complete(s, c)) continue;
+      note_reparent(s, c, static_cast<int>(p), to, "slow_parent", why);
+      attach(s, to, static_cast<int>(c), true);
+    }
+}
+
+topology::Progress Rollout::progress_of(int s, std::size_t m) const {
+  const Edge& e = edge(s, m);
+  return {position(s, m), std::chrono::duration<double>(Clock::now() - e.grew).count(), complete(s, m),
+          e.queued || e.pending != kNone, alive_[m]};
 }
 
 void Rollout::lost(std::size_t m, const std::string& why) {
   std::lock_guard<std::mutex> lock(mu_);
   alive_[m] = false;
-  cancel_source_edge(m);
-  std::vector<int> orphans = plan_.children[m];
-  std::vector<int> parents = reparent(m);
-  for (std::size_t i = 0; i < orphans.size(); ++i) {
-    auto c = static_cast<std::size_t>(orphans[i]);
-    if (complete(c)) continue;  // it holds everything already
-    spdlog::warn("{}: lost its parent {}; resuming from {} at byte {}", run_of(c).node.name, run_of(m).node.name,
-                 parents[i] == topology::kSource ? "the source" : run_of(static_cast<std::size_t>(parents[i])).node.name,
-                 have_[c]);
-    grew_[c] = Clock::now();
-    note_reparent(c, static_cast<int>(m), parents[i], "parent_lost", why);
-    attach(parents[i], orphans[i], true);
+  std::vector<std::vector<int>> orphans;
+  for (int s = 0; s < stripes(); ++s) {
+    cancel_source_edge(s, m);
+    orphans.push_back(tree(s).children[m]);
   }
+  const auto parents = reparent(m);
+  for (int s = 0; s < stripes(); ++s)
+    for (std::size_t i = 0; i < orphans[static_cast<std::size_t>(s)].size(); ++i) {
+      const auto c = static_cast<std::size_t>(orphans[static_cast<std::size_t>(s)][i]);
+      const int to = parents[static_cast<std::size_t>(s)][i];
+      if (complete(s, c)) continue;  // it holds everything already
+      spdlog::warn("{}: lost its parent {}; resuming from {} at byte {}", run_of(c).node.name, run_of(m).node.name,
+                   to == topology::kSource ? "the source" : run_of(static_cast<std::size_t>(to)).node.name,
+                   edge(s, c).have);
+      edge(s, c).grew = Clock::now();
+      note_reparent(s, c, static_cast<int>(m), to, "parent_lost", why);
+      attach(s, to, static_cast<int>(c), true);
+    }
 }
 
 }  // namespace treesync

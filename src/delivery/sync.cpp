@@ -17,34 +17,38 @@
 namespace treesync {
 namespace {
 
-// auto: the mode predicted faster under the caps, or without a prediction,
-// flat when the nodes that load fit in one level of the tree. Sets `why` to
-// the line the summary shows.
+// auto: the mode predicted fastest (topology/cost.h), by the caps, or with
+// no rate known in units of one copy's time on a link. Sets `why` to the
+// line the summary shows.
 topology::Mode pick_mode(const Options& o, std::size_t loaders, const topology::Predictions& predicted,
                          std::string* why) {
   if (loaders == 0) {
     *why = "mode: none, nothing to load";
     return topology::Mode::Flat;
   }
-  topology::Mode mode = o.mode == ModeOption::Tree ? topology::Mode::Tree : topology::Mode::Flat;
-  const char* name = mode_name(o.mode);
+  topology::Mode mode = o.mode == ModeOption::Tree      ? topology::Mode::Tree
+                        : o.mode == ModeOption::Stripes ? topology::Mode::Stripes
+                                                        : topology::Mode::Flat;
   if (o.mode == ModeOption::Auto) {
-    mode = topology::choose_mode(loaders, o.fanout, predicted);
-    name = mode == topology::Mode::Flat ? "flat" : "tree";
-    *why = std::string("mode: ") + name + ", chosen by --mode auto: ";
-    if (predicted.flat && predicted.tree && *predicted.flat != *predicted.tree) {
-      char times[96];
-      std::snprintf(times, sizeof times, "predicted %.1f s flat, %.1f s tree under the caps", *predicted.flat,
-                    *predicted.tree);
-      *why += times;
-    } else {
-      *why += std::to_string(loaders) + " node(s) to load " + (mode == topology::Mode::Flat ? "<=" : ">") +
-              " fanout " + std::to_string(o.fanout);
+    mode = topology::choose_mode(loaders, predicted);
+    *why = std::string("mode: ") + topology::mode_name(mode) + ", chosen by --mode auto: ";
+    std::string times;
+    for (topology::Mode m : {topology::Mode::Flat, topology::Mode::Stripes, topology::Mode::Tree}) {
+      if (!predicted.of(m)) continue;
+      char t[64];
+      std::snprintf(t, sizeof t, predicted.relative ? "%.2f copy-times %s" : "%.1f s %s", *predicted.of(m),
+                    topology::mode_name(m));
+      times += (times.empty() ? "" : ", ") + std::string(t);
     }
+    if (times.empty())
+      *why += std::to_string(loaders) + " node(s) to load, no prediction";
+    else
+      *why += "predicted " + times + (predicted.relative ? " (no rates known: equal links assumed)" : " under the caps");
   } else {
-    *why = std::string("mode: ") + name + " (--mode " + name + ")";
+    *why = std::string("mode: ") + topology::mode_name(mode) + " (--mode " + topology::mode_name(mode) + ")";
   }
   if (mode == topology::Mode::Tree) *why += ", fanout " + std::to_string(o.fanout);
+  if (mode == topology::Mode::Stripes) *why += ", " + std::to_string(o.fanout) + " stripes";
   spdlog::info("{}", *why);
   return mode;
 }
@@ -138,7 +142,7 @@ int run_sync(const Options& o) {
       payload.ready ? predict(s->runs, payload.prepared.bundle, o) : topology::Predictions{};
   std::string why_mode;
   topology::Mode mode = pick_mode(o, loaders, predicted, &why_mode);
-  const std::string mode_text = mode == topology::Mode::Tree ? "tree" : "flat";
+  const std::string mode_text = topology::mode_name(mode);
   const std::string caps = caps_line(s->runs, o), prediction = prediction_line(predicted, mode);
   double delivery_s = 0;
   if (!o.dry_run) {
@@ -185,7 +189,7 @@ int run_sync(const Options& o) {
     summary.activation_spread = spread.seconds;
     wire::Json report = make_report(summary, results, {});
     add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
-                      mode == topology::Mode::Tree ? predicted.tree : predicted.flat});
+                      predicted.relative ? std::nullopt : predicted.of(mode)});
     write_report(o.json_path, report);
   }
   if (!o.metrics_path.empty()) {

@@ -14,11 +14,12 @@
 #include "src/input/image_ref.h"
 #include "src/input/inventory.h"
 #include "src/input/rate.h"
+#include "src/wire/stripe_map.h"
 
 namespace treesync {
 
 const char* mode_name(ModeOption m) {
-  return m == ModeOption::Flat ? "flat" : m == ModeOption::Tree ? "tree" : "auto";
+  return m == ModeOption::Flat ? "flat" : m == ModeOption::Tree ? "tree" : m == ModeOption::Stripes ? "stripes" : "auto";
 }
 
 const char* compress_name(Compress c) { return c == Compress::Zstd ? "zstd" : c == Compress::None ? "none" : "auto"; }
@@ -105,9 +106,10 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("nodes", "Indexes, ranges or names: 0-10, 0,1,2,5, node3", cxxopts::value<std::string>()->default_value(""),
        "SPEC");
   spec.add_options("Distribution")
-      ("mode", "auto, flat (source sends to each node) or tree (nodes forward)",
+      ("mode", "auto (the mode predicted fastest), flat (the source sends to each node), stripes (K striped "
+       "trees: every node forwards about one copy) or tree (one K-ary tree)",
        cxxopts::value<std::string>()->default_value("auto"), "MODE")
-      ("fanout", "Tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
+      ("fanout", "Stripes: K stripes, K children per forwarding node (1: a chain); tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
       ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
       ("spool-window", "Most bytes of the stream a node keeps on disk besides its runtime's own copy; a child that "
        "falls further behind its parent is fed by the source (0: the whole stream)",
@@ -223,9 +225,12 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   }
   o.max_workers = r["max-workers"].as<int>();
   const std::string mode = r["mode"].as<std::string>();
-  if (mode != "auto" && mode != "flat" && mode != "tree")
-    throw UsageError("--mode '" + printable(mode) + "' is not one of auto, flat, tree");
-  o.mode = mode == "flat" ? ModeOption::Flat : mode == "tree" ? ModeOption::Tree : ModeOption::Auto;
+  if (mode != "auto" && mode != "flat" && mode != "tree" && mode != "stripes")
+    throw UsageError("--mode '" + printable(mode) + "' is not one of auto, flat, tree, stripes");
+  o.mode = mode == "flat"      ? ModeOption::Flat
+           : mode == "tree"    ? ModeOption::Tree
+           : mode == "stripes" ? ModeOption::Stripes
+                               : ModeOption::Auto;
   o.fanout = r["fanout"].as<int>();
   const std::string window = r["spool-window"].as<std::string>();
   const auto window_bytes = parse_byte_size(window);
@@ -278,6 +283,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   if (o.cache_dir.empty()) o.cache_dir = home_path("/.cache/treesync");
 
   if (o.fanout < 1 || o.fanout > 64) throw UsageError("--fanout must be 1..64 (1 is a pipeline), got " + std::to_string(o.fanout));
+  if (o.mode == ModeOption::Stripes && o.fanout > wire::kMaxStripes)
+    throw UsageError("--mode stripes takes --fanout 1.." + std::to_string(wire::kMaxStripes) + " (stripes), got " +
+                     std::to_string(o.fanout));
   if (o.max_workers < 1 || o.max_workers > 1000)
     throw UsageError("--max-workers must be 1..1000, got " + std::to_string(o.max_workers));
   if (o.connect_timeout < 1) throw UsageError("--connect-timeout must be at least 1 second");

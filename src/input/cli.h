@@ -10,7 +10,7 @@ namespace treesync {
 // A window must hold a few chunks in flight to keep a stream moving.
 constexpr std::uint64_t kMinSpoolWindow = 16u << 20;
 
-enum class ModeOption { Auto, Flat, Tree };
+enum class ModeOption { Auto, Flat, Tree, Stripes };
 enum class Compress { Auto, Zstd, None };  // how layers travel
 // Which references a run puts on nodes: the operator's (sync), treesync's
 // staged ones and never the operator's (stage), or the operator's on nodes

@@ -125,8 +125,8 @@ int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {
   return request<wire::Listening>(req, kReplyTimeoutS).port;
 }
 
-void RemoteRelay::expect_parent(const std::string& key, bool source) {
-  post(wire::encode(wire::ExpectParent{key, source}));
+void RemoteRelay::expect_parent(int stripe, const std::string& key, bool source) {
+  post(wire::encode(wire::ExpectParent{stripe, key, source}));
 }
 
 void RemoteRelay::forward(const wire::ChildEdge& child, std::uint64_t limit) {

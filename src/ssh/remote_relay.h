@@ -43,10 +43,10 @@ class RemoteRelay {
   // on a node with many images: only the first probe asks).
   wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers);
   // The relay takes its stream (what the plan names, and nothing else) from
-  // the parent that proves `req.parent_key`; returns the port it listens on.
+  // the parents that prove `req.parents`' keys; returns the port it listens on.
   int open_receive(const wire::ReceiveRequest& req);
   // From now on only the parent holding this key may feed the relay.
-  void expect_parent(const std::string& key, bool source);
+  void expect_parent(int stripe, const std::string& key, bool source);
   // The relay streams to this child the parts of its stream the edge names.
   // `limit`: the relay's upload cap, bits/s on the wire (0: none).
   void forward(const wire::ChildEdge& child, std::uint64_t limit);

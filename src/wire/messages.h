@@ -37,20 +37,27 @@ struct PlanImage {
   std::vector<std::uint64_t> layer_sizes;
 };
 
+struct StripeParent {
+  std::string key;      // the secret of the edge that feeds the stripe
+  bool source = false;  // that parent is the source: its bad copies count against the node
+};
+
 struct ReceiveRequest {
   static constexpr const char* kType = "receive";
   std::vector<Part> parts;         // the node's stream
   std::vector<std::size_t> load;   // positions in parts the runtime loads
   std::vector<PlanImage> images;   // what the load must produce
   std::string listen;              // numeric IP to listen on
-  std::string parent_key;          // the secret of the edge from the first parent
-  bool parent_is_source = false;   // that parent is the source: its bad copies count against the node
+  // One per stripe (stripe_map.h; one: the stream is not striped): the
+  // first parent of each stripe's stream.
+  std::vector<StripeParent> parents;
   std::uint64_t window = 0;        // most bytes of the stream the spool keeps (0: all)
 };
 
 // A new parent (after a failure or a bad part): only it may feed us now.
 struct ExpectParent {
   static constexpr const char* kType = "expect_parent";
+  int stripe = 0;  // of the stripe it feeds
   std::string key;
   bool source = false;  // the new parent is the source
 };
@@ -59,6 +66,7 @@ struct ChildEdge {
   std::string name;
   std::string address;  // numeric IP
   int port = 0;
+  int stripe = 0;                  // the stripe of ours it gets (a striped child's carries all our parts)
   std::vector<std::size_t> parts;  // positions in our stream that the child's carries
   std::string key;                 // the secret of this edge
 };
@@ -142,6 +150,7 @@ struct Progress {
   static constexpr const char* kType = "progress";
   std::uint64_t received = 0;
   bool complete = false;
+  std::vector<std::uint64_t> stripes;  // bytes held of each stripe's stream
 };
 
 struct Received {
@@ -152,12 +161,14 @@ struct Received {
 struct Forwarded {
   static constexpr const char* kType = "forwarded";
   std::string child;
+  int stripe = 0;
   std::uint64_t bytes = 0;
 };
 
 struct ChildFailed {
   static constexpr const char* kType = "child_failed";
   std::string child;
+  int stripe = 0;
   std::string message;
   bool behind = false;  // the child needed bytes that had left our spool window
 };
@@ -188,6 +199,7 @@ struct BadPart {
 // the source may tell that parent to connect.
 struct ParentExpected {
   static constexpr const char* kType = "parent_expected";
+  int stripe = 0;
   std::string key;
 };
 
@@ -228,9 +240,10 @@ using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 // Strict conversions: from_json throws for a missing field or a wrong type.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers, runtime, socket, ns, sudo)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers, config_size, layer_sizes)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parent_key, parent_is_source, window)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, key, source)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, parts, key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StripeParent, key, source)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parents, window)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, stripe, key, source)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, stripe, parts, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin, untag)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
@@ -241,14 +254,14 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarding, children)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Loaded, ids, received, wire_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Tagged, id)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ErrorReply, step, message)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, received, complete)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, received, complete, stripes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Received, bytes)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarded, child, bytes)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildFailed, child, message, behind)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarded, child, stripe, bytes)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildFailed, child, stripe, message, behind)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Corrupt, offset, peer)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Refused, peer, reason, count)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(BadPart, part, peer, offset)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ParentExpected, key)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ParentExpected, stripe, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Challenge, nonce)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Answer, nonce, mac)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Accept, offset, mac)

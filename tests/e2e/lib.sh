@@ -119,7 +119,10 @@ report() { python3 -c 'import json, sys; r = json.load(open(sys.argv[1])); print
 
 # The PID of HOST's relay (each host has its own network namespace).
 relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net -f 'treesync-relay-[0-9a-f]{32} serve' | head -1; }
-spool_bytes() { stat -c %s "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool 2>/dev/null | head -1 || echo 0; }
+# Bytes in HOST's spool (a file per stripe when the stream is striped).
+spool_bytes() {
+  cat "$TREESYNC_LAB_DIR"/hosts/"$1"/root/.cache/treesync/run-*/archive.spool* 2>/dev/null | wc -c || echo 0
+}
 # Starts treesync in the background (output in $TREESYNC_LAB_DIR/bg.out); JOB is its pid.
 start_ts() {
   "$LAB" exec source "${TS_AS[@]}" env "${TS_ENV[@]}" "$TS" --inventory "$TS_INV" "$@" >"$TREESYNC_LAB_DIR/bg.out" 2>&1 &

@@ -140,7 +140,7 @@ then ok "the intruder's connection was closed without an accept"; else fail "the
 wait_ts
 check "exit status 0" rc_is 0
 check "treesync logged the refusal" \
-  grep -qE 'node1: refused a connection from 198.18.0.10: did not prove the key of the edge the source assigned' <<<"$OUT"
+  grep -qE 'node1: refused a connection from 198.18.0.10: did not prove the key of an edge the source assigned' <<<"$OUT"
 check "every node shows app:1" all_nodes_have app:1
 assert_clean
 done_testing
