@@ -330,8 +330,11 @@ void Rollout::watch(std::size_t m) {
   try {
     wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
     events::emit("loaded", run.node.name,
-                 {{"images", loaded.ids}, {"bytes", loaded.received}, {"wire_bytes", loaded.wire_bytes}});
-    verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
+                 {{in_.files ? "files" : "images", loaded.ids}, {"bytes", loaded.received}, {"wire_bytes", loaded.wire_bytes}});
+    if (in_.files)
+      verify_files(run, in_.prepared.bundle, loaded.ids);
+    else
+      verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
     run.finish(Outcome::Loaded);
     spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
   } catch (const NodeError& e) {
