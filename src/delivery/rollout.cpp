@@ -372,7 +372,7 @@ void Rollout::on_event(std::size_t m, const wire::Json& e) {
       run_of(m).status->bytes = have_[m];
       if (type == wire::Received::kType) {
         run_of(m).status->stage = Stage::Loading;
-        spdlog::info("{}: received every byte; docker load finishing", name);
+        spdlog::info("{}: received every byte; {} finishing", name, in_.files ? "the files' renames" : "docker load");
         events::emit("received", name, {{"bytes", have_[m]}});
       } else {
         events::receiving(name, have_[m], streams_[m].size);

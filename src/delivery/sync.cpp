@@ -165,7 +165,8 @@ int run_sync(const Options& o) {
     if (!prediction.empty()) out << prediction << "\n";
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
-    print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
+    print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0,
+                  s->files ? "every file" : "every layer");
     if (o.tagging == Tagging::Staged) print_staged(out, o.images, results);
     else print_activation_spread(out, spread = activation_spread(s->runs));
     out << why_mode << "\n";

@@ -39,7 +39,7 @@ check "dry run: each node lacks all 4 files" [ "$(grep -c 'lacks 4 of 4 file(s)'
 check "dry run wrote nothing, not even DEST" absent node1 $DEST
 
 before=$(tx)
-run_ts --files /tmp/payload/model --dest $DEST --mode tree --fanout 2 --json /tmp/files.json
+run_ts --files /tmp/payload/model --dest $DEST --mode tree --fanout 2 --json /tmp/files.json --events /tmp/files.events
 after=$(tx)
 check "files run exits 0" rc_is 0
 check "4 nodes loaded" out_has "4 node(s): 4 loaded"
@@ -47,6 +47,7 @@ check "every node holds each file with the source's SHA-256, mode and mtime" eve
 check "the nested directory keeps its mode" [ "$("$LAB" exec node3 stat -c %a $DEST/model/nested)" = "$(stat -c %a "$PAYLOAD/model/nested")" ]
 REPORT="$TREESYNC_LAB_DIR/hosts/source/tmp/files.json"
 check "the report is valid against the schema" valid_report "$REPORT"
+check "the events are valid against their schema" valid_events "$TREESYNC_LAB_DIR/hosts/source/tmp/files.events"
 check "the report names the payload" [ "$(report "$REPORT" 'r["files"]["files"], r["files"]["dest"]')" = "(4, '/root/models')" ]
 check "two nodes were fed by other nodes (a tree)" \
   [ "$(report "$REPORT" 'sum(1 for n in r["nodes"] if n["parent"] not in ("source", None))')" = 2 ]
