@@ -64,7 +64,14 @@ check "a rerun exits 0 and skips every node" out_has "4 node(s): 0 loaded, 0 tag
 echo "  source interface sent $((after - before)) bytes on the rerun"
 check "a rerun sends under 1 MiB (control only)" [ $((after - before)) -lt $((1 << 20)) ]
 
+run_ts status --files /tmp/payload/model --dest $DEST
+# status_shows RC TEXT COUNT: exited RC, and COUNT lines of OUT hold TEXT.
+status_shows() { [ "$RC" = "$1" ] && [ "$(grep -cF -- "$2" <<<"$OUT")" = "$3" ]; }
+check "status: every node present, exit 0" status_shows 0 " present" 4
+
 printf '{"layers": 81}\n' >"$PAYLOAD/model/nested/config.json"
+run_ts status --files /tmp/payload/model --dest $DEST
+check "status after a change: every node lacks 1 file, exit 1" status_shows 1 "lacks 1 file(s)" 4
 run_ts --files /tmp/payload/model --dest $DEST --mode tree --fanout 2 --json /tmp/files2.json
 check "after a change, exits 0" rc_is 0
 check "only the changed file travelled: each node received under 1 KiB" \
