@@ -5,8 +5,10 @@
 # its contents, modes and mtimes, as the node's own sha256sum and stat
 # show; the source sends at most 2 copies; a rerun sends nothing; a changed
 # file travels alone; --delete removes an extra file; a symlink planted in
-# DEST that points outside is never written through.
+# DEST that points outside is never written through. node4's dockerd is
+# stopped throughout: files need no container runtime.
 . "$(dirname "$0")/own_lab.sh" /var/lib/treesync-lab-files 4
+"$LAB" dockerd-stop node4
 PAYLOAD="$TREESYNC_LAB_DIR/hosts/source/tmp/payload"  # /tmp/payload on the source
 DEST=/root/models
 rm -rf "$PAYLOAD"
