@@ -32,9 +32,10 @@ wire::StripeMap stripe_map(const wire::ReceiveRequest& plan) {
 }  // namespace
 
 Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime,
-                   OnBadPart on_bad_part)
+                   OnBadPart on_bad_part, std::unique_ptr<FileSink> files)
     : plan_(std::move(plan)), runtime_(runtime), starts_(wire::part_offsets(plan_.parts)), on_bad_part_(std::move(on_bad_part)),
-      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", stripe_map(plan_), plan_.window) {
+      output_path_(workdir + "/load.out"), spool_(workdir + "/archive.spool", stripe_map(plan_), plan_.window),
+      files_(std::move(files)) {
   for (std::size_t i : plan_.load)
     if (i >= plan_.parts.size()) throw wire::Error("load position " + std::to_string(i) + " out of range");
   for (const auto& img : plan_.images) {
@@ -45,9 +46,14 @@ Receiver::Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtim
     for (const auto& d : img.layers)
       if (!wire::is_digest(d)) throw wire::Error("image " + img.config + ": malformed layer digest '" + d + "'");
   }
-  if (plan_.images.empty()) return;
-  if (!runtime_) throw std::runtime_error("receive before probe: no runtime to load with");
-  layout_ = std::make_unique<ArchiveLayout>(runtime_->format(), plan_.images);
+  if (files_) {
+    for (std::size_t i : plan_.load)
+      if (plan_.parts[i].kind != wire::PartKind::File) throw wire::Error("a files receive loads part " + plan_.parts[i].digest);
+    if (!plan_.images.empty()) throw wire::Error("a files receive names images");
+  }
+  if (plan_.images.empty() && !files_) return;
+  if (!runtime_ && !files_) throw std::runtime_error("receive before probe: no runtime to load with");
+  if (!files_) layout_ = std::make_unique<ArchiveLayout>(runtime_->format(), plan_.images);
   load_reader_ = spool_.add_reader();
   feeder_ = std::thread([this] { feed(); });
 }
@@ -87,6 +93,7 @@ void Receiver::expire_load(const std::string& why) {
 bool Receiver::start_load() {
   std::lock_guard<std::mutex> lock(load_mu_);
   if (cancelled_ || !expired_.empty()) return false;
+  if (files_) return true;
   runtime_->begin_load();
   load_ = std::make_unique<runtime::Child>(runtime_->load_command(), output_path_);
   return true;
@@ -104,6 +111,7 @@ bool Receiver::accept(int stripe, const wire::Frame& chunk) {
 }
 
 void Receiver::emit(const char* data, std::size_t n) {
+  if (files_) return files_->write(data, n);
   if (!load_->write_all(data, n)) throw std::runtime_error("docker load closed its input");
 }
 
@@ -129,11 +137,15 @@ void Receiver::feed() {
     try {
       if (!start_load()) return;
       feed_once();
-      load_->close_stdin();
+      if (load_) load_->close_stdin();
       return;
     } catch (const BadDigest& b) {
-      load_->kill();
-      discard_quietly();
+      if (files_) {
+        files_->discard();
+      } else {
+        load_->kill();
+        discard_quietly();
+      }
       const wire::Part& p = plan_.parts[b.index];
       // The next load reads every part again: if the first has left the
       // spool's window, the stream comes again from there.
@@ -156,6 +168,7 @@ void Receiver::feed() {
       feed_error_ = e.what();
       feed_failed_ = true;
       if (load_) load_->kill();
+      if (files_) files_->discard();
       return;
     }
   }
@@ -164,6 +177,7 @@ void Receiver::feed() {
 // The archive: its metadata first, then each loaded part in stream order,
 // so the feeder never waits for bytes it has passed.
 void Receiver::feed_once() {
+  if (files_) return feed_files();
   for (const auto& f : layout_->head()) emit_file(f.path, f.bytes);
   for (std::size_t i : plan_.load) {
     const wire::Part& p = plan_.parts[i];
@@ -177,6 +191,19 @@ void Receiver::feed_once() {
   }
   std::string end = wire::tar_trailer();
   emit(end.data(), end.size());
+}
+
+// Each file the node lacks, through the sink; after a bad part the files
+// already in place stay, and the feeder goes on from the first missing.
+void Receiver::feed_files() {
+  files_->prepare();
+  for (std::size_t i : plan_.load) {
+    if (files_->committed(i)) continue;
+    files_->begin(i, plan_.parts[i]);
+    feed_part(i);
+    files_->commit();
+  }
+  written_ = files_->finish();
 }
 
 // One part, decoded, into the load; its digest is checked before anything
@@ -243,6 +270,7 @@ LoadResult Receiver::finish() {
     r.ok = !feed_failed_ && expired.empty();
     r.step = expired.empty() ? feed_step_ : "load";
     r.error = expired.empty() ? feed_error_ : expired;
+    if (r.ok) r.ids = written_;
     return r;
   }
   std::ifstream in(output_path_);

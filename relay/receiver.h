@@ -4,7 +4,8 @@
 // decoded, its SHA-256 checked against the digest the plan names before the
 // next part (or the tar's end) is written. A part that fails its check
 // kills the load (no runtime applies anything before the archive ends), and
-// the feeder starts over once the part's bytes came again.
+// the feeder starts over once the part's bytes came again. For the files
+// payload the same feeder writes each part through a FileSink instead.
 #pragma once
 
 #include <atomic>
@@ -18,6 +19,7 @@
 #include <vector>
 
 #include "relay/archive.h"
+#include "relay/file_sink.h"
 #include "relay/striped_spool.h"
 #include "src/runtime/runtime.h"
 #include "src/runtime/subprocess.h"
@@ -52,8 +54,10 @@ class Receiver {
   // Throws wire::Error for a plan that does not hold together (a load
   // position out of range, an image whose config is not loaded).
   // `runtime` loads the archive; it must outlive the receiver, and may be
-  // null for a node that loads nothing.
-  Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime, OnBadPart on_bad_part);
+  // null for a node that loads nothing. With `files`, the loaded parts are
+  // files written through it, and no runtime is used.
+  Receiver(const std::string& workdir, wire::ReceiveRequest plan, runtime::Runtime* runtime, OnBadPart on_bad_part,
+           std::unique_ptr<FileSink> files = nullptr);
   ~Receiver();
 
   // Takes the next data frame; false (and nothing stored) if it does not
@@ -76,6 +80,7 @@ class Receiver {
   void feed();
   bool start_load();  // false once cancelled
   void feed_once();
+  void feed_files();
   void feed_part(std::size_t index);
   void emit(const char* data, std::size_t n);
   void discard_quietly();  // what a failed or killed load left, as far as the runtime answers
@@ -92,6 +97,8 @@ class Receiver {
   std::mutex load_mu_;    // guards load_ itself: the feeder replaces it, cancel() kills it
   std::unique_ptr<ArchiveLayout> layout_;
   std::unique_ptr<runtime::Child> load_;
+  std::unique_ptr<FileSink> files_;
+  std::vector<std::string> written_;  // files: the digests the sink wrote
   std::thread feeder_;
   std::atomic<bool> cancelled_{false};
   std::string expired_;  // guarded by load_mu_

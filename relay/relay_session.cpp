@@ -92,6 +92,11 @@ void RelaySession::handle(const wire::Json& msg) {
       reply.spool_free = runtime::free_bytes(spool_dir_);
       reply.spool_on_root = runtime::same_filesystem(spool_dir_, reply.root_dir.empty() ? "/" : reply.root_dir);
       send(reply);
+    } else if (type == wire::FilesProbe::kType) {
+      // No runtime: the files payload goes where the operator said.
+      auto req = wire::from_message<wire::FilesProbe>(msg);
+      send(probe_dest(req, spool_dir_));
+      files_ = std::make_unique<wire::FilesProbe>(std::move(req));
     } else if (type == wire::ReceiveRequest::kType) {
       start_receive(wire::from_message<wire::ReceiveRequest>(msg));
     } else if (type == wire::ExpectParent::kType) {
@@ -121,7 +126,9 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
   load_deadline_.reset();
   raw_bytes_ = 0;
   for (std::size_t i : req.load) raw_bytes_ += i < req.parts.size() ? req.parts[i].raw : 0;
-  receiver_ = std::make_unique<Receiver>(workdir_, req, runtime_.get(), [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); });
+  receiver_ = std::make_unique<Receiver>(workdir_, req, runtime_.get(),
+                                         [this](std::size_t i, std::uint64_t at) { return bad_part(i, at); },
+                                         files_ ? std::make_unique<FileSink>(*files_) : nullptr);
   std::vector<std::string> keys;
   parent_is_source_.clear();
   for (const auto& p : req.parents) {

@@ -1,6 +1,6 @@
 // One relay's conversation with treesync over its control channel (stdin
 // and stdout of the SSH exec channel), the only voice the relay trusts:
-// answer probes; receive a stream from the one parent the source named
+// answer probes (of images, or of the files payload's destination); receive a stream from the one parent the source named
 // (relay/listener.h) into the spool and the runtime; forward it to the
 // children the source named; apply tags. It ends when the channel closes
 // or a stop signal arrives, and then stops everything it started.
@@ -16,6 +16,7 @@
 #include <thread>
 #include <vector>
 
+#include "relay/dest_tree.h"
 #include "relay/listener.h"
 #include "relay/receiver.h"
 #include "src/wire/messages.h"
@@ -70,6 +71,7 @@ class RelaySession {
   std::chrono::steady_clock::time_point corrupt_reported_{};
   std::uint64_t raw_bytes_ = 0;  // what this node's load reads, decoded
   std::unique_ptr<runtime::Runtime> runtime_;  // opened at the first probe; outlives the receiver
+  std::unique_ptr<wire::FilesProbe> files_;    // the files payload's target, from its probe: receives write there
   std::unique_ptr<Receiver> receiver_;
   std::unique_ptr<Listener> listener_;
   std::vector<wire::Socket*> parents_;  // per stripe: the connection feeding it now, or null

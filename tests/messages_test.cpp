@@ -52,6 +52,18 @@ wire::ReceiveRequest sample() {
   return r;
 }
 template <>
+wire::FilesProbe sample() {
+  wire::Part file{wire::PartKind::File, digest('f'), wire::Codec::None, 42, 42};
+  file.path = "llama/weights-1.bin";
+  file.mode = 0644;
+  file.mtime_ns = 1700000000123456789ull;
+  return {"/var/lib/models", {file}, {{"llama", 0750}}, true};
+}
+template <>
+wire::FilesProbed sample() {
+  return {{0, 3}, 2, 1ull << 40, 5ull << 30, true};
+}
+template <>
 wire::ExpectParent sample() {
   return {3, std::string(64, '9'), true};
 }
@@ -441,7 +453,8 @@ TEST_CASE("docs/protocol.md documents the objects inside messages with exactly t
   const std::map<std::string, Json> objects = {{"part", Json(wire::Part{})},
                                                {"plan image", Json(wire::PlanImage{})},
                                                {"child edge", Json(wire::ChildEdge{})},
-                                               {"image state", Json(wire::ImageState{})}};
+                                               {"image state", Json(wire::ImageState{})},
+                                               {"directory", Json(wire::DirEntry{})}};
   std::map<std::string, int> seen;
   for (const Row& row : table_rows(read_doc())) {  // | object | fields | meaning |
     if (row.cells.size() != 3 || !objects.count(row.cells[0])) continue;

@@ -49,7 +49,7 @@ std::string lacks(const NodeRun& r, const PreparedBundle* prepared) {
   if (!prepared) return "";
   const Bundle& b = prepared->bundle;
   return ", lacks " + std::to_string(b.layers_in(r.need)) + " of " + std::to_string(b.layer_count()) +
-         " layer(s), " + human_bytes(b.size_of(r.need));
+         (b.images.empty() ? " file(s), " : " layer(s), ") + human_bytes(b.size_of(r.need));
 }
 
 }  // namespace

@@ -21,6 +21,7 @@ struct DeliveryInput {
   const PreparedBundle& prepared;
   const BundleReader& reader;
   const Options& options;
+  const wire::FilesProbe* files = nullptr;  // the files payload instead of images
 };
 
 // From each loading node's probe: the parts of the bundle it lacks.

@@ -5,6 +5,7 @@
 
 #include <unistd.h>
 
+#include "src/cache/file_manifest.h"
 #include "src/delivery/staged_ref.h"
 #include "src/report/events.h"
 #include "src/ssh/ssh_config.h"
@@ -132,13 +133,49 @@ SshConfig ssh_config(const Node& node, const Options& o) {
                  ssh_local(), true, 0);
 }
 
-void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays) {
+namespace {
+
+// What the relay found at --dest, in the fields the image path reads: the
+// space checks, the plan and the summary treat the destination as the
+// "runtime" of a files payload.
+void probe_files(NodeRun& run, const wire::FilesProbe& files, const Options& o) {
+  wire::FilesProbed f = run.relay->probe_files(files);
+  for (std::size_t i : f.have)
+    if (i >= files.files.size()) throw NodeError("probe", "the relay named file " + std::to_string(i) + " of " +
+                                                              std::to_string(files.files.size()));
+  run.need = lacking_files(files.files.size(), f.have, o.force);
+  run.decision = Decision();
+  run.decision.action = run.need.empty() && f.fixes == 0 ? Action::Skip : Action::Load;
+  wire::ProbeReply& p = run.probe;
+  p.runtime = "files";
+  p.store = files.dest;
+  p.root_dir = files.dest;
+  p.root_free = f.dest_free;
+  p.spool_free = f.spool_free;
+  p.spool_on_root = f.spool_on_dest;
+  run.result.action = action_name(run.decision.action);
+  run.result.runtime = "files";
+  run.result.store = files.dest;
+  run.result.layers = run.need.size();
+  run.status->stage = Stage::Waiting;
+  spdlog::info("{}: holds {} of {} file(s) at {}{}, {}", run.node.name, f.have.size(), files.files.size(), files.dest,
+               f.fixes ? ", " + std::to_string(f.fixes) + " other change(s)" : "", action_name(run.decision.action));
+  events::emit("probed", run.node.name,
+               {{"runtime", {{"name", "files"}, {"version", ""}, {"store", files.dest}}},
+                {"has_images", run.decision.action == Action::Skip}, {"action", action_name(run.decision.action)}});
+}
+
+}  // namespace
+
+void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays,
+                const wire::FilesProbe* files) {
   run.status->stage = Stage::Connecting;
   run.ssh = ssh_config(run.node, o);
   run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, relays, o.probe_timeout, o.stall_timeout,
                                             shutdown_flag());
   run.relay->start();
   run.status->stage = Stage::Probing;
+  if (files) return probe_files(run, *files, o);
   // activate loads nothing: the layer lists, costly on a busy node, are not needed.
   wire::ProbeReply p = run.relay->probe(ids_of(wanted), o.tagging != Tagging::Activate);
   std::map<std::string, NodeImage> on_node;
@@ -163,6 +200,7 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
 }
 
 std::string runtime_line(const wire::ProbeReply& p) {
+  if (p.runtime == "files") return "files to " + p.root_dir;
   std::string name = p.runtime == "docker" ? "Docker" : p.runtime == "podman" ? "podman" : "containerd";
   return name + " " + p.version + " (" + (p.runtime == "containerd" ? "namespace " : "") + p.store + ")" +
          (p.sudo ? " via sudo" : "");
@@ -179,12 +217,17 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
   if (!run.loads()) return;
   const wire::ProbeReply& p = run.probe;
   const bool podman = p.runtime == "podman";
-  const std::uint64_t load_needs = podman ? load_bytes : 2 * load_bytes;
+  // Files take their own size at the destination (each new one beside the old until its rename).
+  const std::uint64_t load_needs = podman || p.runtime == "files" ? load_bytes : 2 * load_bytes;
   const std::uint64_t root_needs = load_needs + (p.spool_on_root ? spool_bytes : 0);
   const std::string prune = p.runtime == "containerd" ? "crictl rmi --prune" : p.runtime + " image prune";
   if (p.spool_free < spool_bytes)
     run.fail("space", "needs " + human_bytes(spool_bytes) + " free in ~/.cache/treesync for the spool, has " +
                           human_bytes(p.spool_free) + "; free some space on the node, or a smaller --spool-window");
+  else if (p.runtime == "files" && p.root_free < root_needs)
+    run.fail("space", p.root_dir + " has " + human_bytes(p.root_free) + " free; the files need " +
+                          human_bytes(load_needs) + (p.spool_on_root ? " plus " + human_bytes(spool_bytes) + " for the spool" : "") +
+                          " (free disk space" + (p.spool_on_root ? ", or a smaller --spool-window" : "") + ")");
   else if (p.root_free < root_needs)
     run.fail("space", runtime_line(p) + " keeps images in " + p.root_dir + ", which has " + human_bytes(p.root_free) +
                           " free; the load needs about " + human_bytes(load_needs) +
@@ -214,6 +257,16 @@ void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
                                     "; build or pull " + name + " for " + run.probe.arch +
                                     " on the source (or --force to load it anyway)");
   }
+}
+
+void verify_files(NodeRun& run, const Bundle& bundle, const std::vector<std::string>& written) {
+  run.status->stage = Stage::Verifying;
+  std::vector<std::string> want;
+  for (std::size_t i : run.need) want.push_back(bundle.parts[i].digest);
+  if (written != want)
+    throw NodeError("verify", "the relay wrote " + std::to_string(written.size()) + " file(s) that are not the " +
+                                  std::to_string(want.size()) + " the node lacked, by SHA-256");
+  events::emit("verified", run.node.name, {{"files", want.size()}});
 }
 
 // Verify, then tag: the images the relay found whole after the load must

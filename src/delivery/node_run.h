@@ -48,8 +48,10 @@ struct NodeRun {
 
 SshConfig ssh_config(const Node& node, const Options& o);
 
-// Connects, starts the relay, asks what the node has, decides what it needs.
-void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays);
+// Connects, starts the relay, asks what the node has, decides what it needs;
+// with `files`, of the files payload instead of the images (no runtime).
+void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays,
+                const wire::FilesProbe* files = nullptr);
 
 // A loading node must have room for its spool (its stream, in
 // ~/.cache/treesync) and for docker load (about twice the layers it loads,
@@ -61,6 +63,11 @@ void check_space(NodeRun& run, std::uint64_t spool_bytes, std::uint64_t load_byt
 // `force`, warns and lets it load.
 void check_platform(NodeRun& run, const std::vector<WantedImage>& wanted,
                     const std::map<std::string, std::string>& architectures, bool force);
+
+// The files payload's verify: the relay reports the SHA-256 of each file it
+// renamed into place (after checking it), and they must be exactly the
+// files the node lacked, in order.
+void verify_files(NodeRun& run, const Bundle& bundle, const std::vector<std::string>& written);
 
 // After a load (`loaded`: the IDs docker load reported, which must be
 // exactly the wanted set) or alone (tag only): check the IDs, apply the

@@ -385,8 +385,11 @@ void Rollout::watch(std::size_t m) {
   try {
     wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
     events::emit("loaded", run.node.name,
-                 {{"images", loaded.ids}, {"bytes", loaded.received}, {"wire_bytes", loaded.wire_bytes}});
-    verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
+                 {{in_.files ? "files" : "images", loaded.ids}, {"bytes", loaded.received}, {"wire_bytes", loaded.wire_bytes}});
+    if (in_.files)
+      verify_files(run, in_.prepared.bundle, loaded.ids);
+    else
+      verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
     run.finish(Outcome::Loaded);
     spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
   } catch (const NodeError& e) {
@@ -436,7 +439,7 @@ void Rollout::on_event(std::size_t m, const wire::Json& e) {
     } else if (type == wire::Received::kType) {
       take_progress(m, wire::from_message<wire::Received>(e).bytes, {});
       run_of(m).status->stage = Stage::Loading;
-      spdlog::info("{}: received every byte; docker load finishing", name);
+      spdlog::info("{}: received every byte; {} finishing", name, in_.files ? "the files' renames" : "docker load");
       events::emit("received", name, {{"bytes", received_[m]}});
     } else if (type == wire::ChildFailed::kType) {
       auto f = wire::from_message<wire::ChildFailed>(e);

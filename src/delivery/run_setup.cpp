@@ -65,7 +65,12 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
   std::vector<Node> nodes = select_nodes(inventory, o.node_type, o.nodes);
   check_identity_files(nodes, inventory.path);
   ensure_fd_limit(nodes.size());
-  s->wanted = inspect_local_images(o);
+  if (o.files.empty()) {
+    s->wanted = inspect_local_images(o);
+  } else {
+    s->manifest = build_manifest(o.files);
+    s->files = wire::FilesProbe{o.dest, s->manifest.files, s->manifest.dirs, o.mirror};
+  }
   s->relays = RelaySet::load(o.relay_paths);
 
   s->progress = std::make_unique<Progress>(Progress::style_for(2, o.quiet), stderr);
@@ -87,9 +92,12 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
                {{"events_version", 1}, {"version", TREESYNC_VERSION}, {"command", events::command()},
                 {"images", images}, {"mode", mode_name(o.mode)}, {"fanout", o.fanout}, {"dry_run", o.dry_run},
                 {"nodes", names}});
-  spdlog::info("{} image(s) to {} node(s); probing", s->wanted.size(), s->runs.size());
+  if (s->files)
+    spdlog::info("{} file(s) to {} on {} node(s); probing", s->manifest.files.size(), o.dest, s->runs.size());
+  else
+    spdlog::info("{} image(s) to {} node(s); probing", s->wanted.size(), s->runs.size());
   for_each_node(s->runs, static_cast<std::size_t>(o.max_workers),
-                [&](NodeRun& run) { probe_node(run, s->wanted, o, s->relays); });
+                [&](NodeRun& run) { probe_node(run, s->wanted, o, s->relays, s->files_target()); });
   return s;
 }
 

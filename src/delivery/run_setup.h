@@ -4,8 +4,10 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <vector>
 
+#include "src/cache/file_manifest.h"
 #include "src/input/cli.h"
 #include "src/cache/local_images.h"
 #include "src/delivery/node_run.h"
@@ -17,7 +19,9 @@ namespace treesync {
 struct RunSetup {
   std::string started;
   Clock::time_point t0;
-  std::vector<WantedImage> wanted;
+  std::vector<WantedImage> wanted;  // empty for the files payload
+  FileManifest manifest;            // --files: what the payload holds
+  std::optional<wire::FilesProbe> files;  // --files: what each relay is asked and writes
   RelaySet relays;
   std::vector<NodeRun> runs;
   std::unique_ptr<Progress> progress;
@@ -25,6 +29,7 @@ struct RunSetup {
   ~RunSetup();  // closes every relay, stops the display
   void close_relays(std::size_t workers);
   std::vector<NodeResult> results() const;
+  const wire::FilesProbe* files_target() const { return files ? &*files : nullptr; }
   std::vector<std::pair<std::string, std::string>> image_ids(const Options& o) const;  // ref -> ID
 };
 

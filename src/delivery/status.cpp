@@ -21,12 +21,19 @@ std::string image_state(const NodeRun& run, const std::string& id, const std::st
   return std::find(tags.begin(), tags.end(), staged_ref(ref)) != tags.end() ? "staged" : "tag missing";
 }
 
+// The files payload, as one column: all in place, or what the node lacks.
+std::string files_state(const NodeRun& run) {
+  if (run.decision.action == Action::Skip) return "present";
+  return run.need.empty() ? "other changes" : "lacks " + std::to_string(run.need.size()) + " file(s)";
+}
+
 }  // namespace
 
 int run_status(const Options& o) {
   std::unique_ptr<RunSetup> s = setup_and_probe(o);
   s->close_relays(static_cast<std::size_t>(o.max_workers));
   auto images = s->image_ids(o);
+  if (s->files) images = {{o.dest, ""}};
 
   std::ostream& out = o.json_path == "-" || o.events_path == "-" ? std::cerr : std::cout;
   std::size_t name_w = 4, host_w = 4;
@@ -60,7 +67,7 @@ int run_status(const Options& o) {
                   run.node.host.c_str(), runtime_line(run.probe).c_str(), human_bytes(run.probe.root_free).c_str());
     out << cell;
     for (const auto& [ref, id] : images) {
-      std::string state = image_state(run, id, ref);
+      std::string state = s->files ? files_state(run) : image_state(run, id, ref);
       all_present = all_present && state == "present";
       node_images[ref] = state;
       std::snprintf(cell, sizeof cell, "  %-*s", column(ref), state.c_str());
@@ -72,7 +79,8 @@ int run_status(const Options& o) {
   int status = shutdown_exit_code() ? shutdown_exit_code() : all_present ? 0 : 1;
   const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   if (!o.json_path.empty()) {
-    RunSummary summary{"status", "", 0, false, s->started, seconds, images, nullptr, 0, status};
+    RunSummary summary{"status", "", 0, false, s->started, seconds, s->image_ids(o), nullptr, 0, status};
+    summary.files = s->files_target();
     write_report(o.json_path, make_report(summary, s->results(), extra));
   }
   events::emit("run_finished", "",

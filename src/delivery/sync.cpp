@@ -61,7 +61,11 @@ bool retryable(const NodeRun& run) {
 
 // The bundle and its reader, prepared (saved into the cache if need be) the
 // first time some node loads.
+// For the files payload, the files themselves, read in place; the probe
+// already said which each node lacks.
 struct Payload {
+  explicit Payload(const RunSetup& s) : setup(s) {}
+  const RunSetup& setup;
   PreparedBundle prepared;
   std::unique_ptr<BundleReader> reader = std::make_unique<BundleReader>(prepared);
   bool ready = false;
@@ -69,14 +73,14 @@ struct Payload {
   void prepare_for(std::vector<NodeRun>& runs, const std::vector<WantedImage>& wanted, const Options& o) {
     if (!ready && std::any_of(runs.begin(), runs.end(), [](const NodeRun& r) { return r.loads(); })) {
       reader.reset();
-      prepared = prepare_bundle(wanted, o.cache_dir, o.compress);
+      prepared = setup.files ? files_bundle(setup.manifest) : prepare_bundle(wanted, o.cache_dir, o.compress);
       reader = std::make_unique<BundleReader>(prepared);
       ready = true;
     }
-    if (ready) assign_needs(runs, prepared.bundle);
+    if (ready && !setup.files) assign_needs(runs, prepared.bundle);
   }
   DeliveryInput input(const std::vector<WantedImage>& wanted, const Options& o) const {
-    return DeliveryInput{wanted, prepared, *reader, o};
+    return DeliveryInput{wanted, prepared, *reader, o, setup.files_target()};
   }
 };
 
@@ -104,7 +108,7 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
       run.status->bytes = 0;
     }
     for_each_node(again, static_cast<std::size_t>(o.max_workers),
-                  [&](NodeRun& run) { probe_node(run, s.wanted, o, s.relays); });
+                  [&](NodeRun& run) { probe_node(run, s.wanted, o, s.relays, s.files_target()); });
     payload.prepare_for(again, s.wanted, o);
     sent += deliver(again, payload.input(s.wanted, o), topology::Mode::Flat);
     for (std::size_t k = 0; k < where.size(); ++k) s.runs[where[k]] = std::move(again[k]);
@@ -134,7 +138,7 @@ int run_sync(const Options& o) {
   std::unique_ptr<RunSetup> s = setup_and_probe(o);
   std::size_t loaders =
       static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
-  Payload payload;
+  Payload payload{*s};
   std::uint64_t source_bytes = 0;
   if (!shutdown_flag()) payload.prepare_for(s->runs, s->wanted, o);  // a dry run too: the plan shows sizes
   // What each node lacks is known once the bundle is: the cost model needs it.
@@ -165,7 +169,8 @@ int run_sync(const Options& o) {
     if (!prediction.empty()) out << prediction << "\n";
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;
   } else {
-    print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0);
+    print_summary(out, results, source_bytes, payload.ready ? payload.prepared.bundle.size() : 0,
+                  s->files ? "every file" : "every layer");
     if (o.tagging == Tagging::Staged) print_staged(out, o.images, results);
     else print_activation_spread(out, spread = activation_spread(s->runs));
     out << why_mode << "\n";
@@ -187,6 +192,7 @@ int run_sync(const Options& o) {
                        payload.ready ? &payload.prepared : nullptr, source_bytes, status};
     summary.tagged_nodes = spread.nodes;
     summary.activation_spread = spread.seconds;
+    summary.files = s->files_target();
     wire::Json report = make_report(summary, results, {});
     add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
                       predicted.relative ? std::nullopt : predicted.of(mode)});

@@ -49,21 +49,22 @@ Examples:
 )";
 
 // cxxopts takes one value per flag occurrence; the seed's `--images a b c`
-// takes several, so spread them into `--images a --images b --images c`.
-std::vector<std::string> spread_images(int argc, const char* const* argv) {
+// (and --files a b c) take several, so spread them into `--images a
+// --images b --images c`.
+std::vector<std::string> spread_lists(int argc, const char* const* argv) {
   std::vector<std::string> out;
-  bool in_images = false;
+  std::string list;  // the flag whose values follow, or ""
   for (int i = 0; i < argc; ++i) {
     std::string a = argv[i];
-    if (a == "--images") {
-      in_images = true;
+    if (a == "--images" || a == "--files") {
+      list = a;
       continue;
     }
-    if (in_images && !a.empty() && a[0] != '-') {
-      out.push_back("--images=" + a);
+    if (!list.empty() && !a.empty() && a[0] != '-') {
+      out.push_back(list + "=" + a);
       continue;
     }
-    in_images = false;
+    list.clear();
     out.push_back(a);
   }
   return out;
@@ -83,7 +84,7 @@ std::uint64_t rate_flag(const cxxopts::ParseResult& r, const std::string& flag) 
 ParsedCommand parse_command_line(int argc, const char* const* argv) {
   cxxopts::Options spec("treesync",
                         "Put Docker images on many cluster nodes over SSH, through a fan-out tree, with no registry.");
-  spec.custom_help("--image REF | --images REF... [options]");
+  spec.custom_help("--image REF | --images REF... | --files PATH... --dest DIR [options]");
   spec.add_options("Images")
       ("image", "Image to sync, e.g. iarnet:latest", cxxopts::value<std::string>(), "REF")
       ("images", "Several images: --images a:1 b:2 c:3", cxxopts::value<std::vector<std::string>>(), "REF...")
@@ -97,6 +98,13 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("source-namespace", "containerd namespace of the images (implies --source-runtime containerd; default "
        "$CONTAINERD_NAMESPACE, else k8s.io; socket: $CONTAINERD_ADDRESS, else /run/containerd/containerd.sock)",
        cxxopts::value<std::string>()->default_value(""), "NS");
+  spec.add_options("Files")
+      ("files", "Files and directory trees to put on the nodes instead of images: --files /models/llama-70b data.bin "
+       "(each lands at DIR/its name; symlinks are refused)", cxxopts::value<std::vector<std::string>>(), "PATH...")
+      ("dest", "With --files: the absolute directory on every node they go to (created if missing)",
+       cxxopts::value<std::string>()->default_value(""), "DIR")
+      ("delete", "With --files: mirror, removing from DIR whatever is not in the payload",
+       cxxopts::value<bool>()->default_value("false"));
   spec.add_options("Nodes")
       ("inventory", "Inventory file: treesync YAML, a list of hosts, or Ansible INI/YAML (default "
                     "$TREESYNC_INVENTORY, else ./treesync.yaml)",
@@ -157,7 +165,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("h,help", "Print this help");
 
   ParsedCommand cmd;
-  std::vector<std::string> args = spread_images(argc, argv);
+  std::vector<std::string> args = spread_lists(argc, argv);
   std::vector<const char*> cargs;
   for (const auto& a : args) cargs.push_back(a.c_str());
   cxxopts::ParseResult r;
@@ -169,7 +177,7 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
 
   if (r.count("help")) {
     cmd.exit_now = true;
-    cmd.output = spec.help({"Images", "Nodes", "Distribution", "SSH", "Output", "Other"}) + kExamples;
+    cmd.output = spec.help({"Images", "Files", "Nodes", "Distribution", "SSH", "Output", "Other"}) + kExamples;
     return cmd;
   }
   if (r.count("version")) {
@@ -191,7 +199,20 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   if (r.count("image")) raw.push_back(r["image"].as<std::string>());
   if (r.count("images"))
     for (const auto& i : r["images"].as<std::vector<std::string>>()) raw.push_back(i);
-  if (raw.empty()) throw UsageError("no image given: use --image REF or --images REF... (see treesync --help)");
+  if (r.count("files")) o.files = r["files"].as<std::vector<std::string>>();
+  o.dest = r["dest"].as<std::string>();
+  o.mirror = r["delete"].as<bool>();
+  if (!o.files.empty() && !raw.empty())
+    throw UsageError("--files and --image are two payloads; sync them in two runs");
+  if (!o.files.empty() && o.dest.empty()) throw UsageError("--files needs --dest DIR: where the files go on the nodes");
+  if (!o.dest.empty() && o.dest.front() != '/')
+    throw UsageError("--dest '" + printable(o.dest) + "' must be an absolute path on the nodes");
+  if (o.files.empty() && (!o.dest.empty() || o.mirror))
+    throw UsageError(std::string(o.mirror ? "--delete" : "--dest") + " applies to --files only");
+  if (!o.files.empty() && (cmd.command == "stage" || cmd.command == "activate"))
+    throw UsageError(cmd.command + " is for images; files are in place when a sync ends (renamed into place)");
+  if (raw.empty() && o.files.empty())
+    throw UsageError("no image given: use --image REF or --images REF... (or --files PATH... --dest DIR; see treesync --help)");
   for (const auto& text : raw) {
     std::string ref = normalize_image_ref(text);
     if (std::find(o.images.begin(), o.images.end(), ref) == o.images.end()) o.images.push_back(ref);

@@ -22,6 +22,9 @@ const char* compress_name(Compress c);
 
 struct Options {
   std::vector<std::string> images;  // normalized references, in order, no duplicates
+  std::vector<std::string> files;   // --files: paths to put on the nodes instead of images
+  std::string dest;                 // --dest: where on the nodes (absolute)
+  bool mirror = false;              // --delete: remove from dest what the payload lacks
   std::string inventory;            // resolved path
   std::string node_type = "docker";
   std::string nodes;                // --nodes spec, empty: all of the type

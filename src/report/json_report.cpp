@@ -36,7 +36,7 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
     if (i < extra.size()) j.update(extra[i]);
     list.push_back(j);
   }
-  return {{"treesync_report", 1},
+  wire::Json report = {{"treesync_report", 1},
           {"version", TREESYNC_VERSION},
           {"command", run.command},
           {"mode", or_null(run.mode)},
@@ -55,6 +55,13 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                                        {"spread_seconds", run.activation_spread}}
                                           : wire::Json(nullptr)},
           {"nodes", list}};
+  if (run.files) {
+    std::uint64_t bytes = 0;
+    for (const auto& f : run.files->files) bytes += f.raw;
+    report["files"] = {{"dest", run.files->dest}, {"files", run.files->files.size()}, {"bytes", bytes},
+                       {"delete", run.files->mirror}};
+  }
+  return report;
 }
 
 void add_caps(wire::Json& report, const RunCaps& caps) {

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "src/wire/messages.h"
 #include "src/wire/protocol.h"
 #include "src/cache/layer_cache.h"
 #include "src/report/report.h"
@@ -28,6 +29,7 @@ struct RunSummary {
   // the last of their tag replies as the source saw them (activate, sync).
   std::size_t tagged_nodes = 0;
   double activation_spread = 0;
+  const wire::FilesProbe* files = nullptr;  // the files payload, if that is what the run carries
 };
 
 // sync: the upload caps in bits/s on the wire (0: none), relays with a cap

@@ -41,7 +41,7 @@ std::string human_bytes(std::uint64_t bytes) {
 }
 
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
-                   std::uint64_t bundle_size) {
+                   std::uint64_t bundle_size, const char* whole) {
   std::size_t name_w = 4, host_w = 4;
   std::size_t runtime_w = 7;
   // The runtime, its store and a failure's reason are what a node said: shown
@@ -79,7 +79,7 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
     char ratio[32];
     std::snprintf(ratio, sizeof ratio, "%.2f", static_cast<double>(source_bytes) / static_cast<double>(bundle_size));
     out << "source sent " << human_bytes(source_bytes) << " (" << ratio << " x the " << human_bytes(bundle_size)
-        << " of every layer, as sent)\n";
+        << " of " << whole << ", as sent)\n";
   }
 }
 

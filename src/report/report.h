@@ -36,9 +36,10 @@ const char* outcome_name(Outcome o);
 std::map<std::string, std::size_t> outcome_counts(const std::vector<NodeResult>& results);
 std::string human_bytes(std::uint64_t bytes);
 // source_bytes: what the source itself sent, shown against the bundle's
-// size (every layer, compressed as sent: what one empty node needs).
+// size (`whole`: every layer, compressed as sent, or every file: what one
+// empty node needs).
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
-                   std::uint64_t bundle_size);
+                   std::uint64_t bundle_size, const char* whole = "every layer");
 // True only if every node ended with every image.
 bool all_succeeded(const std::vector<NodeResult>& results);
 

@@ -121,6 +121,10 @@ wire::ProbeReply RemoteRelay::probe(const std::vector<std::string>& ids, bool la
       wire::ProbeRequest{ids, layers, node_.runtime, node_.containerd_socket, node_.ns, node_.sudo}, probe_timeout_s_);
 }
 
+wire::FilesProbed RemoteRelay::probe_files(const wire::FilesProbe& req) {
+  return request<wire::FilesProbed>(req, probe_timeout_s_);
+}
+
 int RemoteRelay::open_receive(const wire::ReceiveRequest& req) {
   return request<wire::Listening>(req, kReplyTimeoutS).port;
 }

@@ -42,6 +42,8 @@ class RemoteRelay {
   // With `layers`, also the layer lists of every image on the node (costly
   // on a node with many images: only the first probe asks).
   wire::ProbeReply probe(const std::vector<std::string>& ids, bool layers);
+  // The files payload: which files the node holds at req.dest already.
+  wire::FilesProbed probe_files(const wire::FilesProbe& req);
   // The relay takes its stream (what the plan names, and nothing else) from
   // the parents that prove `req.parents`' keys; returns the port it listens on.
   int open_receive(const wire::ReceiveRequest& req);

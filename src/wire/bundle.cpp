@@ -4,6 +4,8 @@
 #include <memory>
 #include <regex>
 
+#include "src/wire/rel_path.h"
+
 namespace wire {
 
 const char* codec_name(Codec c) { return c == Codec::Zstd ? "zstd" : "none"; }
@@ -14,22 +16,27 @@ bool is_digest(const std::string& s) {
 }
 
 std::string Part::name() const {
+  if (kind == PartKind::File) return path;
   std::string hex = digest.substr(digest.find(':') + 1);
   return kind == PartKind::Config ? hex + ".json" : hex + "/layer.tar";
 }
 
 void to_json(Json& j, const Part& p) {
-  j = {{"kind", p.kind == PartKind::Config ? "config" : "layer"},
+  j = {{"kind", p.kind == PartKind::Config ? "config" : p.kind == PartKind::File ? "file" : "layer"},
        {"digest", p.digest},
        {"codec", codec_name(p.codec)},
        {"size", p.size},
        {"raw", p.raw}};
+  if (p.kind != PartKind::File) return;
+  j["path"] = p.path;
+  j["mode"] = p.mode;
+  j["mtime_ns"] = p.mtime_ns;
 }
 
 void from_json(const Json& j, Part& p) {
   std::string kind = j.at("kind").get<std::string>();
-  if (kind != "config" && kind != "layer") throw Error("unknown part kind '" + kind + "'");
-  p.kind = kind == "config" ? PartKind::Config : PartKind::Layer;
+  if (kind != "config" && kind != "layer" && kind != "file") throw Error("unknown part kind '" + kind + "'");
+  p.kind = kind == "config" ? PartKind::Config : kind == "file" ? PartKind::File : PartKind::Layer;
   p.digest = j.at("digest").get<std::string>();
   if (!is_digest(p.digest)) throw Error("refusing part digest '" + p.digest + "'");
   std::string codec = j.at("codec").get<std::string>();
@@ -38,6 +45,14 @@ void from_json(const Json& j, Part& p) {
   p.size = j.at("size").get<std::uint64_t>();
   p.raw = j.at("raw").get<std::uint64_t>();
   if (p.codec == Codec::None && p.size != p.raw) throw Error("part " + p.digest + ": size and raw size differ");
+  if (p.kind != PartKind::File) return;
+  // A file's path is where the relay writes: the wire names nothing outside
+  // the destination, and no mode bits beyond the permissions.
+  p.path = j.at("path").get<std::string>();
+  check_relative_path(p.path);
+  p.mode = j.at("mode").get<std::uint32_t>();
+  if (p.mode & ~07777u) throw Error("file " + p.path + ": mode " + std::to_string(p.mode) + " is not permission bits");
+  p.mtime_ns = j.at("mtime_ns").get<std::uint64_t>();
 }
 
 // Sizes come from the wire: a sum that wraps would make a spool of no size.

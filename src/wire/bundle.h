@@ -1,5 +1,6 @@
 // What a node receives in place of a `docker save` archive (docs/protocol.md):
-// a list of parts, each an image config or a layer tar named by its SHA-256,
+// a list of parts, each an image config, a layer tar or (the files payload)
+// a file named by its SHA-256,
 // sent one after another, a layer possibly zstd-compressed. A node's stream
 // holds the parts its own load and its subtree need; the relay checks each
 // part it loads against its digest and writes the archive (manifest.json
@@ -18,7 +19,7 @@
 namespace wire {
 
 enum class Codec { None, Zstd };
-enum class PartKind { Config, Layer };
+enum class PartKind { Config, Layer, File };
 
 struct Part {
   PartKind kind = PartKind::Layer;
@@ -26,8 +27,14 @@ struct Part {
   Codec codec = Codec::None;
   std::uint64_t size = 0;   // bytes on the wire
   std::uint64_t raw = 0;    // bytes once decoded: the file's size in the archive
+  // Files only: where it goes under the destination (a checked relative
+  // path, src/wire/rel_path.h), its permission bits and its mtime.
+  std::string path{};
+  std::uint32_t mode = 0;
+  std::uint64_t mtime_ns = 0;  // since the epoch (a file from before 1970 is refused on the source)
 
-  // Its path in the archive docker load reads: <hex>.json or <hex>/layer.tar.
+  // Its path in the archive docker load reads: <hex>.json or <hex>/layer.tar;
+  // a file's path under the destination.
   std::string name() const;
 };
 

@@ -87,6 +87,23 @@ struct TagRequest {
   std::vector<std::string> untag;  // names to take off the image after tagging (its staged ones)
 };
 
+// The files payload (docs/guide.en.md, --files): where the files go and
+// what the whole payload is; the relay answers which it holds already, and
+// keeps this for the receive that follows (it writes only these paths,
+// under `dest`, and with `mirror` removes what is not among them).
+struct DirEntry {
+  std::string path;  // relative to dest, checked as a file's
+  std::uint32_t mode = 0755;
+};
+
+struct FilesProbe {
+  static constexpr const char* kType = "probe_files";
+  std::string dest;            // absolute: the operator's directory on the node
+  std::vector<Part> files;     // kind file, each with its path, mode, mtime
+  std::vector<DirEntry> dirs;  // every directory of the payload, parents first
+  bool mirror = false;         // --delete
+};
+
 // --- The control channel: relay -> treesync (replies) ------------------------
 
 struct Hello {
@@ -114,6 +131,15 @@ struct ProbeReply {
   bool spool_on_root = false;  // the spool shares root_dir's filesystem: their needs add up
   std::map<std::string, ImageState> images;     // by the IDs asked for
   std::vector<std::vector<std::string>> layers;  // every local image's diff IDs, if asked
+};
+
+struct FilesProbed {
+  static constexpr const char* kType = "files_probed";
+  std::vector<std::size_t> have;  // positions in the probe's files already at dest with these contents, mode, mtime
+  std::size_t fixes = 0;          // directories to create or re-mode, and with mirror entries to remove
+  std::uint64_t dest_free = 0;
+  std::uint64_t spool_free = 0;
+  bool spool_on_dest = false;     // the spool shares dest's filesystem: their needs add up
 };
 
 struct Listening {
@@ -232,13 +258,16 @@ struct Resume {
   std::uint64_t offset = 0;
 };
 
-using ControlRequests = std::tuple<ProbeRequest, ReceiveRequest, ExpectParent, ForwardRequest, TagRequest>;
-using ControlReplies = std::tuple<Hello, ProbeReply, Listening, Forwarding, Loaded, Tagged, ErrorReply>;
+using ControlRequests = std::tuple<ProbeRequest, FilesProbe, ReceiveRequest, ExpectParent, ForwardRequest, TagRequest>;
+using ControlReplies = std::tuple<Hello, ProbeReply, FilesProbed, Listening, Forwarding, Loaded, Tagged, ErrorReply>;
 using ControlEvents = std::tuple<Progress, Received, Forwarded, ChildFailed, Corrupt, Refused, BadPart, ParentExpected>;
 using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 
 // Strict conversions: from_json throws for a missing field or a wrong type.
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeRequest, images, layers, runtime, socket, ns, sudo)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(DirEntry, path, mode)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FilesProbe, dest, files, dirs, mirror)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(FilesProbed, have, fixes, dest_free, spool_free, spool_on_dest)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(PlanImage, config, layers, config_size, layer_sizes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StripeParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parents, window)
