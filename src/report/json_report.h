@@ -10,6 +10,7 @@
 #include "src/wire/protocol.h"
 #include "src/cache/layer_cache.h"
 #include "src/report/report.h"
+#include "src/report/source_cost.h"
 
 namespace treesync {
 
@@ -28,6 +29,7 @@ struct RunSummary {
   // the last of their tag replies as the source saw them (activate, sync).
   std::size_t tagged_nodes = 0;
   double activation_spread = 0;
+  SourceCost source_cost{};
 };
 
 // sync: the upload caps in bits/s on the wire (0: none), relays with a cap
