@@ -32,7 +32,7 @@ TEST_CASE("the sampler sees threads and descriptors that came and went between s
       threads.emplace_back([&] {
         while (!go) std::this_thread::sleep_for(std::chrono::milliseconds(5));
       });
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // two samples or more
+    std::this_thread::sleep_for(std::chrono::milliseconds(400));  // several samples, even on a busy machine
     go = true;
     for (auto& t : threads) t.join();
     for (int fd : fds) ::close(fd);
