@@ -2,8 +2,8 @@
 # A lab of --light nodes (sshd only, no container runtime), more than a /24
 # holds, behind a bastion: `scripts/lab status` lists them all with sshd up
 # and no runtime, the nodes past the 245th have addresses beyond
-# 198.19.0.255 and answer SSH there. treesync status against the last 48
-# with --max-workers 48, every login through the bastion: each node gets
+# 198.19.0.255 and answer SSH there. treesync status against the last 32
+# with --max-workers 32, every login through the bastion: each node gets
 # its relay and is probed, and says it has no container runtime (the lab
 # hid them). None is refused by the bastion, whose sshd keeps OpenSSH's
 # MaxStartups 10:30:100 (past 10 logins in flight it drops new ones): the
@@ -22,14 +22,14 @@ check "the source reaches node248 past the /24 over SSH, through the bastion" \
 check "a light node has no dockerd to run" bash -c '! "$1" exec node1 /usr/sbin/dockerd --version 2>/dev/null' _ "$LAB"
 
 ensure_image app:1 1
-run_ts status --image app:1 --nodes "$((N - 48))-$((N - 1))" --max-workers 48 --json /root/status.json
+run_ts status --image app:1 --nodes "$((N - 32))-$((N - 1))" --max-workers 32 --json /root/status.json
 check "status exits 1 (no node has the image)" rc_is 1
 R="$SRC_HOME/status.json"
 check "the report validates against docs/report.schema.json" valid_report "$R"
-check "it names the 48 last nodes, node246..248 among them" \
+check "it names the 32 last nodes, node246..248 among them" \
   [ "$(report "$R" "sorted(n['name'] for n in r['nodes'])[-3:]")" = "['node246', 'node247', 'node248']" ]
 check "each got its relay started and probed (none refused at connect): no container runtime" \
-  [ "$(report "$R" "sum(n['step'] == 'probe' and 'no container runtime on this node' in n['error'] for n in r['nodes'])")" = 48 ]
+  [ "$(report "$R" "sum(n['step'] == 'probe' and 'no container runtime on this node' in n['error'] for n in r['nodes'])")" = 32 ]
 check "the source's cost is there and plausible" \
   [ "$(report "$R" "(lambda c: c['cpu_seconds'] > 0 and c['peak_rss_bytes'] > 2**20 and c['peak_threads'] >= 1
                     and c['peak_fds'] >= 3)(r['source_cost'])")" = True ]
