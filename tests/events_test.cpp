@@ -112,11 +112,14 @@ TEST_CASE("Prometheus label values escape backslash, quote and newline") {
 
 TEST_CASE("the metrics text has HELP and TYPE for each metric and every outcome, zeros included") {
   RunTotals run{"sync", "tree", {"app:1", "we\"ird"}, 12.5, 45942784,
-                {{"loaded", 5}, {"tagged", 0}, {"skipped", 0}, {"failed", 1}, {"not done", 0}}, 1764501420.123, 1};
+                {{"loaded", 5}, {"tagged", 0}, {"skipped", 0}, {"failed", 1}, {"not done", 0}}, 1764501420.123, 1,
+                {2.5, 48234496, 14, 31}};
   std::string text = prometheus_text(run);
   for (const char* name : {"treesync_run_info", "treesync_run_duration_seconds", "treesync_source_sent_bytes",
                            "treesync_nodes", "treesync_run_timestamp_seconds", "treesync_run_exit_status",
-                           "treesync_last_run_success"}) {
+                           "treesync_last_run_success", "treesync_source_cpu_seconds",
+                           "treesync_source_peak_rss_bytes", "treesync_source_peak_threads",
+                           "treesync_source_peak_fds"}) {
     INFO(name);
     CHECK(text.find(std::string("# HELP ") + name + " ") != std::string::npos);
     CHECK(text.find(std::string("# TYPE ") + name + " gauge\n") != std::string::npos);
@@ -128,6 +131,10 @@ TEST_CASE("the metrics text has HELP and TYPE for each metric and every outcome,
   CHECK(text.find("treesync_run_duration_seconds 12.5\n") != std::string::npos);
   CHECK(text.find("treesync_run_timestamp_seconds 1764501420.123\n") != std::string::npos);
   CHECK(text.find("treesync_last_run_success 0\n") != std::string::npos);
+  CHECK(text.find("treesync_source_cpu_seconds 2.5\n") != std::string::npos);
+  CHECK(text.find("treesync_source_peak_rss_bytes 48234496\n") != std::string::npos);
+  CHECK(text.find("treesync_source_peak_threads 14\n") != std::string::npos);
+  CHECK(text.find("treesync_source_peak_fds 31\n") != std::string::npos);
   CHECK(text.find(R"(images="app:1 we\"ird")") != std::string::npos);
   CHECK(text.back() == '\n');
 }

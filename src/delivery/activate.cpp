@@ -69,6 +69,7 @@ int run_activate(const Options& o) {
     s->close_relays(static_cast<std::size_t>(o.max_workers));
   }
 
+  const SourceCost cost = s->cost.now();
   std::vector<NodeResult> results = s->results();
   const ActivationSpread spread = activation_spread(s->runs);
   std::size_t activated = 0, already = 0, unstaged = 0, failed = 0;
@@ -84,18 +85,20 @@ int run_activate(const Options& o) {
         << " not staged, " << failed << " failed\n";
     print_activation_spread(out, spread);
   }
+  out << source_cost_line(cost) << "\n";
   if (shutdown_exit_code()) status = shutdown_exit_code();
   const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   if (!o.json_path.empty()) {
     RunSummary summary{"activate", "", 0, o.dry_run, s->started, seconds, s->image_ids(o), nullptr, 0, status};
     summary.tagged_nodes = spread.nodes;
     summary.activation_spread = spread.seconds;
+    summary.source_cost = cost;
     write_report(o.json_path, make_report(summary, results, {}));
   }
   if (!o.metrics_path.empty()) {
     RunTotals totals{"activate", "", o.images, seconds, 0, outcome_counts(results),
                      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
-                     status};
+                     status, cost};
     write_metrics(o.metrics_path, prometheus_text(totals));
   }
   events::emit("run_finished", "",

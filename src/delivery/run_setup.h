@@ -12,11 +12,13 @@
 #include "src/cache/local_images.h"
 #include "src/delivery/node_run.h"
 #include "src/report/progress.h"
+#include "src/report/source_cost.h"
 #include "src/ssh/remote_relay.h"
 
 namespace treesync {
 
 struct RunSetup {
+  SourceCostSampler cost;  // from the start of the run; first, so it stops last
   std::string started;
   Clock::time_point t0;
   std::vector<WantedImage> wanted;  // empty for the files payload

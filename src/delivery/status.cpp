@@ -32,6 +32,7 @@ std::string files_state(const NodeRun& run) {
 int run_status(const Options& o) {
   std::unique_ptr<RunSetup> s = setup_and_probe(o);
   s->close_relays(static_cast<std::size_t>(o.max_workers));
+  const SourceCost cost = s->cost.now();
   auto images = s->image_ids(o);
   if (s->files) images = {{o.dest, ""}};
 
@@ -76,10 +77,12 @@ int run_status(const Options& o) {
     out << "\n";
     extra.push_back({{"images", node_images}, {"free_bytes", run.probe.root_free}});
   }
+  out << source_cost_line(cost) << "\n";
   int status = shutdown_exit_code() ? shutdown_exit_code() : all_present ? 0 : 1;
   const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   if (!o.json_path.empty()) {
-    RunSummary summary{"status", "", 0, false, s->started, seconds, s->image_ids(o), nullptr, 0, status};
+    RunSummary summary{"status", "", 0, false, s->started, seconds, images, nullptr, 0, status};
+    summary.source_cost = cost;
     summary.files = s->files_target();
     write_report(o.json_path, make_report(summary, s->results(), extra));
   }

@@ -157,6 +157,7 @@ int run_sync(const Options& o) {
     source_bytes += retry_failed(*s, o, payload);
   }
   s->close_relays(static_cast<std::size_t>(o.max_workers));
+  const SourceCost cost = s->cost.now();
 
   // With --json - or --events -, stdout carries that alone.
   std::ostream& out = o.json_path == "-" || o.events_path == "-" ? std::cerr : std::cout;
@@ -184,6 +185,7 @@ int run_sync(const Options& o) {
       out << payload.prepared.compression << (payload.prepared.how.empty() ? "" : "; " + payload.prepared.how) << "\n";
     status = all_succeeded(results) ? 0 : 1;
   }
+  out << source_cost_line(cost) << "\n";
   if (shutdown_exit_code()) status = shutdown_exit_code();
   const double seconds = std::chrono::duration<double>(Clock::now() - s->t0).count();
   const char* command = o.tagging == Tagging::Staged ? "stage" : "sync";
@@ -193,6 +195,7 @@ int run_sync(const Options& o) {
     summary.tagged_nodes = spread.nodes;
     summary.activation_spread = spread.seconds;
     summary.files = s->files_target();
+    summary.source_cost = cost;
     wire::Json report = make_report(summary, results, {});
     add_caps(report, {source_cap(o), o.limit_rate, own_caps(s->runs, o),
                       predicted.relative ? std::nullopt : predicted.of(mode)});
@@ -201,7 +204,7 @@ int run_sync(const Options& o) {
   if (!o.metrics_path.empty()) {
     RunTotals totals{command, mode_text, o.images, seconds, source_bytes, outcome_counts(results),
                      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count(),
-                     status};
+                     status, cost};
     write_metrics(o.metrics_path, prometheus_text(totals));
   }
   events::emit("run_finished", "",

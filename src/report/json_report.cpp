@@ -51,6 +51,10 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                  : wire::Json(nullptr)},
           {"source_bytes", run.source_bytes},
           {"exit_status", run.exit_status},
+          {"source_cost", {{"cpu_seconds", run.source_cost.cpu_seconds},
+                           {"peak_rss_bytes", run.source_cost.peak_rss_bytes},
+                           {"peak_threads", run.source_cost.peak_threads},
+                           {"peak_fds", run.source_cost.peak_fds}}},
           {"activation", run.tagged_nodes ? wire::Json{{"nodes", run.tagged_nodes},
                                                        {"spread_seconds", run.activation_spread}}
                                           : wire::Json(nullptr)},

@@ -11,6 +11,7 @@
 #include "src/wire/protocol.h"
 #include "src/cache/layer_cache.h"
 #include "src/report/report.h"
+#include "src/report/source_cost.h"
 
 namespace treesync {
 
@@ -30,6 +31,7 @@ struct RunSummary {
   std::size_t tagged_nodes = 0;
   double activation_spread = 0;
   const wire::FilesProbe* files = nullptr;  // the files payload, if that is what the run carries
+  SourceCost source_cost{};
 };
 
 // sync: the upload caps in bits/s on the wire (0: none), relays with a cap

@@ -54,6 +54,14 @@ std::string prometheus_text(const RunTotals& run) {
   for (const auto& [outcome, count] : run.outcomes)
     nodes.emplace_back("{outcome=" + prometheus_label_value(outcome) + "}", static_cast<double>(count));
   gauge(out, "treesync_nodes", "Nodes of the last run by outcome.", nodes);
+  gauge(out, "treesync_source_cpu_seconds", "CPU seconds (user + system) the treesync process used in the last run.",
+        {{"", run.source_cost.cpu_seconds}});
+  gauge(out, "treesync_source_peak_rss_bytes", "The treesync process's peak resident memory in the last run.",
+        {{"", static_cast<double>(run.source_cost.peak_rss_bytes)}});
+  gauge(out, "treesync_source_peak_threads", "The most threads the treesync process had at once in the last run (sampled).",
+        {{"", static_cast<double>(run.source_cost.peak_threads)}});
+  gauge(out, "treesync_source_peak_fds", "The most open files the treesync process had at once in the last run (sampled).",
+        {{"", static_cast<double>(run.source_cost.peak_fds)}});
   gauge(out, "treesync_run_timestamp_seconds", "Unix time the last run ended.", {{"", run.finished}});
   gauge(out, "treesync_run_exit_status", "The last run's exit status (0: every node has every image).",
         {{"", static_cast<double>(run.exit_status)}});

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include "src/report/source_cost.h"
+
 namespace treesync {
 
 struct RunTotals {
@@ -20,6 +22,7 @@ struct RunTotals {
   std::map<std::string, std::size_t> outcomes;   // every outcome's name -> nodes (zeros included)
   double finished = 0;                           // Unix time the run ended
   int exit_status = 0;
+  SourceCost source_cost{};                      // what the run cost the source
 };
 
 // The exposition text: HELP and TYPE lines, one sample a line.

@@ -23,6 +23,7 @@
 
 #include "src/errors.h"
 #include "src/input/home.h"
+#include "src/ssh/handshake_gate.h"
 #include "src/ssh/known_hosts.h"
 #include "src/ssh/tunnel.h"
 #include "src/wire/base64.h"
@@ -124,13 +125,19 @@ void ssh_global_init() {
   if (libssh2_init(0) != 0) throw std::runtime_error("libssh2_init failed");
 }
 
+// Each login passes the gate alone: a jump host's own login takes its slot
+// and frees it before the next hop's, so none waits while holding one.
 SshSession::SshSession(const SshConfig& config) : config_(config) {
   try {
-    if (config_.jumps.empty())
+    if (config_.jumps.empty()) {
+      HandshakeGate::Slot slot(handshake_gate());
       connect_socket();
-    else
+      start();
+    } else {
       connect_via_jumps();
-    start();
+      HandshakeGate::Slot slot(handshake_gate());
+      start();
+    }
   } catch (...) {
     if (sock_ >= 0) ::close(sock_);
     while (!via_.empty()) via_.pop_back();
@@ -141,6 +148,7 @@ SshSession::SshSession(const SshConfig& config) : config_(config) {
 SshSession::SshSession(const SshConfig& config, Tunnel& over)
     : config_(config), sock_(over.open().release()), over_(&over) {
   try {
+    HandshakeGate::Slot slot(handshake_gate());
     start();
   } catch (...) {
     ::close(sock_);

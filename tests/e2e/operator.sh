@@ -17,7 +17,9 @@ tr -d '\r' <"$TREESYNC_LAB_DIR/tty.out" >"$TREESYNC_LAB_DIR/tty.txt"
 check "the display moves the cursor up to redraw" grep -q $'\x1b\\[[0-9]*A' "$TREESYNC_LAB_DIR/tty.txt"
 check "it shows a node line with its state" grep -qE 'node1 +(receiving|loading|verifying|done) ' "$TREESYNC_LAB_DIR/tty.txt"
 check "it shows a total line with a rate" grep -qE 'total: [0-9]+/2 done, 0 failed, .*/s' "$TREESYNC_LAB_DIR/tty.txt"
-check "it ends with the summary" bash -c 'tail -5 "$1" | grep -q "2 node(s): 2 loaded"' _ "$TREESYNC_LAB_DIR/tty.txt"
+check "it ends with the summary" bash -c 'tail -6 "$1" | grep -q "2 node(s): 2 loaded"' _ "$TREESYNC_LAB_DIR/tty.txt"
+check "whose last line is what the run cost the source" \
+  bash -c 'tail -1 "$1" | grep -qE "^source: [0-9.]+ s CPU, .* open files at peak$"' _ "$TREESYNC_LAB_DIR/tty.txt"
 check "info logs stay out of the live display" bash -c '! grep -q " info " "$1"' _ "$TREESYNC_LAB_DIR/tty.txt"
 
 echo "# without a terminal: timestamped progress lines every 5 s, no escape codes"

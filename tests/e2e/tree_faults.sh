@@ -67,6 +67,14 @@ check "--metrics: source bytes equal the --json report's" [ "$(metric "$PROM" tr
 check "--metrics: the run failed (last_run_success 0, exit status 1)" \
   [ "$(metric "$PROM" treesync_last_run_success) $(metric "$PROM" treesync_run_exit_status)" = "0 1" ]
 check "--metrics: no temp file left beside it" [ ! -e "$PROM.tmp" ]
+COST=$(report "$SRC_HOME/report.json" "' '.join(str(r['source_cost'][k]) for k in ('peak_threads', 'peak_fds'))")
+check "the source's cost is plausible (threads and fds, in the report: $COST)" \
+  [ "$(report "$SRC_HOME/report.json" "(lambda c: c['cpu_seconds'] > 0 and c['peak_rss_bytes'] > 2**20
+                                        and c['peak_threads'] >= 2 and c['peak_fds'] >= 3)(r['source_cost'])")" = True ]
+check "--metrics: the source's peak threads and fds equal the --json report's" \
+  [ "$(metric "$PROM" treesync_source_peak_threads) $(metric "$PROM" treesync_source_peak_fds)" = "$COST" ]
+check "the summary says the source's cost in one line" \
+  grep -qE '^source: [0-9.]+ s CPU, [0-9.]+ MiB peak RSS, [0-9]+ threads, [0-9]+ open files at peak$' <<<"$OUT"
 assert_clean
 
 echo "# a leaf relay (node6) is killed: nobody else is affected"
