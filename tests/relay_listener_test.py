@@ -340,9 +340,12 @@ def attacks_then_parent(work, hash_hex):
         check(relay.peak["fds"] < 64, "it held fewer than 64 descriptors (%d)" % relay.peak["fds"])
         # Address space follows threads (an 8 MiB stack each; the relay caps
         # glibc's malloc arenas at 2), not connections: a connection evicted
-        # from the handshake may hold its thread a moment longer.
+        # from the handshake may hold its thread a moment longer. The second
+        # arena (64 MiB reserved) comes whenever two threads first contend in
+        # malloc, before the slowloris sample or during the flood (1 run in 6
+        # on a loaded machine): allow it once.
         extra_threads = max(0, relay.peak["Threads"] - after_slowloris["Threads"])
-        check(relay.peak["VmSize"] <= after_slowloris["VmSize"] + (extra_threads + 2) * 8 * 1024,
+        check(relay.peak["VmSize"] <= after_slowloris["VmSize"] + (extra_threads + 2) * 8 * 1024 + 64 * 1024,
               "300 connections cost no more address space than their few extra threads (%d kB)" % relay.peak["VmSize"])
         check(relay.peak["VmSize"] < 512 * 1024, "under 512 MiB of address space (%d kB)" % relay.peak["VmSize"])
 
