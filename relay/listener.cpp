@@ -3,7 +3,9 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <chrono>
+#include <stdexcept>
 
 #include "src/wire/digest.h"
 #include "src/wire/edge_auth.h"
@@ -11,10 +13,25 @@
 
 namespace relay {
 
+namespace {
+
+// The key a peer proves is what picks its stripe: a key two stripes share
+// would feed only the last of them (every key is tried), and the other
+// would wait for a parent that can never connect.
+void check_distinct(const std::vector<std::string>& keys, std::size_t stripe, const std::string& key) {
+  for (std::size_t s = 0; s < keys.size(); ++s)
+    if (s != stripe && !key.empty() && keys[s] == key)
+      throw std::runtime_error("stripes " + std::to_string(std::min(s, stripe)) + " and " +
+                               std::to_string(std::max(s, stripe)) + " were given the same edge key");
+}
+
+}  // namespace
+
 Listener::Listener(const std::string& ip, std::vector<std::string> keys, Offset offset, OnParent on_parent,
                    OnRefused on_refused)
     : offset_(std::move(offset)), on_parent_(std::move(on_parent)), on_refused_(std::move(on_refused)),
       keys_(std::move(keys)) {
+  for (std::size_t s = 0; s < keys_.size(); ++s) check_distinct(keys_, s, keys_[s]);
   listener_ = wire::listen_tcp(ip, &port_);
   acceptor_ = std::thread([this] { accept_loop(); });
 }
@@ -23,6 +40,7 @@ Listener::~Listener() { close(); }
 
 void Listener::expect(int stripe, std::string key) {
   std::lock_guard<std::mutex> lock(mu_);
+  check_distinct(keys_, static_cast<std::size_t>(stripe), key);
   keys_.at(static_cast<std::size_t>(stripe)) = std::move(key);
 }
 

@@ -42,7 +42,7 @@ class Listener {
   // Where a stripe's spool ends, for the accept message.
   using Offset = std::function<std::uint64_t(int stripe)>;
 
-  // keys: the first parent's of each stripe.
+  // keys: the first parent's of each stripe. Throws if two stripes share one.
   Listener(const std::string& ip, std::vector<std::string> keys, Offset offset, OnParent on_parent,
            OnRefused on_refused);
   ~Listener();  // close()
@@ -50,7 +50,8 @@ class Listener {
   Listener& operator=(const Listener&) = delete;
 
   int port() const { return port_; }
-  // From now on only a peer with this key is accepted for the stripe ("": nobody).
+  // From now on only a peer with this key is accepted for the stripe ("":
+  // nobody); throws if another stripe has it.
   void expect(int stripe, std::string key);
   std::string key(int stripe);
   // Stops accepting, wakes every connection (authenticated or not) and

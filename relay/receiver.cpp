@@ -110,6 +110,11 @@ bool Receiver::accept(int stripe, const wire::Frame& chunk) {
   return true;
 }
 
+void Receiver::rewind(std::uint64_t offset) {
+  std::lock_guard<std::mutex> lock(intake_mu_);
+  spool_.rewind(offset);
+}
+
 void Receiver::emit(const char* data, std::size_t n) {
   if (files_) return files_->write(data, n);
   if (!load_->write_all(data, n)) throw std::runtime_error("docker load closed its input");
@@ -151,10 +156,7 @@ void Receiver::feed() {
       // spool's window, the stream comes again from there.
       std::uint64_t back = starts_[b.index];
       if (!spool_.holds_from(starts_[plan_.load.front()])) back = starts_[plan_.load.front()];
-      {
-        std::lock_guard<std::mutex> lock(intake_mu_);
-        spool_.rewind(back);
-      }
+      rewind(back);
       if (cancelled_) return;
       if (on_bad_part_(b.index, back) && ++strikes >= kMaxBadParts) {
         feed_step_ = "verify";

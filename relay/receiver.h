@@ -67,6 +67,8 @@ class Receiver {
   bool accept(int stripe, const wire::Frame& chunk);
   bool complete() const { return spool_.complete(); }
   std::uint64_t received() const { return spool_.written(); }
+  // Every stripe forgets its bytes from whole-stream offset `offset` on.
+  void rewind(std::uint64_t offset);
   // Waits for the load to finish reading the spool and exit.
   LoadResult finish();
   // Stops everything: spool readers wake up with an error, docker load is killed.

@@ -135,9 +135,9 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
     keys.push_back(p.key);
     parent_is_source_.push_back(p.source);
   }
+  relay_fed_.assign(keys.size(), false);
   parents_.assign(keys.size(), nullptr);
   parent_peers_.assign(keys.size(), "");
-  start_ticker();
   listener_ = std::make_unique<Listener>(
       req.listen, keys,
       [this](int stripe) {
@@ -147,6 +147,7 @@ void RelaySession::start_receive(const wire::ReceiveRequest& req) {
       [this](wire::Socket& s, const std::string& peer, wire::FrameReader& in, std::uint64_t accepted,
              const std::string& key, int stripe) { serve_parent(s, peer, in, accepted, key, stripe); },
       [this](const std::string& peer, const std::string& reason) { refused(peer, reason); });
+  start_ticker();
   send(wire::Listening{listener_->port()});
   std::lock_guard<std::mutex> lock(rx_mu_);
   if (receiver_->complete()) finish_receive();  // an empty stream
@@ -170,11 +171,25 @@ void RelaySession::expect_parent(const wire::ExpectParent& req) {
 void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
   if (!receiver_) throw std::runtime_error("forward before receive");
   StripedSpool& striped = receiver_->spool();
-  for (const auto& child : req.children)
+  // Every child is checked before any sender starts or any spool waits for
+  // it: a request refused halfway would leave edges running that the
+  // source never heard of, or a reader nobody removes.
+  // A child that lacks less than we do gets only the parts its subtree
+  // needs, in our stream's order; a stripe is cut from the whole stream, so
+  // only an unstriped stream can be thinned.
+  std::vector<std::shared_ptr<const wire::PartView>> views;  // per child: its parts, or null for all of ours
+  for (const auto& child : req.children) {
     if (child.stripe < 0 || child.stripe >= striped.stripes())
       throw std::runtime_error("child " + child.name + ": no stripe " + std::to_string(child.stripe) + " in this stream");
+    views.emplace_back();
+    if (carries_all(child.parts, receiver_->parts().size())) continue;
+    if (striped.stripes() > 1)
+      throw std::runtime_error("child " + child.name + ": a striped stream goes to children whole");
+    views.back() = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
+  }
   if (req.limit && !limiter_) limiter_ = std::make_shared<wire::RateLimiter>(req.limit);
-  for (const auto& child : req.children) {
+  for (std::size_t i = 0; i < req.children.size(); ++i) {
+    const wire::ChildEdge& child = req.children[i];
     Spool& spool = striped.stripe(child.stripe);
     auto behind = std::make_shared<std::atomic<bool>>(false);
     // Under an upload cap our own bucket may be what keeps a child behind:
@@ -188,19 +203,8 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
         throw;
       }
     };
-    std::uint64_t size = spool.size();
-    // A child that lacks less than we do gets only the parts its subtree
-    // needs, in our stream's order; a stripe is cut from the whole stream,
-    // so only an unstriped stream can be thinned.
-    if (!carries_all(child.parts, receiver_->parts().size())) {
-      if (striped.stripes() > 1) {
-        spool.remove_reader(id);
-        throw std::runtime_error("child " + child.name + ": a striped stream goes to children whole");
-      }
-      auto view = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
-      reader = wire::view_reader(view, reader);
-      size = view->size();
-    }
+    const std::uint64_t size = views[i] ? views[i]->size() : spool.size();
+    if (views[i]) reader = wire::view_reader(views[i], reader);
     auto done = [this, &spool, id, behind, stripe = child.stripe](const wire::Sender& s) {
       spool.remove_reader(id);
       if (closing_) return;
@@ -250,9 +254,14 @@ void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wir
   int corrupt = 0;
   while (!closing_ && !closed) {
     // A full window (the load, or a child, is behind on this stripe): leave
-    // the parent's bytes in the socket, so TCP slows it down.
-    if (!spool.wait_for_room(static_cast<std::size_t>(std::min<std::uint64_t>(wire::kChunkSize, spool.size() - spool.written())), 1000))
+    // the parent's bytes in the socket, so TCP slows it down. A parent
+    // replaced meanwhile ends here, not once the window opens: else every
+    // reconnect while the load waits for another stripe kept a thread.
+    if (!spool.wait_for_room(static_cast<std::size_t>(std::min<std::uint64_t>(wire::kChunkSize, spool.size() - spool.written())), 1000)) {
+      std::lock_guard<std::mutex> lock(rx_mu_);
+      if (parents_[s] != &sock) return;
       continue;
+    }
     auto frame = sock.read_frame(in, 1000, &closed);
     std::lock_guard<std::mutex> lock(rx_mu_);
     if (parents_[s] != &sock) return;  // replaced, or cut off after a bad part
@@ -260,7 +269,10 @@ void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wir
     if (frame->kind != wire::Kind::Data) continue;  // the sender has nothing to tell us
     wire_bytes_ += frame->body.size();
     if (frame->offset != spool.written()) continue;  // stale after a resume
-    if (!frame->intact()) {
+    // A chunk past the stripe's end is the parent's lie, like one that fails
+    // its XXH3: asked again, and the parent given up on if it persists (as
+    // an error it failed the whole node).
+    if (!frame->intact() || frame->body.size() > spool.size() - spool.written()) {
       if (++corrupt > kMaxCorruptChunks) return give_up_on_parents("", peer, receiver_->received());
       report_corrupt(frame->offset, peer);
       // Never block here (we hold rx_mu_): a parent that does not read is dropped.
@@ -276,6 +288,7 @@ void RelaySession::serve_parent(wire::Socket& sock, const std::string& peer, wir
       send_error("receive", e.what());
       return drop_parent(stripe);
     }
+    if (!parent_is_source_[s]) relay_fed_[s] = true;
     if (spool.written() == spool.size()) {
       drop_parent(stripe);  // the close tells the parent we hold every byte of the stripe
       if (receiver_->complete()) finish_receive();
@@ -303,10 +316,15 @@ void RelaySession::give_up_on_parents(const std::string& part, const std::string
 
 bool RelaySession::bad_part(std::size_t index, std::uint64_t start) {
   std::lock_guard<std::mutex> lock(rx_mu_);
-  const bool from_source = std::all_of(parent_is_source_.begin(), parent_is_source_.end(), [](bool b) { return b; });
+  const bool from_source = std::none_of(relay_fed_.begin(), relay_fed_.end(), [](bool b) { return b; });
   std::string peers;
   for (const auto& p : parent_peers_)
     if (!p.empty() && peers.find(p) == std::string::npos) peers += (peers.empty() ? "" : ",") + p;
+  // Between the feeder's rewind and this lock the old parents could still
+  // append at the rewound offsets, and a new parent would resume after
+  // their bytes: forget them again, while no parent can append.
+  receiver_->rewind(start);
+  relay_fed_.assign(relay_fed_.size(), false);
   give_up_on_parents(parts_[index].digest, peers, start);
   return from_source;
 }

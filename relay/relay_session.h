@@ -44,7 +44,8 @@ class RelaySession {
   // say which stripe's bytes were wrong.
   void give_up_on_parents(const std::string& part, const std::string& peer, std::uint64_t resume_at);  // rx_mu_ held
   // From the feeder: part `index` failed its digest and the spool went back
-  // to `start`; drop the parents that sent it. True if they were all the source.
+  // to `start`; drop the parents that sent it. True if only the source sent
+  // bytes since the last rewind.
   bool bad_part(std::size_t index, std::uint64_t start);
   void report_corrupt(std::uint64_t offset, const std::string& peer);  // rx_mu_ held
   void refused(const std::string& peer, const std::string& reason);
@@ -68,6 +69,10 @@ class RelaySession {
   std::mutex rx_mu_;  // guards receiver_ chunk intake, parent_ and the spool's end
   std::vector<wire::Part> parts_;   // of the stream we receive
   std::vector<bool> parent_is_source_;  // per stripe: the parent the source named is the source itself
+  // Per stripe: a relay parent appended to it since the last rewind. A bad
+  // copy counts against the node only if the source sent every byte of it,
+  // whoever the parents are by the time the load finds it bad.
+  std::vector<bool> relay_fed_;
   std::chrono::steady_clock::time_point corrupt_reported_{};
   std::uint64_t raw_bytes_ = 0;  // what this node's load reads, decoded
   std::unique_ptr<runtime::Runtime> runtime_;  // opened at the first probe; outlives the receiver

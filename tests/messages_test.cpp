@@ -297,6 +297,11 @@ TEST_CASE("decoding refuses a message with a field missing or of the wrong type,
   // removes no map entry (a map may hold any keys).
   CHECK(tried.count("receive: /parts/1/raw = -1"));
   CHECK(tried.count("forward: /children/0/port = true"));
+  // A stripe past an int must not wrap to stripe 0, nor a missing one default to it.
+  CHECK(tried.count("expect_parent: /stripe = 1099511627776"));
+  CHECK(tried.count("forward: /children/0/stripe = 1099511627776"));
+  CHECK(tried.count("expect_parent: without /stripe"));
+  CHECK(tried.count("receive: without /parents/0/key"));
   CHECK(tried.count("probed: /layers/0/1 = 7"));
   CHECK(tried.count("probed: without /images/" + digest('1') + "/present"));
   CHECK_FALSE(tried.count("probed: without /images/" + digest('1')));

@@ -478,6 +478,38 @@ TEST_CASE("receiver: a striped stream loads the same archive, whichever stripe c
   }
 }
 
+TEST_CASE("striped spool: a stripe with no bytes, under a window, is whole from the start and never divides by its size") {
+  TempDir work;
+  const std::uint64_t unit = 1024, size = 2 * unit + 100;  // stripes 0 and 1 a unit each, 2 the tail, 3 nothing
+  relay::StripedSpool spool(work.path + "/s", wire::StripeMap(size, 4, unit), 1);  // each stripe's share: two units
+  REQUIRE(spool.stripe(3).size() == 0);
+  CHECK(spool.stripe(3).capacity() == 0);
+  CHECK(spool.stripe(3).wait_for_room(0, 0));
+  spool.stripe(3).append("");
+  char c;
+  CHECK(spool.stripe(3).read(0, &c, 1) == 0);
+  const std::string bytes = [&] {
+    std::string b;
+    for (std::uint64_t i = 0; i < size; ++i) b += static_cast<char>('a' + i % 23);
+    return b;
+  }();
+  const auto reader = spool.add_reader();
+  // The tail first, then the units: the prefix every stripe holds grows only with stripe 0.
+  spool.stripe(2).append(bytes.substr(2 * unit));
+  spool.stripe(1).append(bytes.substr(unit, unit));
+  CHECK(spool.written() == 0);
+  spool.stripe(0).append(bytes.substr(0, unit));
+  CHECK(spool.complete());
+  std::string back(size, '\0');
+  for (std::uint64_t at = 0; at < size;) at += spool.read(at, &back[at], size - at, reader);
+  CHECK(back == bytes);
+  // A rewind into stripe 1's unit forgets it and the tail after it; stripe 3 has nothing to forget.
+  spool.rewind(unit + 10);
+  CHECK(spool.written_per_stripe() == std::vector<std::uint64_t>{unit, 10, 0, 0});
+  CHECK(spool.written() == unit + 10);
+  CHECK(spool.holds_from(unit + 10));
+}
+
 TEST_CASE("receiver: a stream needs 1 to 16 stripes") {
   TestRuntime runtime;
   TempDir work;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 namespace topology {
 
@@ -19,5 +20,16 @@ struct Progress {
 // or stalled parent is moved when that parent is, not blamed. The source is
 // always live and ahead: pass nullptr for it.
 bool stalled(const Progress& node, const Progress* parent, double stall_s);
+
+// A striped node's load reads the stripes in turn, so a stripe whose spool
+// window is full waits for the one the load is at: when stripe s of a node
+// has stalled, the stripe it waits for, if that one is the node's least
+// advanced, still grows (a parent that trickles) or waits for its edge to
+// start, and is far enough behind
+// s that s can only be held by a full window (`window`, its share of the
+// spool, less two units); else -1. stripes: the node's progress per stripe,
+// positions in each stripe's stream.
+int held_back_by(const std::vector<Progress>& stripes, int s, std::uint64_t window, std::uint64_t unit,
+                 double stall_s);
 
 }  // namespace topology

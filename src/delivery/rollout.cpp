@@ -501,6 +501,22 @@ void Rollout::check_stall(std::size_t m) {
     topology::Progress me = progress_of(s, m), parent;
     if (p >= 0) parent = progress_of(s, static_cast<std::size_t>(p));
     if (!topology::stalled(me, p >= 0 ? &parent : nullptr, in_.options.stall_timeout)) continue;
+    // Idle only because its window is full while the load waits for a
+    // slower stripe: that stripe's parent is the one to move (once it was
+    // this one's, moved to the source, and then the node failed).
+    if (stripes() > 1) {
+      std::vector<topology::Progress> mine;
+      for (int t = 0; t < stripes(); ++t) mine.push_back(progress_of(t, m));
+      const int t = topology::held_back_by(mine, s, stripe_window(s, m), streams_[m].map.unit(), in_.options.stall_timeout);
+      if (t >= 0) {
+        const int q = tree(t).parent[m];
+        if (q < 0 || leaf_only(static_cast<std::size_t>(q))) continue;  // the source does not lie: wait for it
+        demote(static_cast<std::size_t>(q), run_of(m).node.name + "'s stripe " + std::to_string(t) + " from it holds back its others");
+        // A full stall timeout for the new parent before anyone is blamed again.
+        for (int u = 0; u < stripes(); ++u) edge(u, m).grew = Clock::now();
+        return;
+      }
+    }
     if (p == topology::kSource)
       throw NodeError("receive", "no progress for " + std::to_string(in_.options.stall_timeout) + " s", true);
     const std::string why = "no progress for " + std::to_string(in_.options.stall_timeout) + " s from " + parent_name(p);
@@ -520,7 +536,7 @@ void Rollout::check_slow(std::size_t m) {
     const int p = tree(s).parent[m];
     if (p < 0 || complete(s, m) || lead - edge(s, m).have < kSlowLag) continue;
     const auto pi = static_cast<std::size_t>(p);
-    if (pi < stripes_.leaf_only.size() && stripes_.leaf_only[pi]) continue;
+    if (leaf_only(pi)) continue;
     demote(pi, run_of(m).node.name + "'s stripe " + std::to_string(s) + " from it is " +
                    human_bytes(lead - edge(s, m).have) + " behind its others");
     return;

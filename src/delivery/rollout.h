@@ -61,6 +61,9 @@ class Rollout {
   void lost(std::size_t m, const std::string& why);  // why: for --events
   // Member p sends too slowly to be a parent: its children move, it stays a leaf.
   void demote(std::size_t p, const std::string& why);  // mu_ held
+  bool leaf_only(std::size_t p) const {  // demoted already; mu_ held
+    return p < stripes_.leaf_only.size() && stripes_.leaf_only[p];
+  }
   void bad_part(std::size_t m, const wire::BadPart& e);  // mu_ held
   void move_to_source(int s, std::size_t m);              // mu_ held
   void cancel_source_edge(int s, std::size_t m);          // mu_ held
