@@ -179,3 +179,30 @@ TEST_CASE("auto mode with caps: slow relays make flat the faster mode, a capped 
   CHECK(*b.stripes < *b.tree);
   CHECK(choose_mode(n, b) == Mode::Stripes);
 }
+
+TEST_CASE("slow uploaders: below a third of the median of the known uplinks; unknown ones never") {
+  CHECK(slow_uploaders({}) == std::vector<bool>{});
+  CHECK(slow_uploaders({5}) == std::vector<bool>{false});  // nothing to compare with
+  CHECK(slow_uploaders({10, 10, 1, 10, 0}) == std::vector<bool>{false, false, true, false, false});
+  CHECK(slow_uploaders({10, 10, 4, 10}) == std::vector<bool>{false, false, false, false});
+}
+
+TEST_CASE("downlinks: a node's own bounds its time in every mode") {
+  Rates r{10, 0, {}, {10, 10, 1}};  // links of 10, but node 2 takes in at 1
+  const auto bytes = same(3, 100);
+  CHECK(*flat_seconds(bytes, r) == Approx(100));  // node 2: 100 bytes at 1
+  CHECK(*tree_seconds(tree_plan(nodes(3), 4), bytes, r, 0) >= 100);
+  CHECK(*stripes_seconds(stripe_plan(3, 2), 100, r, 0) >= 100);
+  r.down = {};
+  CHECK(*flat_seconds(bytes, r) == Approx(30));
+}
+
+TEST_CASE("stripes: a slow uploader kept a leaf is what makes the others fast") {
+  const std::size_t n = 8;
+  Rates r{10, 0, std::vector<double>(n, 10), {}};
+  r.node[3] = 1;  // node 3's uplink at a tenth
+  const double with_it = *stripes_seconds(stripe_plan(n, 4), 1000, r, 0);
+  const double leaf = *stripes_seconds(stripe_plan(n, 4, slow_uploaders(r.node)), 1000, r, 0);
+  CHECK(with_it > 5 * leaf);
+  CHECK(leaf <= 150);  // about one copy at 10 (100), the leaf's share carried by the others
+}

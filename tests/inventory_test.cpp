@@ -251,3 +251,17 @@ TEST_CASE("--nodes names a host list's node even when it is an address") {
   CHECK(select_nodes(inv, "docker", "10.0.0.12")[0].index == 1);
   CHECK(select_nodes(inv, "docker", "0-1").size() == 2);
 }
+
+TEST_CASE("links: uplink and downlink per node or in defaults, as rates, for the cost model") {
+  Inventory inv = parse_inventory(R"(defaults: {uplink: 1G, downlink: 1G}
+nodes:
+  - {name: a, host: h1}
+  - {name: b, host: h2, uplink: 100M}
+)", "inv.yaml");
+  CHECK(inv.nodes[0].uplink == 1000000000u);
+  CHECK(inv.nodes[0].downlink == 1000000000u);
+  CHECK(inv.nodes[1].uplink == 100000000u);
+  CHECK(inv.nodes[1].downlink == 1000000000u);
+  CHECK_THAT(error_of("nodes:\n  - {name: a, host: h, downlink: quick}\n"),
+             Catch::StartsWith("inv.yaml:2:") && Catch::Contains("'downlink' value 'quick' is not a rate"));
+}

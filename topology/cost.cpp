@@ -14,12 +14,34 @@ double lower(double a, double b) { return a == 0 ? b : b == 0 ? a : std::min(a, 
 
 double upload_rate(double cap, double link) { return lower(cap, link); }
 
+namespace {
+
+// The node's downlink, or the link's (0: unknown).
+double downlink(const Rates& rates, std::size_t i) { return lower(i < rates.down.size() ? rates.down[i] : 0, rates.link); }
+
+}  // namespace
+
 std::optional<double> flat_seconds(const std::vector<std::uint64_t>& bytes, const Rates& rates) {
   const double total = std::accumulate(bytes.begin(), bytes.end(), 0.0);
   const double upload = upload_rate(rates.source, rates.link);
   if (total == 0) return 0.0;
   if (upload == 0) return std::nullopt;
-  return total / upload;
+  double t = total / upload;
+  for (std::size_t i = 0; i < bytes.size(); ++i)
+    if (const double down = downlink(rates, i); down > 0) t = std::max(t, static_cast<double>(bytes[i]) / down);
+  return t;
+}
+
+std::vector<bool> slow_uploaders(const std::vector<double>& up) {
+  std::vector<double> known;
+  for (double r : up)
+    if (r > 0) known.push_back(r);
+  std::vector<bool> slow(up.size(), false);
+  if (known.size() < 2) return slow;
+  std::nth_element(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(known.size() / 2), known.end());
+  const double median = known[known.size() / 2];
+  for (std::size_t i = 0; i < up.size(); ++i) slow[i] = up[i] > 0 && up[i] < median / 3;
+  return slow;
 }
 
 std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint64_t>& bytes, const Rates& rates,
@@ -34,7 +56,7 @@ std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint
   double slowest = 0;
   for (std::size_t i = 0; i < plan.size(); ++i) {
     if (plan.parent[i] == kDetached) continue;
-    double rate = rates.link;
+    double rate = downlink(rates, i);
     int relays = 0;  // above node i
     for (int at = static_cast<int>(i); at != kSource; at = plan.parent[static_cast<std::size_t>(at)]) {
       rate = lower(rate, share(plan.parent[static_cast<std::size_t>(at)]));
@@ -64,7 +86,9 @@ std::optional<double> stripes_seconds(const Stripes& stripes, std::uint64_t byte
     return upload_rate(cap, rates.link) / static_cast<double>(edges[s]);
   };
   const double stripe_bytes = static_cast<double>(bytes) / static_cast<double>(k);
-  double slowest = rates.link > 0 ? static_cast<double>(bytes) / rates.link : 0;
+  double slowest = 0;
+  for (std::size_t i = 0; i < stripes.size(); ++i)
+    if (const double down = downlink(rates, i); down > 0) slowest = std::max(slowest, static_cast<double>(bytes) / down);
   for (const Plan& t : stripes.trees) {
     for (std::size_t i = 0; i < t.size(); ++i) {
       if (t.parent[i] == kDetached) continue;

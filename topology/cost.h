@@ -24,6 +24,7 @@ struct Rates {
   double link = 0;           // every host's link, each way
   double source = 0;         // the source's upload cap
   std::vector<double> node;  // per node: its upload cap when it relays (empty: none)
+  std::vector<double> down;  // per node: its downlink (empty: none)
 };
 
 // A sender's upload rate: its cap or its link, whichever is lower (0: neither known).
@@ -49,6 +50,11 @@ std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint
 // or after its bytes at its link's rate, whichever is later.
 std::optional<double> stripes_seconds(const Stripes& stripes, std::uint64_t bytes, const Rates& rates,
                                       std::uint64_t chunk);
+
+// Nodes to keep from forwarding in striped trees: an uplink below a third
+// of the median of the known ones would hold its children's stripe to it.
+// `up`: per node, its upload rate (0: unknown, never slow).
+std::vector<bool> slow_uploaders(const std::vector<double>& up);
 
 struct Predictions {
   std::optional<double> flat, tree, stripes;

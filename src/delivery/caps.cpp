@@ -17,19 +17,50 @@ std::uint64_t source_cap(const Options& o) { return o.source_limit ? o.source_li
 
 std::uint64_t relay_cap(const Node& node, const Options& o) { return node.limit ? node.limit : o.limit_rate; }
 
+namespace {
+
+double payload(std::uint64_t bits_per_s) { return bits_per_s ? wire::payload_rate(bits_per_s) : 0; }
+
+double median_of(std::vector<double> v) {
+  v.erase(std::remove(v.begin(), v.end(), 0.0), v.end());
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
+
+}  // namespace
+
+double node_upload(const Node& node, const Options& o) {
+  const double cap = payload(relay_cap(node, o)), up = payload(node.uplink);
+  return cap == 0 ? up : up == 0 ? cap : std::min(cap, up);
+}
+
+std::vector<bool> leaf_only(const std::vector<const NodeRun*>& loaders, const Options& o) {
+  std::vector<double> up;
+  for (const NodeRun* r : loaders) up.push_back(node_upload(r->node, o));
+  return topology::slow_uploaders(up);
+}
+
 topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bundle, const Options& o) {
   std::vector<const NodeRun*> loaders;
   std::vector<PartList> needs;
   topology::Rates rates;
-  rates.source = source_cap(o) ? wire::payload_rate(source_cap(o)) : 0;
+  rates.source = payload(source_cap(o));
+  std::vector<double> links;  // what the inventory says of the nodes' links
   for (const auto& r : runs) {
     if (!r.loads()) continue;
     loaders.push_back(&r);
     needs.push_back(r.need);
-    const std::uint64_t cap = relay_cap(r.node, o);
-    rates.node.push_back(cap ? wire::payload_rate(cap) : 0);
+    rates.node.push_back(node_upload(r.node, o));
+    rates.down.push_back(payload(r.node.downlink));
+    links.push_back(payload(r.node.uplink));
+    links.push_back(payload(r.node.downlink));
   }
-  const bool relative = rates.source == 0 && std::all_of(rates.node.begin(), rates.node.end(), [](double r) { return r == 0; });
+  // Links the inventory leaves out are taken to be like the median of those
+  // it gives; with no rate at all, every link is one unit.
+  rates.link = median_of(links);
+  auto none = [](const std::vector<double>& v) { return std::all_of(v.begin(), v.end(), [](double r) { return r == 0; }); };
+  const bool relative = rates.source == 0 && rates.link == 0 && none(rates.node);
   if (relative) rates.link = 1;
   // Relative, a chunk costs its share of a copy's time.
   std::vector<std::uint64_t> own, streams;
@@ -44,7 +75,7 @@ topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bu
                           topology::tree_seconds(tree, streams, rates, wire::kChunkSize),
                           o.fanout > wire::kMaxStripes
                               ? std::nullopt
-                              : topology::stripes_seconds(topology::stripe_plan(loaders.size(), o.fanout),
+                              : topology::stripes_seconds(topology::stripe_plan(loaders.size(), o.fanout, leaf_only(loaders, o)),
                                                           bundle.size_of(all), rates, wire::kChunkSize),
                           relative};
   if (relative) {  // in copies: one copy of the largest need takes 1

@@ -22,6 +22,13 @@ std::uint64_t relay_cap(const Node& node, const Options& o);
 // Loading nodes whose relay cap is their own or their zone's (not --limit-rate), by name.
 std::map<std::string, std::uint64_t> own_caps(const std::vector<NodeRun>& runs, const Options& o);
 
+// A node's upload in the cost model: its cap or the inventory's uplink,
+// whichever is lower, stream bytes/s (0: unknown).
+double node_upload(const Node& node, const Options& o);
+// Per loading node, whether its upload is too slow to forward in striped
+// trees (topology::slow_uploaders).
+std::vector<bool> leaf_only(const std::vector<const NodeRun*>& loaders, const Options& o);
+
 // The predicted stream time of each mode for the nodes that load.
 topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bundle, const Options& o);
 

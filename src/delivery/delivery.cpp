@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "src/cache/chain_ids.h"
+#include "src/delivery/caps.h"
 #include "src/delivery/rollout.h"
 #include "src/report/events.h"
 #include "topology/stripes.h"
@@ -54,7 +55,7 @@ std::string lacks(const NodeRun& r, const PreparedBundle* prepared) {
 
 }  // namespace
 
-void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, int fanout,
+void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, const Options& options,
                 const PreparedBundle* prepared) {
   if (prepared)
     out << prepared->compression
@@ -64,8 +65,8 @@ void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::
   for (const auto& r : runs)
     if (r.loads()) loaders.push_back(&r);
   if (mode == "tree") {
-    topology::Plan plan = plan_tree(loaders, fanout);
-    out << "plan: tree, fanout " << fanout << ", depth " << plan.depth() << ", " << loaders.size()
+    topology::Plan plan = plan_tree(loaders, options.fanout);
+    out << "plan: tree, fanout " << options.fanout << ", depth " << plan.depth() << ", " << loaders.size()
         << " node(s) load\n  source\n";
     std::vector<std::pair<int, int>> stack;  // (member, depth), depth-first
     for (auto it = plan.source_children.rbegin(); it != plan.source_children.rend(); ++it) stack.push_back({*it, 1});
@@ -80,7 +81,7 @@ void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::
       for (auto it = kids.rbegin(); it != kids.rend(); ++it) stack.push_back({*it, depth + 1});
     }
   } else if (mode == "stripes") {
-    const topology::Stripes st = topology::stripe_plan(loaders.size(), fanout);
+    const topology::Stripes st = topology::stripe_plan(loaders.size(), options.fanout, leaf_only(loaders, options));
     int depth = 0;
     for (const auto& t : st.trees) depth = std::max(depth, t.depth());
     out << "plan: stripes, " << st.trees.size() << " striped tree(s), depth " << depth << ", " << loaders.size()

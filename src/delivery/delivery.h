@@ -37,7 +37,7 @@ void finish_without_load(NodeRun& run, const std::vector<WantedImage>& wanted, b
 // The tree over the nodes that load, in the order of `loaders`; nodes that
 // lack the same layers are kept together, within their zone.
 topology::Plan plan_tree(const std::vector<const NodeRun*>& loaders, int fanout);
-void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, int fanout,
+void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::string& mode, const Options& options,
                 const PreparedBundle* prepared);
 
 }  // namespace treesync

@@ -132,7 +132,7 @@ void Rollout::make_plan(topology::Mode mode) {
   const std::size_t n = loaders.size();
   std::vector<PartList> lists;
   if (mode == topology::Mode::Stripes) {
-    stripes_ = topology::stripe_plan(n, in_.options.fanout);
+    stripes_ = topology::stripe_plan(n, in_.options.fanout, leaf_only(loaders, in_.options));
     PartList all;
     for (const auto& need : needs) all = merge_parts(all, need);
     lists.assign(n, all);

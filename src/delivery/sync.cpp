@@ -165,7 +165,7 @@ int run_sync(const Options& o) {
   ActivationSpread spread;  // stage applies no operator tag: none
   int status;
   if (o.dry_run) {
-    print_plan(out, s->runs, mode_text, o.fanout, payload.ready ? &payload.prepared : nullptr);
+    print_plan(out, s->runs, mode_text, o, payload.ready ? &payload.prepared : nullptr);
     if (!caps.empty()) out << caps << "\n";
     if (!prediction.empty()) out << prediction << "\n";
     status = std::none_of(results.begin(), results.end(), [](const NodeResult& r) { return r.outcome == Outcome::Failed; }) ? 0 : 1;

@@ -88,10 +88,10 @@ class Reader {
   void node_fields(const YAML::Node& map, Node& node, bool defaults) const {
     static const std::set<std::string> common = {"port",    "user",    "identity",          "type",
                                                  "groups",  "zone",    "runtime",           "namespace",
-                                                 "containerd_socket", "sudo"};
+                                                 "containerd_socket", "sudo", "uplink", "downlink"};
     static const std::set<std::string> own = {"name", "host", "index", "limit"};
     static const std::string allowed =
-        "port, user, identity, type, groups, zone, runtime, namespace, containerd_socket, sudo";
+        "port, user, identity, type, groups, zone, runtime, namespace, containerd_socket, sudo, uplink, downlink";
     for (const auto& kv : map) {
       const std::string key = kv.first.Scalar();
       const YAML::Node& v = kv.second;
@@ -109,6 +109,8 @@ class Reader {
       else if (key == "zone") node.zone = text(v, key, kNameRe, "a zone name (letters, digits, . _ -)");
       else if (key == "index") node.index = number(v, key, 0, 999999);
       else if (key == "limit") node.limit = rate(v, key);
+      else if (key == "uplink") node.uplink = rate(v, key);
+      else if (key == "downlink") node.downlink = rate(v, key);
       else if (key == "runtime") node.runtime = text(v, key, kRuntimeRe, "docker, containerd or podman");
       else if (key == "namespace") node.ns = text(v, key, kNameRe, "a containerd namespace (letters, digits, . _ -)");
       else if (key == "sudo")

@@ -24,6 +24,9 @@ struct Node {
   std::string ns;                   // containerd namespace; empty: k8s.io
   std::string sudo;                 // runtime through `sudo -n`: "yes", "no"; empty: detect on the node
   std::uint64_t limit = 0;          // its upload cap when it relays, bits/s; 0: its zone's, else --limit-rate
+  // Its link's rates, bits/s, for the cost model only (nothing enforces
+  // them); 0: unknown.
+  std::uint64_t uplink = 0, downlink = 0;
   // Written in the inventory (the node or defaults), so they win over the
   // ssh config, which wins over the built-in port 22 and user root.
   bool port_given = false, user_given = false;
