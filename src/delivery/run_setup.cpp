@@ -68,7 +68,7 @@ std::vector<std::pair<std::string, std::string>> RunSetup::image_ids(const Optio
   return out;
 }
 
-std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
+std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
   auto s = std::make_unique<RunSetup>();
   s->started = utc_now();
   s->t0 = Clock::now();

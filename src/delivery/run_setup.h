@@ -32,12 +32,6 @@ struct RunSetup {
   std::vector<NodeRun> runs;
   std::unique_ptr<Progress> progress;
 
- private:
-  friend std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early);
-  std::thread prober_;
-  std::mutex probe_mu_;
-  std::condition_variable probe_cv_;
-  std::vector<bool> probed_;  // per node: its probe has ended; probe_mu_
 
   ~RunSetup();  // closes every relay, stops the display
   void close_relays(std::size_t workers);
@@ -49,6 +43,12 @@ struct RunSetup {
   std::vector<NodeResult> results() const;
   const wire::FilesProbe* files_target() const { return files ? &*files : nullptr; }
   std::vector<std::pair<std::string, std::string>> image_ids(const Options& o) const;  // ref -> ID
+
+  // The probes' thread and what it has done: setup_and_probe's.
+  std::thread prober_;
+  std::mutex probe_mu_;
+  std::condition_variable probe_cv_;
+  std::vector<bool> probed_;  // per node: its probe has ended; probe_mu_
 };
 
 // Returns once every probe has ended; with `early`, once some have and no
