@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include "src/input/inventory_format.h"
 #include "src/report/events.h"
 #include "src/report/json_report.h"
@@ -27,9 +29,19 @@ void check_identity_files(const std::vector<Node>& nodes, const std::string& inv
   }
 }
 
+// How long the probes that have answered wait for one more before the run
+// goes on without the rest: past this, a node is hung or far slower than
+// the others, and it joins in a later round.
+constexpr auto kQuiet = std::chrono::seconds(3);
+
 }  // namespace
 
+void RunSetup::wait_probes() {
+  if (prober_.joinable()) prober_.join();
+}
+
 RunSetup::~RunSetup() {
+  wait_probes();
   for (auto& run : runs) run.relay.reset();
   attach_progress(nullptr);
   if (progress) progress->stop();
@@ -56,7 +68,7 @@ std::vector<std::pair<std::string, std::string>> RunSetup::image_ids(const Optio
   return out;
 }
 
-std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
+std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
   auto s = std::make_unique<RunSetup>();
   s->started = utc_now();
   s->t0 = Clock::now();
@@ -96,8 +108,50 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o) {
     spdlog::info("{} file(s) to {} on {} node(s); probing", s->manifest.files.size(), o.dest, s->runs.size());
   else
     spdlog::info("{} image(s) to {} node(s); probing", s->wanted.size(), s->runs.size());
-  for_each_node(s->runs, static_cast<std::size_t>(o.max_workers),
-                [&](NodeRun& run) { probe_node(run, s->wanted, o, s->relays, s->files_target()); });
+  s->probed_.assign(s->runs.size(), false);
+  RunSetup* setup = s.get();
+  // A node's probe has ended once its failure, if any, is recorded: the run
+  // may take it on from there.
+  setup->prober_ = std::thread([setup, &o] {
+    for_each_node(setup->runs, static_cast<std::size_t>(o.max_workers), [setup, &o](NodeRun& run) {
+      try {
+        probe_node(run, setup->wanted, o, setup->relays, setup->files_target());
+      } catch (const NodeError& e) {
+        run.fail(e.step, e.what());
+      } catch (const std::exception& e) {
+        run.fail("", e.what());
+      }
+      std::lock_guard<std::mutex> lock(setup->probe_mu_);
+      setup->probed_[static_cast<std::size_t>(&run - setup->runs.data())] = true;
+      setup->probe_cv_.notify_all();
+    });
+    std::lock_guard<std::mutex> lock(setup->probe_mu_);
+    setup->probed_.assign(setup->runs.size(), true);  // failed before this step: skipped by for_each_node
+    setup->probe_cv_.notify_all();
+  });
+  if (!early) s->wait_probes();
+  std::unique_lock<std::mutex> lock(s->probe_mu_);
+  const auto begun = Clock::now();
+  std::size_t seen = 0;
+  auto quiet_since = Clock::now();
+  std::chrono::steady_clock::duration first{};
+  for (;;) {
+    const std::size_t ended = static_cast<std::size_t>(std::count(s->probed_.begin(), s->probed_.end(), true));
+    if (ended == s->runs.size()) break;
+    if (ended > seen) {
+      if (seen == 0) first = Clock::now() - begun;
+      seen = ended;
+      quiet_since = Clock::now();
+    }
+    const auto quiet = std::max<std::chrono::steady_clock::duration>(kQuiet, first);
+    if (seen > 0 && Clock::now() - quiet_since >= quiet) break;
+    s->probe_cv_.wait_for(lock, std::chrono::milliseconds(100));
+  }
+  for (std::size_t i = 0; i < s->runs.size(); ++i) (s->probed_[i] ? s->early : s->late).push_back(i);
+  if (!s->late.empty())
+    spdlog::warn("{} node(s) still probing after the others answered; the run goes on without them, and they join "
+                 "in a later round once they answer (or fail on --probe-timeout)",
+                 s->late.size());
   return s;
 }
 

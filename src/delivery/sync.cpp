@@ -84,34 +84,49 @@ struct Payload {
   }
 };
 
+// The runs at `which`, taken out of s.runs for `fn` and put back after
+// (also when it throws): a delivery sees only them, and the others (a late
+// node still probing) are left alone.
+template <typename Fn>
+void with_runs(RunSetup& s, const std::vector<std::size_t>& which, Fn fn) {
+  std::vector<NodeRun> part;
+  for (std::size_t i : which) part.push_back(std::move(s.runs[i]));
+  struct PutBack {
+    RunSetup& s;
+    const std::vector<std::size_t>& which;
+    std::vector<NodeRun>& part;
+    ~PutBack() {
+      for (std::size_t k = 0; k < which.size(); ++k) s.runs[which[k]] = std::move(part[k]);
+    }
+  } put_back{s, which, part};
+  fn(part);
+}
+
 // Waits 1, 2, 4, ... (at most 30) seconds, then tries the retryable failed
 // nodes again from the start (connect, probe, flat delivery).
 std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
   std::uint64_t sent = 0;
   for (int attempt = 1; attempt <= o.retries && !shutdown_flag(); ++attempt) {
-    std::vector<NodeRun> again;
     std::vector<std::size_t> where;
     for (std::size_t i = 0; i < s.runs.size(); ++i)
-      if (retryable(s.runs[i])) {
-        where.push_back(i);
-        again.push_back(std::move(s.runs[i]));
-      }
-    if (again.empty()) break;
+      if (retryable(s.runs[i])) where.push_back(i);
+    if (where.empty()) break;
     int wait_s = std::min(30, 1 << (attempt - 1));
-    spdlog::warn("retrying {} node(s) in {} s (attempt {} of {})", again.size(), wait_s, attempt + 1, o.retries + 1);
+    spdlog::warn("retrying {} node(s) in {} s (attempt {} of {})", where.size(), wait_s, attempt + 1, o.retries + 1);
     for (int i = 0; i < wait_s * 10 && !shutdown_flag(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    for (auto& run : again) {
-      run.relay.reset();
-      run.result = NodeResult();
-      run.result.node = run.node.name;
-      run.result.host = run.node.host;
-      run.status->bytes = 0;
-    }
-    for_each_node(again, static_cast<std::size_t>(o.max_workers),
-                  [&](NodeRun& run) { probe_node(run, s.wanted, o, s.relays, s.files_target()); });
-    payload.prepare_for(again, s.wanted, o);
-    sent += deliver(again, payload.input(s.wanted, o), topology::Mode::Flat);
-    for (std::size_t k = 0; k < where.size(); ++k) s.runs[where[k]] = std::move(again[k]);
+    with_runs(s, where, [&](std::vector<NodeRun>& again) {
+      for (auto& run : again) {
+        run.relay.reset();
+        run.result = NodeResult();
+        run.result.node = run.node.name;
+        run.result.host = run.node.host;
+        run.status->bytes = 0;
+      }
+      for_each_node(again, static_cast<std::size_t>(o.max_workers),
+                    [&](NodeRun& run) { probe_node(run, s.wanted, o, s.relays, s.files_target()); });
+      payload.prepare_for(again, s.wanted, o);
+      sent += deliver(again, payload.input(s.wanted, o), topology::Mode::Flat);
+    });
   }
   return sent;
 }
@@ -132,30 +147,56 @@ void print_staged(std::ostream& out, const std::vector<std::string>& refs, const
       << " (with the same node selection)\n";
 }
 
+
+// One delivery over some of the nodes: the plan, its mode and why.
+struct Round {
+  topology::Predictions predicted;
+  topology::Mode mode = topology::Mode::Flat;
+  std::string why, caps, prediction;
+  std::uint64_t sent = 0;  // stream bytes the source sent
+  double seconds = 0;      // the delivery's
+};
+
+Round plan_and_deliver(std::vector<NodeRun>& runs, RunSetup& s, const Options& o, Payload& payload) {
+  Round r;
+  const auto loaders =
+      static_cast<std::size_t>(std::count_if(runs.begin(), runs.end(), [](const NodeRun& n) { return n.loads(); }));
+  if (!shutdown_flag()) payload.prepare_for(runs, s.wanted, o);  // a dry run too: the plan shows sizes
+  // What each node lacks is known once the bundle is: the cost model needs it.
+  if (payload.ready) r.predicted = predict(runs, payload.prepared.bundle, o);
+  r.mode = pick_mode(o, loaders, r.predicted, &r.why);
+  r.caps = caps_line(runs, o);
+  r.prediction = prediction_line(r.predicted, r.mode);
+  if (o.dry_run) return r;
+  const auto t = Clock::now();
+  r.sent = deliver(runs, payload.input(s.wanted, o), r.mode);
+  r.seconds = std::chrono::duration<double>(Clock::now() - t).count();
+  return r;
+}
+
 }  // namespace
 
 int run_sync(const Options& o) {
-  std::unique_ptr<RunSetup> s = setup_and_probe(o);
-  std::size_t loaders =
-      static_cast<std::size_t>(std::count_if(s->runs.begin(), s->runs.end(), [](const NodeRun& r) { return r.loads(); }));
+  // Nodes whose probe is late (a hung runtime, a slow login) do not hold
+  // back the others: they get a round of their own once they answer.
+  std::unique_ptr<RunSetup> s = setup_and_probe(o, !o.dry_run);
   Payload payload{*s};
-  std::uint64_t source_bytes = 0;
-  if (!shutdown_flag()) payload.prepare_for(s->runs, s->wanted, o);  // a dry run too: the plan shows sizes
-  // What each node lacks is known once the bundle is: the cost model needs it.
-  const topology::Predictions predicted =
-      payload.ready ? predict(s->runs, payload.prepared.bundle, o) : topology::Predictions{};
-  std::string why_mode;
-  topology::Mode mode = pick_mode(o, loaders, predicted, &why_mode);
-  const std::string mode_text = topology::mode_name(mode);
-  const std::string caps = caps_line(s->runs, o), prediction = prediction_line(predicted, mode);
-  double delivery_s = 0;
-  if (!o.dry_run) {
-    DeliveryInput in = payload.input(s->wanted, o);
-    const auto t = Clock::now();
-    source_bytes = deliver(s->runs, in, mode);
-    delivery_s = std::chrono::duration<double>(Clock::now() - t).count();
-    source_bytes += retry_failed(*s, o, payload);
+  Round round;
+  with_runs(*s, s->early, [&](std::vector<NodeRun>& runs) { round = plan_and_deliver(runs, *s, o, payload); });
+  std::uint64_t source_bytes = round.sent;
+  if (!s->late.empty()) {
+    s->wait_probes();
+    spdlog::info("the {} node(s) that answered late: a round of their own", s->late.size());
+    with_runs(*s, s->late, [&](std::vector<NodeRun>& runs) { source_bytes += plan_and_deliver(runs, *s, o, payload).sent; });
   }
+  if (!o.dry_run) source_bytes += retry_failed(*s, o, payload);
+  const topology::Mode mode = round.mode;
+  const std::string mode_text = topology::mode_name(mode);
+  const std::string& why_mode = round.why;
+  const std::string& caps = round.caps;
+  const std::string& prediction = round.prediction;
+  const topology::Predictions& predicted = round.predicted;
+  const double delivery_s = round.seconds;
   s->close_relays(static_cast<std::size_t>(o.max_workers));
   const SourceCost cost = s->cost.now();
 
