@@ -510,7 +510,7 @@ void Rollout::check_stall(std::size_t m) {
       const int t = topology::held_back_by(mine, s, stripe_window(s, m), streams_[m].map.unit(), in_.options.stall_timeout);
       if (t >= 0) {
         const int q = tree(t).parent[m];
-        if (q < 0 || leaf_only(static_cast<std::size_t>(q))) continue;  // the source does not lie: wait for it
+        if (q < 0 || demoted(static_cast<std::size_t>(q))) continue;  // the source does not lie: wait for it
         demote(static_cast<std::size_t>(q), run_of(m).node.name + "'s stripe " + std::to_string(t) + " from it holds back its others");
         // A full stall timeout for the new parent before anyone is blamed again.
         for (int u = 0; u < stripes(); ++u) edge(u, m).grew = Clock::now();
@@ -536,7 +536,7 @@ void Rollout::check_slow(std::size_t m) {
     const int p = tree(s).parent[m];
     if (p < 0 || complete(s, m) || lead - edge(s, m).have < kSlowLag) continue;
     const auto pi = static_cast<std::size_t>(p);
-    if (leaf_only(pi)) continue;
+    if (demoted(pi)) continue;
     demote(pi, run_of(m).node.name + "'s stripe " + std::to_string(s) + " from it is " +
                    human_bytes(lead - edge(s, m).have) + " behind its others");
     return;

@@ -61,7 +61,7 @@ class Rollout {
   void lost(std::size_t m, const std::string& why);  // why: for --events
   // Member p sends too slowly to be a parent: its children move, it stays a leaf.
   void demote(std::size_t p, const std::string& why);  // mu_ held
-  bool leaf_only(std::size_t p) const {  // demoted already; mu_ held
+  bool demoted(std::size_t p) const {  // a leaf everywhere already; mu_ held
     return p < stripes_.leaf_only.size() && stripes_.leaf_only[p];
   }
   void bad_part(std::size_t m, const wire::BadPart& e);  // mu_ held
