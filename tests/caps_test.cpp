@@ -66,6 +66,10 @@ TEST_CASE("caps: the prediction counts the wire's headers, per mode; with no cap
   Options o;
   o.fanout = 1;
   const Bundle b = one_part(100000000);  // 100 MB each node lacks
+  // No node to load (a late round whose node failed): nothing predicted.
+  const auto none = predict(loading_nodes(0), b, o);
+  CHECK_FALSE(none.flat.has_value());
+  CHECK_FALSE(none.stripes.has_value());
   const auto relative = predict(loading_nodes(4), b, o);
   CHECK(relative.relative);
   CHECK(*relative.flat == Approx(4));  // four copies through the source's link

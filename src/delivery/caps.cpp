@@ -56,6 +56,7 @@ topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bu
     links.push_back(payload(r.node.uplink));
     links.push_back(payload(r.node.downlink));
   }
+  if (loaders.empty()) return {};
   // Links the inventory leaves out are taken to be like the median of those
   // it gives; with no rate at all, every link is one unit.
   rates.link = median_of(links);
