@@ -4,6 +4,7 @@
 #include "topology/stall.h"
 
 using topology::Progress;
+using topology::slow_forwarder;
 using topology::stalled;
 
 namespace {
@@ -47,4 +48,16 @@ TEST_CASE("a node is blamed only if its parent is live, moving and ahead of it")
     parent.alive = false;
     CHECK_FALSE(stalled(me, &parent, 10));
   }
+}
+
+TEST_CASE("a stripe far behind blames its parent only for the lag the parent does not share") {
+  constexpr std::uint64_t MiB = 1 << 20, limit = 32 * MiB;
+  // A parent fed fine in that stripe (or slow in every stripe alike) that forwards slowly.
+  CHECK(slow_forwarder(33 * MiB, 0, limit));
+  CHECK(slow_forwarder(40 * MiB, 8 * MiB, limit));
+  CHECK_FALSE(slow_forwarder(31 * MiB, 0, limit));
+  // Its parent as far behind in the same stripe: starved from above, or both
+  // just moved off a slow forwarder; not slow itself.
+  CHECK_FALSE(slow_forwarder(39 * MiB, 38 * MiB, limit));
+  CHECK_FALSE(slow_forwarder(33 * MiB, 40 * MiB, limit));
 }

@@ -9,4 +9,8 @@ bool stalled(const Progress& node, const Progress* parent, double stall_s) {
   return parent_live && parent->position > node.position;
 }
 
+bool slow_forwarder(std::uint64_t node_lag, std::uint64_t parent_lag, std::uint64_t limit) {
+  return node_lag > parent_lag && node_lag - parent_lag >= limit;
+}
+
 }  // namespace topology
