@@ -39,6 +39,11 @@ received_since() {
     split(x, a, ":"); return a[1] * 3600 + a[2] * 60 + a[3] } BEGIN { d = tod(t) - tod(s);
     if (d < 0) d += 86400; printf f, d }'
 }
+# The pid of HOST's treesync relay (its serve process), as this machine sees it.
+relay_pid() { pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/$1/pid")" --nslist net -f 'treesync-relay-[0-9a-f]{32} serve' | head -1; }
+# treesync's layer cache on the source emptied (the script sets SRC_HOME):
+# the next run saves every layer again, as an operator's first run does.
+empty_cache() { find "$SRC_HOME/.cache/treesync/layers" "$SRC_HOME/.cache/treesync/configs" -mindepth 1 -delete; }
 wipe_nodes() {  # N: the first N nodes hold no image
   local n
   for n in $(nodes_upto "$1"); do

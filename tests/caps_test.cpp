@@ -67,7 +67,7 @@ TEST_CASE("caps: the prediction counts the wire's headers, per mode; with no cap
   o.fanout = 1;
   const Bundle b = one_part(100000000);  // 100 MB each node lacks
   // No node to load (a late round whose node failed): nothing predicted.
-  const auto none = predict(loading_nodes(0), b, o);
+  const auto none = predict({}, b, o);
   CHECK_FALSE(none.flat.has_value());
   CHECK_FALSE(none.stripes.has_value());
   const auto relative = predict(loading_nodes(4), b, o);

@@ -4,6 +4,7 @@
 #include "topology/stall.h"
 
 using topology::Progress;
+using topology::slow_forwarder;
 using topology::stalled;
 
 namespace {
@@ -89,4 +90,16 @@ TEST_CASE("with the smallest share (two units), any stripe ahead of a trickling 
   CHECK(topology::held_back_by(s, 0, 2 * kUnit, kUnit, 10) == 1);
   s[0].position = 2 * kUnit;  // level with it: not ahead
   CHECK(topology::held_back_by(s, 0, 2 * kUnit, kUnit, 10) == -1);
+}
+
+TEST_CASE("a stripe far behind blames its parent only for the lag the parent does not share") {
+  constexpr std::uint64_t MiB = 1 << 20, limit = 32 * MiB;
+  // A parent fed fine in that stripe (or slow in every stripe alike) that forwards slowly.
+  CHECK(slow_forwarder(33 * MiB, 0, limit));
+  CHECK(slow_forwarder(40 * MiB, 8 * MiB, limit));
+  CHECK_FALSE(slow_forwarder(31 * MiB, 0, limit));
+  // Its parent as far behind in the same stripe: starved from above, or both
+  // just moved off a slow forwarder; not slow itself.
+  CHECK_FALSE(slow_forwarder(39 * MiB, 38 * MiB, limit));
+  CHECK_FALSE(slow_forwarder(33 * MiB, 40 * MiB, limit));
 }

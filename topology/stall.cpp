@@ -25,4 +25,8 @@ int held_back_by(const std::vector<Progress>& stripes, int s, std::uint64_t wind
   return me.position + 2 * unit > slow.position + window ? laggard : -1;
 }
 
+bool slow_forwarder(std::uint64_t node_lag, std::uint64_t parent_lag, std::uint64_t limit) {
+  return node_lag > parent_lag && node_lag - parent_lag >= limit;
+}
+
 }  // namespace topology

@@ -32,4 +32,12 @@ bool stalled(const Progress& node, const Progress* parent, double stall_s);
 int held_back_by(const std::vector<Progress>& stripes, int s, std::uint64_t window, std::uint64_t unit,
                  double stall_s);
 
+// Striped trees: a node's stripe `limit` bytes or more behind its other
+// stripes makes its parent in that stripe a slow forwarder, but only for the
+// lag the parent does not share. A parent as far behind in the same stripe
+// (starved by its own slow parent, or just re-parented with the node) is not
+// slow itself: its parent is blamed, or the lag shrinks as it catches up.
+// A lag: the most bytes any of a node's stripes holds, less this stripe's.
+bool slow_forwarder(std::uint64_t node_lag, std::uint64_t parent_lag, std::uint64_t limit);
+
 }  // namespace topology

@@ -527,18 +527,23 @@ void Rollout::check_stall(std::size_t m) {
   if (stripes() > 1) check_slow(m);
 }
 
-// A stripe far behind the node's others: its parent is the slow one. It
-// becomes a leaf in every tree, so it holds back nobody but itself.
+// A stripe far behind the node's others, further than its parent's is
+// (topology::slow_forwarder): the parent is the slow one. It becomes a leaf
+// in every tree, so it holds back nobody but itself.
 void Rollout::check_slow(std::size_t m) {
-  std::uint64_t lead = 0;
-  for (int s = 0; s < stripes(); ++s) lead = std::max(lead, edge(s, m).have);
+  const auto lag = [&](int s, std::size_t n) {
+    std::uint64_t lead = 0;
+    for (int t = 0; t < stripes(); ++t) lead = std::max(lead, edge(t, n).have);
+    return lead - edge(s, n).have;
+  };
   for (int s = 0; s < stripes(); ++s) {
     const int p = tree(s).parent[m];
-    if (p < 0 || complete(s, m) || lead - edge(s, m).have < kSlowLag) continue;
+    if (p < 0 || complete(s, m)) continue;
     const auto pi = static_cast<std::size_t>(p);
+    if (!topology::slow_forwarder(lag(s, m), lag(s, pi), kSlowLag)) continue;
     if (demoted(pi)) continue;
     demote(pi, run_of(m).node.name + "'s stripe " + std::to_string(s) + " from it is " +
-                   human_bytes(lead - edge(s, m).have) + " behind its others");
+                   human_bytes(lag(s, m)) + " behind its others");
     return;
   }
 }
