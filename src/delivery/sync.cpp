@@ -155,6 +155,7 @@ struct Round {
   std::string why, caps, prediction;
   std::uint64_t sent = 0;  // stream bytes the source sent
   double seconds = 0;      // the delivery's
+  bool mode_ran = false;   // some node loaded: the delivery's time is the mode's
 };
 
 Round plan_and_deliver(std::vector<NodeRun>& runs, RunSetup& s, const Options& o, Payload& payload) {
@@ -168,6 +169,7 @@ Round plan_and_deliver(std::vector<NodeRun>& runs, RunSetup& s, const Options& o
   r.caps = caps_line(runs, o);
   r.prediction = prediction_line(r.predicted, r.mode);
   if (o.dry_run) return r;
+  r.mode_ran = loaders > 0;
   const auto t = Clock::now();
   r.sent = deliver(runs, payload.input(s.wanted, o), r.mode);
   r.seconds = std::chrono::duration<double>(Clock::now() - t).count();
@@ -215,13 +217,13 @@ int run_sync(const Options& o) {
                   s->files ? "every file" : "every layer");
     if (o.tagging == Tagging::Staged) print_staged(out, o.images, results);
     else print_activation_spread(out, spread = activation_spread(s->runs));
-    out << why_mode << "\n";
+    // What was predicted, then what it took: in seconds under caps, else
+    // beside the mode's line (its prediction is in copy-times).
+    char took[64];
+    std::snprintf(took, sizeof took, "; delivery took %.1f s (with loads, verify, tags)", delivery_s);
+    out << why_mode << (prediction.empty() && round.mode_ran ? took : "") << "\n";
     if (!caps.empty()) out << caps << "\n";
-    if (!prediction.empty()) {
-      char took[64];
-      std::snprintf(took, sizeof took, "; delivery took %.1f s (with loads, verify, tags)", delivery_s);
-      out << prediction << took << "\n";
-    }
+    if (!prediction.empty()) out << prediction << took << "\n";
     if (payload.ready)
       out << payload.prepared.compression << (payload.prepared.how.empty() ? "" : "; " + payload.prepared.how) << "\n";
     status = all_succeeded(results) ? 0 : 1;

@@ -146,6 +146,18 @@ bundle_bytes() {
     python3 -c 'import json, sys; print(json.load(sys.stdin)["archive"]["bytes"])'
 }
 
+# run_ts for REF's bundle, counting what the source's interface sends
+# meanwhile: SENT (bytes) and SIZE (the bundle's), printed as copies.
+run_ts_counted() {
+  local ref=$1 before
+  shift
+  before=$("$LAB" exec source cat /sys/class/net/eth0/statistics/tx_bytes)
+  run_ts "$@"
+  SENT=$(($("$LAB" exec source cat /sys/class/net/eth0/statistics/tx_bytes) - before))
+  SIZE=$(bundle_bytes "$ref")
+  echo "  source interface sent $SENT bytes for a $SIZE-byte bundle ($(awk "BEGIN{printf \"%.2f\", $SENT/$SIZE}") copies)"
+}
+
 reset_nodes() {
   local n
   for n in "${NODES[@]}"; do

@@ -9,22 +9,16 @@
 ensure_image app:1 40
 ensure_image app:2 40
 reset_nodes
-tx() { "$LAB" exec source cat /sys/class/net/eth0/statistics/tx_bytes; }
 
 run_ts --image app:1 --mode tree --fanout 2 --dry-run   # ships relays; sends no image
 check "dry run exits 0" rc_is 0
 check "dry run shows the tree: node2 under node1" grep -qE '^      node2 ' <<<"$OUT"
 check "dry run loads nothing" [ "$(node_id node1 app:1)" = none ]
 
-before=$(tx)
-run_ts --image app:1 --mode tree --fanout 2
-after=$(tx)
+run_ts_counted app:1 --image app:1 --mode tree --fanout 2
 check "tree run exits 0" rc_is 0
 check "every node shows app:1 with the source's ID" all_nodes_have app:1
-size=$(bundle_bytes app:1)
-sent=$((after - before))
-echo "  source interface sent $sent bytes for a $size-byte bundle ($(awk "BEGIN{printf \"%.2f\", $sent/$size}") copies)"
-check "the source sent at most 2 copies (+2%) by its interface counters" [ "$sent" -le $((size * 2 * 102 / 100)) ]
+check "the source sent at most 2 copies (+2%) by its interface counters" [ "$SENT" -le $((SIZE * 2 * 102 / 100)) ]
 check "the summary agrees: 2.00 x the archive" out_has "(2.00 x the"
 run_ts --image app:1 --force --fanout 2 --limit-rate 400M --source-limit 4G --quiet
 check "auto mode under caps: a source 10 times the relays' rate feeds 6 nodes flat, and says why" \
