@@ -85,7 +85,7 @@ void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::
     int depth = 0;
     for (const auto& t : st.trees) depth = std::max(depth, t.depth());
     out << "plan: stripes, " << st.trees.size() << " striped tree(s), depth " << depth << ", " << loaders.size()
-        << " node(s) load, the source sends " << st.source_copies() << " copies\n";
+        << " node(s) load, the source sends " << st.source_copies() << (st.source_copies() == 1 ? " copy\n" : " copies\n");
     for (std::size_t m = 0; m < loaders.size(); ++m) {
       const NodeRun* r = loaders[m];
       out << "    " << r->node.name << " (" << r->node.host << ", " << runtime_line(r->probe) << lacks(*r, prepared)

@@ -15,7 +15,7 @@ check "dry run exits 0" rc_is 0
 check "dry run draws 2 striped trees" out_has "plan: stripes, 2 striped tree(s)"
 check "dry run: every node has a parent per stripe" \
   [ "$(grep -cE '^      parents by stripe: [a-z0-9]+ [a-z0-9]+$' <<<"$OUT")" = 6 ]
-check "dry run: the source sends 1 copy" out_has "the source sends 1 copies"
+check "dry run: the source sends 1 copy" out_has "the source sends 1 copy"
 
 run_ts_counted app:1 --image app:1 --mode stripes --fanout 2 --json /root/report.json
 check "stripes run exits 0" rc_is 0
