@@ -5,11 +5,9 @@
 namespace relay {
 
 StripedSpool::StripedSpool(const std::string& path, wire::StripeMap map, std::uint64_t window) : map_(map) {
-  const auto k = static_cast<std::uint64_t>(map_.stripes());
-  const std::uint64_t share = window == 0 ? 0 : std::max((window + k - 1) / k, 2 * map_.unit());
   for (int s = 0; s < map_.stripes(); ++s) {
     const std::string name = map_.stripes() == 1 ? path : path + "." + std::to_string(s);
-    spools_.push_back(std::make_unique<Spool>(name, map_.stripe_size(s), share));
+    spools_.push_back(std::make_unique<Spool>(name, map_.stripe_size(s), map_.stripe_window(s, window)));
   }
 }
 

@@ -96,3 +96,12 @@ TEST_CASE("stripe map: a stripe's reader yields its units of the whole stream", 
     for (std::uint64_t i = 0; i < got.size(); ++i) REQUIRE(got[i] == byte_at(map.whole(s, i)));
   }
 }
+
+TEST_CASE("stripe map: each stripe's spool keeps its share of the window, two units at least, the stripe at most") {
+  StripeMap map(1000, 4, 10);  // stripes of 250
+  CHECK(map.stripe_window(0, 0) == 250);    // 0: the whole stream, so the whole stripe
+  CHECK(map.stripe_window(0, 400) == 100);  // a quarter
+  CHECK(map.stripe_window(0, 401) == 101);  // rounded up: the shares cover the window
+  CHECK(map.stripe_window(0, 40) == 20);    // two units at least
+  CHECK(map.stripe_window(0, 4000) == 250); // never more than the stripe
+}

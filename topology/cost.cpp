@@ -32,14 +32,17 @@ std::optional<double> flat_seconds(const std::vector<std::uint64_t>& bytes, cons
   return t;
 }
 
+double median_known(std::vector<double> rates) {
+  rates.erase(std::remove(rates.begin(), rates.end(), 0.0), rates.end());
+  if (rates.empty()) return 0;
+  std::nth_element(rates.begin(), rates.begin() + static_cast<std::ptrdiff_t>(rates.size() / 2), rates.end());
+  return rates[rates.size() / 2];
+}
+
 std::vector<bool> slow_uploaders(const std::vector<double>& up) {
-  std::vector<double> known;
-  for (double r : up)
-    if (r > 0) known.push_back(r);
   std::vector<bool> slow(up.size(), false);
-  if (known.size() < 2) return slow;
-  std::nth_element(known.begin(), known.begin() + static_cast<std::ptrdiff_t>(known.size() / 2), known.end());
-  const double median = known[known.size() / 2];
+  if (std::count_if(up.begin(), up.end(), [](double r) { return r > 0; }) < 2) return slow;  // nothing to compare with
+  const double median = median_known(up);
   for (std::size_t i = 0; i < up.size(); ++i) slow[i] = up[i] > 0 && up[i] < median / 3;
   return slow;
 }

@@ -51,6 +51,9 @@ std::optional<double> tree_seconds(const Plan& plan, const std::vector<std::uint
 std::optional<double> stripes_seconds(const Stripes& stripes, std::uint64_t bytes, const Rates& rates,
                                       std::uint64_t chunk);
 
+// The median of the known (non-zero) rates; 0 if none is known.
+double median_known(std::vector<double> rates);
+
 // Nodes to keep from forwarding in striped trees: an uplink below a third
 // of the median of the known ones would hold its children's stripe to it.
 // `up`: per node, its upload rate (0: unknown, never slow).

@@ -21,13 +21,6 @@ namespace {
 
 double payload(std::uint64_t bits_per_s) { return bits_per_s ? wire::payload_rate(bits_per_s) : 0; }
 
-double median_of(std::vector<double> v) {
-  v.erase(std::remove(v.begin(), v.end(), 0.0), v.end());
-  if (v.empty()) return 0;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(v.size() / 2), v.end());
-  return v[v.size() / 2];
-}
-
 }  // namespace
 
 double node_upload(const Node& node, const Options& o) {
@@ -59,7 +52,7 @@ topology::Predictions predict(const std::vector<NodeRun>& runs, const Bundle& bu
   if (loaders.empty()) return {};
   // Links the inventory leaves out are taken to be like the median of those
   // it gives; with no rate at all, every link is one unit.
-  rates.link = median_of(links);
+  rates.link = topology::median_known(links);
   auto none = [](const std::vector<double>& v) { return std::all_of(v.begin(), v.end(), [](double r) { return r == 0; }); };
   const bool relative = rates.source == 0 && rates.link == 0 && none(rates.node);
   if (relative) rates.link = 1;

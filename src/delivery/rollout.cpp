@@ -334,20 +334,12 @@ std::uint64_t Rollout::spool_bytes(std::size_t m) const {
   return window == 0 ? streams_[m].size : std::min(window, streams_[m].size);
 }
 
-// As relay::StripedSpool shares the window out.
-std::uint64_t Rollout::stripe_window(int s, std::size_t m) const {
-  const std::uint64_t window = in_.options.spool_window, size = streams_[m].map.stripe_size(s);
-  if (window == 0) return size;
-  const auto k = static_cast<std::uint64_t>(stripes());
-  return std::min(size, std::max((window + k - 1) / k, 2 * streams_[m].map.unit()));
-}
-
 // A new parent must hold the child's stream where the child resumes: its
 // spool keeps at least the window behind the bytes it has (a chunk and a
 // tick of its progress less, to be safe).
 bool Rollout::can_feed(int s, std::size_t p, std::size_t c) const {
   if (!contains_parts(streams_[p].parts, streams_[c].parts)) return false;
-  const std::uint64_t window = stripe_window(s, p);
+  const std::uint64_t window = streams_[p].map.stripe_window(s, in_.options.spool_window);
   if (window >= streams_[p].map.stripe_size(s)) return true;
   const std::uint64_t margin = 2 * wire::kChunkSize;
   return position(s, p) <= position(s, c) + (window > margin ? window - margin : 0);
@@ -371,7 +363,8 @@ void Rollout::child_behind(int s, std::size_t parent, const std::string& child) 
   if (it == kids.end()) return;  // moved already
   const auto c = static_cast<std::size_t>(*it);
   if (!alive_[c] || complete(s, c)) return;
-  const std::string why = "fell more than the spool window (" + human_bytes(stripe_window(s, parent)) + ") behind " +
+  const std::uint64_t window = streams_[parent].map.stripe_window(s, in_.options.spool_window);
+  const std::string why = "fell more than the spool window (" + human_bytes(window) + ") behind " +
                           run_of(parent).node.name;
   spdlog::warn("{}: {}; resuming from the source at byte {}", child, why, edge(s, c).have);
   note_reparent(s, c, static_cast<int>(parent), topology::kSource, "behind_window", why);
@@ -507,7 +500,7 @@ void Rollout::check_stall(std::size_t m) {
     if (stripes() > 1) {
       std::vector<topology::Progress> mine;
       for (int t = 0; t < stripes(); ++t) mine.push_back(progress_of(t, m));
-      const int t = topology::held_back_by(mine, s, stripe_window(s, m), streams_[m].map.unit(), in_.options.stall_timeout);
+      const int t = topology::held_back_by(mine, s, streams_[m].map.stripe_window(s, in_.options.spool_window), streams_[m].map.unit(), in_.options.stall_timeout);
       if (t >= 0) {
         const int q = tree(t).parent[m];
         if (q < 0 || demoted(static_cast<std::size_t>(q))) continue;  // the source does not lie: wait for it

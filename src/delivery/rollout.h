@@ -71,7 +71,6 @@ class Rollout {
   // per tree in the order of its children there.
   std::vector<std::vector<int>> reparent(std::size_t m);  // mu_ held
   std::uint64_t spool_bytes(std::size_t m) const;  // most of its stream member m's spool holds
-  std::uint64_t stripe_window(int s, std::size_t m) const;  // most of stripe s its spool holds
   bool can_feed(int s, std::size_t p, std::size_t c) const;  // mu_ held: p's spool holds what c needs next
   void child_behind(int s, std::size_t parent, const std::string& child);  // mu_ held
   // Feeds stripe s of `child` from `parent`; with new_key over a fresh

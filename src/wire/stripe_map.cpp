@@ -17,6 +17,13 @@ std::uint64_t StripeMap::stripe_size(int s) const {
   return whole_units * unit_ + (tail && units % k == si ? tail : 0);
 }
 
+std::uint64_t StripeMap::stripe_window(int s, std::uint64_t window) const {
+  const std::uint64_t size = stripe_size(s);
+  if (window == 0) return size;
+  const auto k = static_cast<std::uint64_t>(k_);
+  return std::min(size, std::max((window + k - 1) / k, 2 * unit_));
+}
+
 StripeMap::Place StripeMap::locate(std::uint64_t offset) const {
   const std::uint64_t u = offset / unit_, in = offset % unit_;
   const auto k = static_cast<std::uint64_t>(k_);

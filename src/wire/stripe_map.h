@@ -27,6 +27,9 @@ class StripeMap {
   std::uint64_t size() const { return size_; }
   std::uint64_t unit() const { return unit_; }
   std::uint64_t stripe_size(int s) const;
+  // What a spool of stripe s keeps of a stream's `window` (0: all of it):
+  // its share, never less than two units, never more than the stripe.
+  std::uint64_t stripe_window(int s, std::uint64_t window) const;
   // Where whole-stream byte `offset` lies: its stripe, its offset in that
   // stripe's stream, and how many bytes from there stay in that stripe
   // before the next unit (which belongs to the next stripe).
