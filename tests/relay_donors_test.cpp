@@ -73,7 +73,7 @@ TEST_CASE("a lender whose fetch failed, or whose relay stopped, lends no more") 
   {
     auto lease = donors.acquire("h", kGoOn);
     REQUIRE(lease.donor()->node == "node1");
-    lease.failed();
+    lease.failed(true);
   }
   donors.remove("node2");
   REQUIRE(donors.acquire("h", kGoOn).donor() == nullptr);
@@ -92,4 +92,34 @@ TEST_CASE("an interrupted run does not wait for a lender") {
   const auto t0 = std::chrono::steady_clock::now();
   REQUIRE(donors.acquire("h", stop).donor() == nullptr);
   REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+}
+
+TEST_CASE("a node that cannot fetch (no bash) does not cost the lender its turn") {
+  RelayDonors donors(0, 4, std::chrono::milliseconds(50));
+  donors.add("h", donor("node1"));
+  { donors.acquire("h", kGoOn).failed(false); }
+  REQUIRE(donors.acquire("h", kGoOn).donor() != nullptr);
+}
+
+TEST_CASE("after kGiveUp failures and no fetch that worked, nobody waits for a lender") {
+  RelayDonors donors(0, 1, std::chrono::seconds(30));
+  donors.add("h", donor("node1"));
+  for (int i = 0; i < RelayDonors::kGiveUp - 1; ++i) donors.acquire("h", kGoOn).failed(false);
+  donors.cannot_lend();
+  auto busy = donors.acquire("h", kGoOn);  // node1's one slot
+  REQUIRE(busy.donor() != nullptr);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(donors.acquire("h", kGoOn).donor() == nullptr);  // the source, at once
+  REQUIRE(std::chrono::steady_clock::now() - t0 < std::chrono::seconds(1));
+}
+
+TEST_CASE("failures do not stop the lending once fetches work") {
+  RelayDonors donors(0, 1, std::chrono::milliseconds(300));
+  donors.add("h", donor("node1"));
+  { donors.acquire("h", kGoOn).fetched(); }
+  for (int i = 0; i < RelayDonors::kGiveUp; ++i) donors.acquire("h", kGoOn).failed(false);
+  auto busy = donors.acquire("h", kGoOn);
+  const auto t0 = std::chrono::steady_clock::now();
+  REQUIRE(donors.acquire("h", kGoOn).donor() == nullptr);  // waited for node1, then the source
+  REQUIRE(std::chrono::steady_clock::now() - t0 >= std::chrono::milliseconds(300));
 }

@@ -13,10 +13,18 @@ RelayDonors::Lease::~Lease() {
   if (owner_) owner_->release(hash_, index_);
 }
 
-void RelayDonors::Lease::failed() {
+void RelayDonors::Lease::fetched() {
   if (!owner_ || index_ < 0) return;
   std::lock_guard<std::mutex> lock(owner_->mu_);
-  owner_->donors_[hash_][static_cast<std::size_t>(index_)].gone = true;
+  ++owner_->fetches_;
+}
+
+void RelayDonors::Lease::failed(bool its_fault) {
+  if (!owner_ || index_ < 0) return;
+  std::lock_guard<std::mutex> lock(owner_->mu_);
+  ++owner_->failures_;
+  if (its_fault) owner_->donors_[hash_][static_cast<std::size_t>(index_)].gone = true;
+  owner_->freed_.notify_all();
 }
 
 RelayDonors::Lease RelayDonors::acquire(const std::string& hash, const std::atomic<bool>& stop) {
@@ -37,7 +45,8 @@ RelayDonors::Lease RelayDonors::acquire(const std::string& hash, const std::atom
       return Lease(this, hash, best, e.donor);
     }
     int& sent = source_sent_[hash];
-    if (sent < source_slots_ || stop || std::chrono::steady_clock::now() >= deadline) {
+    const bool hopeless = failures_ >= kGiveUp && fetches_ == 0;
+    if (sent < source_slots_ || hopeless || stop || std::chrono::steady_clock::now() >= deadline) {
       ++sent;
       return Lease(this, hash, -1, {});
     }
@@ -56,6 +65,12 @@ void RelayDonors::remove(const std::string& node) {
   for (auto& [hash, entries] : donors_)
     for (Entry& e : entries)
       if (e.donor.node == node) e.gone = true;
+}
+
+void RelayDonors::cannot_lend() {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++failures_;
+  freed_.notify_all();
 }
 
 void RelayDonors::release(const std::string& hash, int index) {

@@ -5,7 +5,9 @@
 // a relay grow fanout-fold like a tree, and the source's bytes for relays
 // stay about `source_slots` copies however many nodes there are
 // (docs/design.md, "Relays that travel"). A node that waits longer than
-// the patience, or whose fetch failed, gets the source's upload after all.
+// the patience, or whose fetch failed, gets the source's upload after all;
+// once kGiveUp fetches or lends failed and none worked (nodes that cannot
+// reach each other, no bash anywhere), nobody waits for a lender again.
 #pragma once
 
 #include <atomic>
@@ -30,6 +32,7 @@ class RelayDonors {
   // How long a node waits for a lender before the source ships to it anyway:
   // no node waits on another's slow start for long.
   static constexpr auto kPatience = std::chrono::seconds(10);
+  static constexpr int kGiveUp = 3;
 
   RelayDonors(int source_slots, int per_donor, std::chrono::milliseconds patience = kPatience)
       : source_slots_(source_slots), per_donor_(per_donor), patience_(patience) {}
@@ -41,8 +44,11 @@ class RelayDonors {
     Lease(Lease&& o) noexcept;
     ~Lease();
     const Donor* donor() const { return index_ < 0 ? nullptr : &donor_; }
-    // The fetch from the donor failed: lend from it no more.
-    void failed();
+    // The fetch from the donor worked.
+    void fetched();
+    // The fetch from the donor failed; `its_fault`: lend from it no more
+    // (else the node itself could not fetch: no bash there).
+    void failed(bool its_fault);
 
    private:
     friend class RelayDonors;
@@ -62,6 +68,8 @@ class RelayDonors {
   void add(const std::string& hash, Donor donor);
   // The node's relay stopped: it lends no more.
   void remove(const std::string& node);
+  // A started relay could not lend (no numeric address, the request refused).
+  void cannot_lend();
 
  private:
   struct Entry {
@@ -75,6 +83,7 @@ class RelayDonors {
   const std::chrono::milliseconds patience_;
   std::mutex mu_;
   std::condition_variable freed_;
+  int failures_ = 0, fetches_ = 0;
   std::map<std::string, int> source_sent_;  // by relay hash: nodes the source shipped it to
   std::map<std::string, std::vector<Entry>> donors_;  // by relay hash; entries are never erased (leases index them)
 };

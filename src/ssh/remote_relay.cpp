@@ -14,8 +14,9 @@ namespace treesync {
 namespace {
 
 constexpr int kReplyTimeoutS = 60;
-// A relay is a few MiB: a fetch this slow is better left to the source.
-constexpr int kFetchTimeoutS = 60;
+// A relay is a few MiB: a fetch this slow (or a connect that goes
+// unanswered this long) is better left to the source.
+constexpr int kFetchTimeoutS = 20;
 // The fetch's exit status when the node itself cannot fetch: not the lender's fault.
 constexpr int kFetchUnsupported = 3;
 
@@ -128,13 +129,14 @@ void RemoteRelay::install() {
     std::string err;
     const int rc = ssh_run(*session_, relay_fetch_command(*binary_, *donor, wire::new_nonce()), "", nullptr, &err);
     if (rc == 0) {
+      lease.fetched();
       spdlog::debug("{}: fetched the relay from {}", node_.name, donor->node);
       relay_from_ = donor->node;
       return;
     }
     // The source still can: a node that cannot fetch (no bash) or reach this
     // lender (a firewall) costs the source one relay, not the run.
-    if (rc != kFetchUnsupported) lease.failed();
+    lease.failed(rc != kFetchUnsupported);
     spdlog::warn("{}: cannot fetch the relay from {} ({}); the source sends it", node_.name, donor->node,
                  first_line(err));
   }
@@ -158,6 +160,7 @@ void RemoteRelay::lend() {
     donors_.add(binary_->hash, {node_.name, address, port, secret});
   } catch (const NodeError& e) {
     if (e.relay_lost) throw;
+    donors_.cannot_lend();
     spdlog::debug("{}: the relay does not lend itself: {}", node_.name, e.what());
   }
 }
