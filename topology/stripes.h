@@ -1,10 +1,12 @@
 // Striped trees (SplitStream, Castro et al., SOSP 2003): the stream is cut
 // into k stripes (chunk c belongs to stripe c mod k) and each stripe goes
-// down its own tree. Every node is interior (forwards) in at most one tree
-// and a leaf in the others, so every node uploads at most one copy in total
-// and a failed node interrupts one stripe, for one subtree. Pure code, no I/O
-// (tests/stripes_test.cpp). Nothing in the rollout uses it yet: it is the
-// plan the data plane will follow, and what bench/sim measures.
+// down its own tree. Every node forwards in one tree and is a leaf in the
+// others (but for a few, fewer than k, that also forward the rest of trees
+// node_count % k leaves short of forwarders), so every node uploads at most
+// one copy in total, the source one copy, and a failed node interrupts one
+// stripe for one subtree (a helper's: a few children in a few stripes).
+// Pure code, no I/O (tests/stripes_test.cpp); the rollout's striped mode
+// and bench/sim follow it.
 #pragma once
 
 #include <cstdint>
@@ -16,7 +18,9 @@ namespace topology {
 
 struct Stripes {
   std::vector<Plan> trees;    // tree s carries the chunks c with c % trees.size() == s
-  std::vector<int> interior;  // per node: the tree it forwards in by the layout, or -1 (a leaf in every tree)
+  // per node: the tree it forwards in by its turn (else the one it helps out
+  // in), or -1 (a leaf in every tree)
+  std::vector<int> interior;
   std::vector<bool> leaf_only;  // per node: never forwards (stripe_plan's argument; empty: none)
 
   std::size_t size() const { return interior.size(); }
@@ -30,15 +34,19 @@ struct Stripes {
 // would hold its children's stripe to its share) take turns: the j-th of
 // them forwards in tree j % k. Fewer such nodes than k get one stripe each
 // (a stripe with no node to forward it would cost the source a copy per
-// node). In tree s the source feeds one node, or more where the tree's
-// forwarders lack room (node_count % k leaves some trees one forwarder
-// short: the source takes the rest, at most k - 1 children, more when many
-// nodes are leaf-only), and the tree is filled breadth first, forwarders
-// above leaves, at most as many children per node as there are stripes
-// (k, or fewer with fewer forwarders), so a node uploads at most one copy;
-// with m < node_count nodes that may forward, ceil(stripes * node_count / m):
-// they carry the leaf-only nodes' share. Depth: about
-// log_k(node_count) + 1. k = 1 is the chain.
+// node). Every node may upload as many stripes as there are (k, or fewer
+// with fewer forwarders): one copy; with m < node_count nodes that may
+// forward, ceil(stripes * node_count / m): they carry the leaf-only nodes'
+// share. In tree s the source feeds one node; the tree's forwarders take the
+// others in turn, and where they lack room (node_count % k leaves some trees
+// one forwarder short) the nodes with upload to spare in their own tree
+// take the rest, most room first: the source sends one copy for any count
+// (were it to feed the rest itself, it would send up to 2.5 copies: 1.5 for
+// 7 nodes in 4 stripes). Each tree is filled breadth first, its forwarders
+// above the leaves. Depth: at most ceil(log_k(node_count)) + 1, one more in
+// a short tree (its helpers have less room than a forwarder: a level costs a
+// chunk's time, a second child of the source a stripe of its uplink). k = 1
+// is the chain. With no node that may forward, the source feeds every node.
 Stripes stripe_plan(std::size_t node_count, int k, const std::vector<bool>& leaf_only = {});
 
 // Takes `failed` out of every tree. In the tree where it forwarded, each

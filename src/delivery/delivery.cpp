@@ -94,16 +94,18 @@ void print_plan(std::ostream& out, const std::vector<NodeRun>& runs, const std::
         const int p = t.parent[m];
         out << " " << (p == topology::kSource ? std::string("source") : loaders[static_cast<std::size_t>(p)]->node.name);
       }
+      // Its own tree first; a helper then the short trees it takes the rest of.
       const int in = st.interior[m];
       out << "\n      forwards: ";
-      if (in < 0) {
-        out << "nothing (a leaf in every tree)\n";
-      } else {
-        out << "stripe " << in << " to";
-        for (int c : st.trees[static_cast<std::size_t>(in)].children[m])
-          out << " " << loaders[static_cast<std::size_t>(c)]->node.name;
-        out << "\n";
+      if (in < 0) out << "nothing (a leaf in every tree)";
+      for (std::size_t s = 0; in >= 0 && s < st.trees.size(); ++s) {
+        const std::size_t tree = (static_cast<std::size_t>(in) + s) % st.trees.size();
+        const auto& kids = st.trees[tree].children[m];
+        if (kids.empty()) continue;
+        out << (s == 0 ? "" : ", ") << "stripe " << tree << " to";
+        for (int c : kids) out << " " << loaders[static_cast<std::size_t>(c)]->node.name;
       }
+      out << "\n";
     }
   } else {
     out << "plan: flat, " << loaders.size() << " node(s) load, the source sends to each\n";

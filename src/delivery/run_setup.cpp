@@ -29,11 +29,6 @@ void check_identity_files(const std::vector<Node>& nodes, const std::string& inv
   }
 }
 
-// How long the probes that have answered wait for one more before the run
-// goes on without the rest: past this, a node is hung or far slower than
-// the others, and it joins in a later round.
-constexpr auto kQuiet = std::chrono::seconds(3);
-
 }  // namespace
 
 void RunSetup::wait_probes() {
@@ -110,11 +105,18 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
   else
     spdlog::info("{} image(s) to {} node(s); probing", s->wanted.size(), s->runs.size());
   s->probed_.assign(s->runs.size(), false);
+  s->probe_began_.assign(s->runs.size(), std::nullopt);
   RunSetup* setup = s.get();
   // A node's probe has ended once its failure, if any, is recorded: the run
   // may take it on from there.
   setup->prober_ = std::thread([setup, &o] {
     for_each_node(setup->runs, static_cast<std::size_t>(o.max_workers), [setup, &o](NodeRun& run) {
+      const auto i = static_cast<std::size_t>(&run - setup->runs.data());
+      const auto began = Clock::now();
+      {
+        std::lock_guard<std::mutex> lock(setup->probe_mu_);
+        setup->probe_began_[i] = began;
+      }
       try {
         probe_node(run, setup->wanted, o, setup->relays, *setup->donors, setup->files_target());
       } catch (const NodeError& e) {
@@ -123,7 +125,9 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
         run.fail("", e.what());
       }
       std::lock_guard<std::mutex> lock(setup->probe_mu_);
-      setup->probed_[static_cast<std::size_t>(&run - setup->runs.data())] = true;
+      setup->probed_[i] = true;
+      // A failure (refused, no such host) can be quick: not a pace to wait by.
+      if (!run.failed()) setup->answered_.push_back(Clock::now() - began);
       setup->probe_cv_.notify_all();
     });
     std::lock_guard<std::mutex> lock(setup->probe_mu_);
@@ -132,21 +136,16 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
   });
   if (!early) s->wait_probes();
   std::unique_lock<std::mutex> lock(s->probe_mu_);
-  const auto begun = Clock::now();
-  std::size_t seen = 0;
-  auto quiet_since = Clock::now();
-  std::chrono::steady_clock::duration first{};
+  const auto begun = s->t0;
   for (;;) {
-    const std::size_t ended = static_cast<std::size_t>(std::count(s->probed_.begin(), s->probed_.end(), true));
-    if (ended == s->runs.size()) break;
-    if (ended > seen) {
-      if (seen == 0) first = Clock::now() - begun;
-      seen = ended;
-      quiet_since = Clock::now();
-    }
-    const auto quiet = std::max<std::chrono::steady_clock::duration>(kQuiet, first);
-    if (seen > 0 && Clock::now() - quiet_since >= quiet) break;
-    s->probe_cv_.wait_for(lock, std::chrono::milliseconds(100));
+    if (std::count(s->probed_.begin(), s->probed_.end(), true) == static_cast<std::ptrdiff_t>(s->runs.size())) break;
+    std::vector<ProbeTime> running;
+    for (std::size_t i = 0; i < s->runs.size(); ++i)
+      if (s->probe_began_[i] && !s->probed_[i]) running.push_back(*s->probe_began_[i] - begun);
+    const auto go_on = probes_go_on_at(s->answered_, running);
+    if (go_on && Clock::now() - begun >= *go_on) break;
+    // An answer wakes this; a probe that starts only moves the time later.
+    s->probe_cv_.wait_until(lock, go_on ? begun + *go_on : Clock::now() + std::chrono::milliseconds(100));
   }
   for (std::size_t i = 0; i < s->runs.size(); ++i) (s->probed_[i] ? s->early : s->late).push_back(i);
   if (!s->late.empty())

@@ -15,6 +15,7 @@
 #include "src/input/cli.h"
 #include "src/cache/local_images.h"
 #include "src/delivery/node_run.h"
+#include "src/delivery/probe_quiet.h"
 #include "src/report/progress.h"
 #include "src/report/source_cost.h"
 #include "src/ssh/remote_relay.h"
@@ -50,11 +51,13 @@ struct RunSetup {
   std::mutex probe_mu_;
   std::condition_variable probe_cv_;
   std::vector<bool> probed_;  // per node: its probe has ended; probe_mu_
+  std::vector<std::optional<Clock::time_point>> probe_began_;  // per node: when its probe began; probe_mu_
+  std::vector<ProbeTime> answered_;  // how long each probe that answered took; probe_mu_
 };
 
-// Returns once every probe has ended; with `early`, once some have and no
-// other for a while (kQuiet, or as long as the first answer took, whichever
-// is longer): the rest go on in the background (late; wait_probes()).
+// Returns once every probe has ended; with `early`, once some have answered
+// and the ones still running are late (probes_go_on_at): the rest go on in
+// the background (late; wait_probes()).
 std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early = false);
 
 }  // namespace treesync

@@ -63,8 +63,8 @@ rm -f "$SRC_HOME/far.yaml"
 # A hung runtime (node3's dockerd stopped with SIGSTOP: its socket accepts,
 # nothing answers) fails at the probe on --probe-timeout's clock, not
 # --stall-timeout's, and the other nodes get the image without waiting for
-# it (no probe barrier: they go on once the others have answered and no one
-# else has for 3 s).
+# it (no probe barrier: they go on a quarter second or so after the last
+# answer, src/delivery/probe_quiet.h; about 1.5 s in all here).
 reset_nodes
 dockerd=$(pgrep --ns "$(cat "$TREESYNC_LAB_DIR/hosts/node3/pid")" --nslist net -x dockerd)
 kill -STOP "$dockerd"
@@ -81,7 +81,8 @@ check "the run took $took s: the probe's clock, not the stall timeout's 120" [ "
 check "the run went on without node3" out_has "1 node(s) still probing after the others answered"
 for n in node1 node2; do
   secs=$(awk -v n="$n" '$1 == n && $4 == "loaded" {print $7}' <<<"$OUT")
-  check "$n was done after ${secs:-?} s, not held back by node3's 20 s probe" awk -v s="${secs:-99}" 'BEGIN{exit !(s < 12)}'
+  check "$n was done after ${secs:-?} s, not held back by node3's 20 s probe (nor 3 s of waiting for it)" \
+    awk -v s="${secs:-99}" 'BEGIN{exit !(s < 3)}'
 done
 gone() { local i; for i in $(seq 100); do [ -z "$(relay_pid node3)" ] && return 0; sleep 0.1; done; return 1; }
 check "node3's relay exits once its runtime answers again" gone

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Striped trees on 6 nodes, 2 stripes (--mode stripes --fanout 2): every
+# Striped trees on 6 nodes, 2 stripes (--mode stripes --fanout 2), and 4
+# (two trees short of forwarders, helped by the others): every
 # node ends right while the source sends about one copy (its interface
 # counters), every node receives each stripe from its own parent, auto mode
 # picks stripes and says why, and a relay killed mid-stream where it forwards
@@ -25,6 +26,18 @@ check "the report says stripes, with two parents per node" \
   [ "$(report "$SRC_HOME/report.json" "(r['mode'], sorted({len(n['parent'].split(',')) for n in r['nodes']}))")" = "('stripes', [2])" ]
 check "no node has the same parent for both stripes" \
   [ "$(report "$SRC_HOME/report.json" "all(len(set(n['parent'].split(','))) == 2 for n in r['nodes'])")" = True ]
+# 6 nodes in 4 stripes: trees 2 and 3 have one forwarder of their own, too
+# few for 5 children; a forwarder of tree 0 or 1 with upload to spare takes
+# the rest, so the source still sends one copy.
+reset_nodes
+run_ts --image app:1 --mode stripes --fanout 4 --dry-run
+check "6 nodes, 4 stripes, dry run: the source sends 1 copy" out_has "the source sends 1 copy"
+check "... two nodes forward in a second, short tree" \
+  [ "$(grep -cE '^      forwards: stripe [0-3] to [a-z0-9 ]+, stripe [0-3] to [a-z0-9 ]+$' <<<"$OUT")" = 2 ]
+run_ts_counted app:1 --image app:1 --mode stripes --fanout 4
+check "6 nodes, 4 stripes: exits 0" rc_is 0
+check "... every node shows app:1 with the source's ID" all_nodes_have app:1
+check "... the source sent at most 1.1 copies by its interface counters" [ "$SENT" -le $((SIZE * 110 / 100)) ]
 reset_nodes
 run_ts --image app:1 --fanout 2 --quiet
 check "auto mode picks stripes for 6 fresh nodes and says why" \
