@@ -63,9 +63,16 @@ int run_activate(const Options& o) {
                                                                   : std::string("would be tagged"))
           << "\n";
   } else {
-    // One thread per node, each sending its tag requests as soon as the
-    // pool takes it: every request leaves within moments of the others.
-    for_each_node(s->runs, s->runs.size(), [&](NodeRun& run) { finish_without_load(run, s->wanted, o.pin); });
+    // Every node's tag requests leave together, written from here one node
+    // after another (a few hundred bytes each); the replies, and what
+    // follows them, are awaited on --max-workers threads, not one per node.
+    for (auto& run : s->runs)
+      if (!run.failed() && run.decision.action != Action::Skip) guarded(run, [&] { send_tags(run, o.pin); });
+    for_each_node(s->runs, static_cast<std::size_t>(o.max_workers), [&](NodeRun& run) {
+      if (run.decision.action == Action::Skip) return finish_without_load(run, s->wanted, o.pin);
+      finish_tags(run, s->wanted);
+      run.finish(Outcome::Tagged);
+    });
     s->close_relays(static_cast<std::size_t>(o.max_workers));
   }
 

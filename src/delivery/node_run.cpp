@@ -293,8 +293,18 @@ void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const 
     }
     events::emit("verified", run.node.name, {{"images", ids_of(wanted)}});
   }
+  send_tags(run, pin);
+  finish_tags(run, wanted);
+}
+
+void send_tags(NodeRun& run, bool pin) {
+  run.status->stage = Stage::Verifying;
+  for (const auto& [id, refs] : run.decision.tags) run.relay->send_tag(id, refs, pin || run.decision.pin, {});
+}
+
+void finish_tags(NodeRun& run, const std::vector<WantedImage>& wanted) {
   const Decision& d = run.decision;
-  for (const auto& [id, refs] : d.tags) run.relay->tag(id, refs, pin || d.pin, {});
+  for (std::size_t i = 0; i < d.tags.size(); ++i) run.relay->await_tag();
   if (!d.tags.empty()) run.tagged_at = Clock::now();
   // Once every tag is on, so the node never lacks a name for the image. A
   // staged name left behind holds nothing wrong: the node is active anyway.

@@ -75,26 +75,34 @@ void verify_files(NodeRun& run, const Bundle& bundle, const std::vector<std::str
 // the node, and drop its staged names (a failure to drop is only a warning).
 void verify_and_tag(NodeRun& run, const std::vector<WantedImage>& wanted, const std::vector<std::string>* loaded,
                     bool pin);
+// verify_and_tag's halves after the check of `loaded`, so that one thread
+// can send every node's tag requests at once (activate): the requests, and
+// then their replies, the staged names dropped and the tags confirmed.
+void send_tags(NodeRun& run, bool pin);
+void finish_tags(NodeRun& run, const std::vector<WantedImage>& wanted);
 // "Docker 20.10.24 (classic)", "containerd 1.6.20 (namespace k8s.io)": for people.
 std::string runtime_line(const wire::ProbeReply& probe);
 
-// Runs fn on every node that has not failed, at most `workers` at once. A
-// NodeError fails that node only; the others go on.
+// Runs fn() for one node: a NodeError (or any error) fails that node only.
+template <typename Fn>
+void guarded(NodeRun& run, Fn fn) {
+  try {
+    if (shutdown_flag()) throw NodeError("cancelled", "interrupted before this step");
+    fn();
+  } catch (const NodeError& e) {
+    run.fail(e.step, e.what());
+  } catch (const std::exception& e) {
+    run.fail("", e.what());
+  }
+}
+
+// Runs fn on every node that has not failed, at most `workers` at once.
 template <typename Fn>
 void for_each_node(std::vector<NodeRun>& runs, std::size_t workers, Fn fn) {
   asio::thread_pool pool(std::max<std::size_t>(1, workers));
   for (auto& run : runs) {
     if (run.failed()) continue;
-    asio::post(pool, [&run, &fn] {
-      try {
-        if (shutdown_flag()) throw NodeError("cancelled", "interrupted before this step");
-        fn(run);
-      } catch (const NodeError& e) {
-        run.fail(e.step, e.what());
-      } catch (const std::exception& e) {
-        run.fail("", e.what());
-      }
-    });
+    asio::post(pool, [&run, &fn] { guarded(run, [&] { fn(run); }); });
   }
   pool.join();
 }

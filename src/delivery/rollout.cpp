@@ -5,6 +5,7 @@
 
 #include "src/cache/image_platform.h"
 #include "src/delivery/caps.h"
+#include "src/delivery/relay_loop.h"
 #include "src/report/events.h"
 #include "src/ssh/numeric_address.h"
 #include "src/wire/edge_auth.h"
@@ -73,14 +74,24 @@ std::uint64_t Rollout::run() {
   open_receivers();
   drop_unopened();
   start_tree();
-  // One watcher per node: each serves its relay until every member has
-  // settled, so with fewer threads than members the rest would never be
-  // watched and the run would hang (it did past 1024 nodes).
-  for_each_node(runs_, runs_.size(), [&](NodeRun& run) {
-    int m = member_of(run);
-    if (m < 0) return finish_without_load(run, in_.wanted, in_.options.pin);
-    watch(static_cast<std::size_t>(m));
-  });
+  // A few threads serve every node's relay (relay_loop.h), each member's
+  // watch a state the turns move on; nodes that only tag take one turn.
+  std::vector<NodeRun*> todo;
+  std::vector<RemoteRelay*> relays;
+  for (auto& run : runs_)
+    if (!run.failed()) {
+      todo.push_back(&run);
+      relays.push_back(run.relay.get());
+    }
+  phase_.assign(members_.size(), Phase::Loading);
+  serve_relays(relays, std::max<std::size_t>(4, static_cast<std::size_t>(in_.options.max_workers)),
+               [&](std::size_t i, RelayTurn turn) {
+                 NodeRun& run = *todo[i];
+                 const int m = member_of(run);
+                 if (m >= 0) return watch(static_cast<std::size_t>(m), turn);
+                 guarded(run, [&] { finish_without_load(run, in_.wanted, in_.options.pin); });
+                 return false;
+               });
 
   // Senders call back under mu_ when they end: join them without it.
   std::vector<std::unique_ptr<wire::Sender>> senders;
@@ -356,39 +367,54 @@ void Rollout::child_behind(int s, std::size_t parent, const std::string& child) 
   move_to_source(s, c);
 }
 
-void Rollout::watch(std::size_t m) {
+bool Rollout::watch(std::size_t m, RelayTurn turn) {
   NodeRun& run = run_of(m);
-  bool relay_ok = true;
-  std::string lost_why;  // a relay lost after its own load: its outcome stands, its children move
-  try {
-    wire::Loaded loaded = run.relay->wait_loaded([this, m] { check_stall(m); });
-    events::emit("loaded", run.node.name,
-                 {{in_.files ? "files" : "images", loaded.ids}, {"bytes", loaded.received}, {"wire_bytes", loaded.wire_bytes}});
-    if (in_.files)
-      verify_files(run, in_.prepared.bundle, loaded.ids);
-    else
-      verify_and_tag(run, in_.wanted, &loaded.ids, in_.options.pin);
-    run.finish(Outcome::Loaded);
-    spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded.wire_bytes);
-  } catch (const NodeError& e) {
-    run.fail(e.step, e.what());
-    relay_ok = !e.relay_lost;
-  } catch (const std::exception& e) {
-    run.fail("", e.what());
-    relay_ok = false;
+  if (phase_[m] == Phase::Loading) {
+    if (!turn.ready && !turn.tick) return true;
+    bool relay_ok = true;
+    try {
+      const std::optional<wire::Loaded> loaded = run.relay->poll_loaded();
+      if (!loaded) {
+        check_stall(m);
+        return true;
+      }
+      events::emit("loaded", run.node.name,
+                   {{in_.files ? "files" : "images", loaded->ids}, {"bytes", loaded->received}, {"wire_bytes", loaded->wire_bytes}});
+      if (in_.files)
+        verify_files(run, in_.prepared.bundle, loaded->ids);
+      else
+        verify_and_tag(run, in_.wanted, &loaded->ids, in_.options.pin);
+      run.finish(Outcome::Loaded);
+      spdlog::info("{}: loaded and verified ({} bytes over the wire)", run.node.name, loaded->wire_bytes);
+    } catch (const NodeError& e) {
+      run.fail(e.step, e.what());
+      relay_ok = !e.relay_lost;
+    } catch (const std::exception& e) {
+      run.fail("", e.what());
+      relay_ok = false;
+    }
+    ++settled_;  // always: the others serve until every member settles
+    if (!relay_ok) {
+      lost(m, run.result.reason);
+      return false;
+    }
+    // In a tree, a finished node keeps forwarding to its subtree (and may
+    // adopt orphans) until every node has settled. In flat mode nobody
+    // forwards, and waiting for the others would only add to the run.
+    if (!relays_forward_) return false;
+    phase_[m] = Phase::Serving;
   }
-  ++settled_;  // always: the other watchers serve until every member settles
-  // In a tree, a finished node keeps forwarding to its subtree (and may
-  // adopt orphans) until every node has settled. In flat mode nobody
-  // forwards, and waiting for the others would only add to the run.
+  if (settled_ == members_.size() || shutdown_flag()) return false;
+  if (!turn.ready && !turn.tick) return true;
   try {
-    if (relay_ok && relays_forward_) run.relay->serve_until([this] { return settled_ == members_.size(); });
+    run.relay->poll_serving();
   } catch (const std::exception& e) {
+    // Its outcome stands; its children move.
     spdlog::warn("{}: relay lost after its own load: {}", run.node.name, e.what());
-    lost_why = e.what();
-    relay_ok = false;
+    lost(m, e.what());
+    return false;
   }
-  if (!relay_ok) lost(m, lost_why.empty() ? run.result.reason : lost_why);
+  return true;
 }
 
 void Rollout::take_progress(std::size_t m, std::uint64_t received, const std::vector<std::uint64_t>& stripes_held) {

@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "src/delivery/delivery.h"
+#include "src/delivery/relay_loop.h"
 #include "src/ssh/tunnel.h"
 #include "src/wire/sender.h"
 #include "src/wire/stripe_map.h"
@@ -38,6 +39,7 @@ class Rollout {
 
  private:
   static constexpr int kNone = -3;  // no parent waiting
+  enum class Phase { Loading, Serving };  // of a member's watch
   // One stripe's edge into one member: who feeds it and how far it is.
   struct Edge {
     std::string key;                 // of the edge that feeds it now
@@ -52,7 +54,9 @@ class Rollout {
   void open_receivers();
   void drop_unopened();
   void start_tree();
-  void watch(std::size_t m);  // member m's thread, until the whole tree is done
+  // Member m's watch, one turn: its load (verified, tagged), then in a tree
+  // serving its relay until every member settled; false once done.
+  bool watch(std::size_t m, RelayTurn turn);
   void on_event(std::size_t m, const wire::Json& event);
   void take_progress(std::size_t m, std::uint64_t received, const std::vector<std::uint64_t>& stripes);  // mu_ held
   void check_stall(std::size_t m);
@@ -115,6 +119,7 @@ class Rollout {
   std::vector<Stream> streams_;       // per member
   std::vector<std::string> address_;  // per member
   std::vector<int> port_;
+  std::vector<Phase> phase_;  // per member, touched only by the thread that serves its relay
 
   std::mutex mu_;  // guards everything below
   // One tree per stripe; flat and tree mode have one stripe.

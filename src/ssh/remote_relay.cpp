@@ -218,13 +218,29 @@ void RemoteRelay::flush_posts() {
   for (const auto& frame : out) control_->write_all(frame);
 }
 
-wire::Loaded RemoteRelay::wait_loaded(const std::function<void()>& tick) {
-  return next_reply<wire::Loaded>("load", stall_timeout_s_, tick);
+bool RemoteRelay::has_posts() {
+  std::lock_guard<std::mutex> lock(posts_mu_);
+  return !posts_.empty();
 }
 
-void RemoteRelay::serve_until(const std::function<bool()>& done) {
-  while (!done() && !stop_) {
-    flush_posts();
+std::optional<wire::Loaded> RemoteRelay::poll_loaded() {
+  flush_posts();
+  // libssh2 may hold bytes it already took off the socket: read until it
+  // has none, or poll() would not wake for them. Frames waiting since the
+  // last call count as signs of life before silence is judged.
+  do {
+    while (auto frame = reader_.next())
+      if (auto reply = take_reply(*frame, "load")) return as_reply<wire::Loaded>(*reply, "load");
+  } while (read_now("load"));
+  if (stop_) throw NodeError("load", "interrupted");
+  if (std::chrono::steady_clock::now() - last_word_ > std::chrono::seconds(stall_timeout_s_))
+    throw NodeError("load", "no word from the relay for " + std::to_string(stall_timeout_s_) + " s", true);
+  return std::nullopt;
+}
+
+void RemoteRelay::poll_serving() {
+  flush_posts();
+  do {
     while (auto frame = reader_.next()) {
       // The node's own work is done: a failed request now (a late forward)
       // is worth a warning, not a failed node.
@@ -235,14 +251,21 @@ void RemoteRelay::serve_until(const std::function<bool()>& done) {
         spdlog::warn("{}: {}: {}", node_.name, e.step, e.what());
       }
     }
-    read_some("forward", 100);  // done() turns true without a word from this relay: look often
-  }
+  } while (read_now("forward"));
 }
 
 void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& refs, bool pin,
                       const std::vector<std::string>& untag) {
-  request<wire::Tagged>(wire::TagRequest{id, refs, pin, untag}, kReplyTimeoutS);
+  send_tag(id, refs, pin, untag);
+  await_tag();
 }
+
+void RemoteRelay::send_tag(const std::string& id, const std::vector<std::string>& refs, bool pin,
+                           const std::vector<std::string>& untag) {
+  control_->write_all(wire::encode(wire::TagRequest{id, refs, pin, untag}));
+}
+
+void RemoteRelay::await_tag() { next_reply<wire::Tagged>(wire::TagRequest::kType, kReplyTimeoutS); }
 
 void RemoteRelay::stop() {
   donors_.remove(node_.name);
@@ -269,32 +292,33 @@ Reply RemoteRelay::request(const Request& msg, int timeout_s) {
 }
 
 template <typename Reply>
-Reply RemoteRelay::next_reply(const std::string& step, int timeout_s, const std::function<void()>& tick) {
-  wire::Json reply = next_message(step, timeout_s, tick);
+Reply RemoteRelay::next_reply(const std::string& step, int timeout_s) {
+  return as_reply<Reply>(next_message(step, timeout_s), step);
+}
+
+template <typename Reply>
+Reply RemoteRelay::as_reply(const wire::Json& msg, const std::string& step) {
   try {
-    return wire::from_message<Reply>(reply);
+    return wire::from_message<Reply>(msg);
   } catch (const wire::Error& e) {
     throw NodeError(step, std::string("unexpected reply from the relay: ") + e.what(), true);
   }
 }
 
-wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s, const std::function<void()>& tick) {
-  using Clock = std::chrono::steady_clock;
-  auto deadline = Clock::now() + std::chrono::seconds(timeout_s);
+wire::Json RemoteRelay::next_message(const std::string& step, int timeout_s) {
+  last_word_ = std::chrono::steady_clock::now();  // the wait starts now; any message is a sign of life
   for (;;) {
     flush_posts();
-    while (auto frame = reader_.next()) {
-      deadline = Clock::now() + std::chrono::seconds(timeout_s);  // any message is a sign of life
+    while (auto frame = reader_.next())
       if (auto reply = take_reply(*frame, step)) return *reply;
-    }
     if (stop_) throw NodeError(step, "interrupted");
-    if (tick) tick();
-    if (!read_some(step) && Clock::now() > deadline)
+    if (!read_some(step) && std::chrono::steady_clock::now() - last_word_ > std::chrono::seconds(timeout_s))
       throw NodeError(step, "no word from the relay for " + std::to_string(timeout_s) + " s", true);
   }
 }
 
 std::optional<wire::Json> RemoteRelay::take_reply(const wire::Frame& frame, const std::string& step) {
+  last_word_ = std::chrono::steady_clock::now();
   if (frame.kind != wire::Kind::Message) throw NodeError(step, "relay sent data on the control channel", true);
   wire::Json msg;
   try {
@@ -315,12 +339,23 @@ std::optional<wire::Json> RemoteRelay::take_reply(const wire::Frame& frame, cons
 bool RemoteRelay::read_some(const std::string& step, long wait_ms) {
   session_->set_timeout_ms(wait_ms);
   char buf[65536];
-  long n;
   try {
-    n = control_->read(buf, sizeof buf);
+    return took(control_->read(buf, sizeof buf), buf, step);
   } catch (const NodeError& e) {
     throw NodeError(step, e.what(), true);
   }
+}
+
+bool RemoteRelay::read_now(const std::string& step) {
+  char buf[65536];
+  try {
+    return took(control_->read_now(buf, sizeof buf), buf, step);
+  } catch (const NodeError& e) {
+    throw NodeError(step, e.what(), true);
+  }
+}
+
+bool RemoteRelay::took(long n, const char* buf, const std::string& step) {
   if (n > 0) {
     reader_.feed(buf, static_cast<std::size_t>(n));
     return true;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -70,14 +71,25 @@ class RemoteRelay {
   // time it waits on the relay (a libssh2 session has one user at a time).
   void post(std::string frame);
 
-  // Waits for the load on the node; returns what the relay reported.
-  // `tick` runs about every second while waiting and may throw to give up.
-  wire::Loaded wait_loaded(const std::function<void()>& tick = nullptr);
-  // After the node's own work: keeps handling events and posts until done().
-  void serve_until(const std::function<bool()>& done);
+  // The waiting side for one thread that serves many relays (poll() on
+  // socket_fd() for several at once): each call sends the posts, takes in
+  // what the relay has sent by now, and returns without waiting.
+  int socket_fd() const { return session_->socket_fd(); }
+  bool has_posts();
+  // The load's outcome once the relay reported it. Throws if the relay is
+  // gone, the run interrupted, or the relay silent for the stall timeout.
+  std::optional<wire::Loaded> poll_loaded();
+  // After the node's own work, while it forwards: events and posts only.
+  // Throws only if the relay is gone.
+  void poll_serving();
   // Names image `id` by `refs`, then takes the names in `untag` off it.
   void tag(const std::string& id, const std::vector<std::string>& refs, bool pin,
            const std::vector<std::string>& untag);
+  // tag() in halves, so that one thread can send many nodes' requests at
+  // once and then await them: the relay answers its requests in order.
+  void send_tag(const std::string& id, const std::vector<std::string>& refs, bool pin,
+                const std::vector<std::string>& untag);
+  void await_tag();
   // Closes the control channel: the relay removes its spool and exits.
   void stop();
 
@@ -96,11 +108,17 @@ class RemoteRelay {
   // a relay error or a malformed frame is thrown.
   std::optional<wire::Json> take_reply(const wire::Frame& frame, const std::string& step);
   // The next reply, dispatching events and sending posts on the way.
-  wire::Json next_message(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
+  wire::Json next_message(const std::string& step, int timeout_s);
   template <typename Reply>
-  Reply next_reply(const std::string& step, int timeout_s, const std::function<void()>& tick = nullptr);
+  Reply next_reply(const std::string& step, int timeout_s);
+  template <typename Reply>
+  Reply as_reply(const wire::Json& msg, const std::string& step);
   // Reads once (up to wait_ms); false on a timeout. Throws if the relay is gone.
   bool read_some(const std::string& step, long wait_ms = 1000);
+  // Reads what has arrived, without waiting; false if nothing had.
+  bool read_now(const std::string& step);
+  // What read_some and read_now got: n bytes of buf fed to reader_, or the relay's exit thrown.
+  bool took(long n, const char* buf, const std::string& step);
   void flush_posts();
 
   Node node_;
@@ -116,6 +134,7 @@ class RemoteRelay {
   std::unique_ptr<SshSession> session_;
   std::unique_ptr<SshChannel> control_;
   wire::FrameReader reader_;
+  std::chrono::steady_clock::time_point last_word_;  // of the relay's last frame: poll_loaded's silence
   std::function<void(const wire::Json&)> on_event_;
   std::mutex posts_mu_;
   std::vector<std::string> posts_;

@@ -442,6 +442,15 @@ long SshChannel::read(char* buf, std::size_t n) {
   throw NodeError("ssh", "connection lost (libssh2 error " + std::to_string(got) + ": " + session_.last_error() + ")");
 }
 
+long SshChannel::read_now(char* buf, std::size_t n) {
+  libssh2_session_set_blocking(session_.raw(), 0);
+  const ssize_t got = libssh2_channel_read(channel_, buf, n);
+  libssh2_session_set_blocking(session_.raw(), 1);
+  if (got >= 0) return static_cast<long>(got);
+  if (got == LIBSSH2_ERROR_EAGAIN) return -1;
+  throw NodeError("ssh", "connection lost (libssh2 error " + std::to_string(got) + ": " + session_.last_error() + ")");
+}
+
 std::string SshChannel::read_stderr() {
   std::string out;
   libssh2_session_set_blocking(session_.raw(), 0);

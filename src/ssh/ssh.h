@@ -94,6 +94,8 @@ class SshChannel {
   // Bytes read (0 at end of stream); -1 when the session timeout passed with
   // nothing to read. Throws on a broken connection.
   long read(char* buf, std::size_t n);
+  // The same without waiting: -1 when nothing has arrived.
+  long read_now(char* buf, std::size_t n);
   std::string read_stderr();  // whatever stderr holds now, without waiting
   void write_all(std::string_view bytes);
   void send_eof();
