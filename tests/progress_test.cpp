@@ -46,7 +46,7 @@ TEST_CASE("the live display stays readable at 100 nodes") {
   std::string final_block = text.substr(up);
   std::size_t lines = 0;
   for (char c : final_block) lines += c == '\n';
-  CHECK(lines <= 12);  // 10 slowest, "... more", total
+  CHECK(lines <= 13);  // 10 slowest, "... more", stages, total
   CHECK(final_block.find("node99 ") != std::string::npos);  // the furthest behind is shown
   CHECK(final_block.find("node0 ") == std::string::npos);   // finished ones are collapsed
   CHECK(final_block.find("30 more in progress") != std::string::npos);
@@ -141,9 +141,10 @@ TEST_CASE("the live display stays a bounded block at 1000 nodes, failures counte
   std::string text = read_all(out);
   std::fclose(out);
   std::string final_block = text.substr(text.rfind("A\x1b[2K"));
-  CHECK(std::count(final_block.begin(), final_block.end(), '\n') <= 12);  // 10 slowest, "... more", total
+  CHECK(std::count(final_block.begin(), final_block.end(), '\n') <= 13);  // 10 slowest, "... more", stages, total
   CHECK(final_block.find("node901 ") != std::string::npos);  // the furthest behind
   CHECK(final_block.find("90 more in progress") != std::string::npos);
+  CHECK(final_block.find("  by stage: 100 receiving\n") != std::string::npos);
   CHECK(final_block.find("total: 890/1000 done, 10 failed, 100 active") != std::string::npos);
 }
 
@@ -174,4 +175,23 @@ TEST_CASE("at 1000 nodes the summary keeps the failed and the slowest and counts
                      "1 x probe: connect: timed out");
   CHECK(lines[32] == "... 959 more: 959 loaded, 1.0 to 2.0 s (every node is in the --json report)");
   CHECK(lines[33] == "1000 node(s): 969 loaded, 0 tagged, 0 skipped, 31 failed");
+}
+
+TEST_CASE("while many nodes are contacted, the live display counts each stage") {
+  std::FILE* out = std::tmpfile();
+  REQUIRE(out);
+  {
+    Progress p(Progress::Style::Live, out);
+    const Stage stages[] = {Stage::Probed, Stage::Connecting, Stage::Probing, Stage::Waiting};
+    const int counts[] = {400, 8, 2, 590};
+    for (int k = 0, i = 0; k < 4; ++k)
+      for (int j = 0; j < counts[k]; ++j) p.add("node" + std::to_string(++i))->stage = stages[k];
+    p.start();
+    p.stop();
+  }
+  std::string text = read_all(out);
+  std::fclose(out);
+  std::string final_block = text.substr(text.rfind("A\x1b[2K"));
+  CHECK(final_block.find("  by stage: 590 waiting, 8 connecting, 2 probing, 400 probed\n") != std::string::npos);
+  CHECK(final_block.find("total: 0/1000 done, 0 failed, 0 active") != std::string::npos);
 }

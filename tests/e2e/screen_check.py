@@ -10,7 +10,9 @@ terminal's width (120). Checks, and exits 1 naming the first
 that fails:
 - every frame of the live display (the lines between a redraw's start and
   its clear-to-end) is at most 22 lines (20 nodes, "... more", the total),
-  whatever NODES is, and no line of it is wider than the terminal;
+  whatever NODES is, and no line of it is wider than the terminal; one
+  that leaves nodes out ("... N more in progress") counts each unfinished
+  stage ("by stage: 590 waiting, 8 connecting, ...");
 - the last frame's total says NODES - FAILED done, FAILED failed;
 - the summary (what follows the last frame) has its header, a row per node
   or, past 40 nodes, at most 40 rows and a line naming how many more there
@@ -51,6 +53,10 @@ def main():
     wide = [l for f in frames for l in f if len(l) > columns]
     if wide:
         fail(f"a live line of {len(wide[0])} columns (the terminal has {columns}): {wide[0]!r}")
+    unstaged = [f for f in frames if any("more in progress" in l for l in f) and not any(
+        l.startswith("  by stage: ") for l in f)]
+    if unstaged:
+        fail(f"a frame leaves nodes out without the count per stage: {unstaged[0]!r}")
     total = frames[-1][-1]
     if not total.startswith(f"total: {done}/{nodes} done, {failed} failed"):
         fail(f"the last frame's total is {total!r}")
