@@ -5,8 +5,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 
+#include "src/wire/edge_auth.h"
 #include "src/wire/net.h"
 
 namespace relay {
@@ -103,6 +106,8 @@ void RelaySession::handle(const wire::Json& msg) {
       expect_parent(wire::from_message<wire::ExpectParent>(msg));
     } else if (type == wire::ForwardRequest::kType) {
       start_forwarding(wire::from_message<wire::ForwardRequest>(msg));
+    } else if (type == wire::ShareRelay::kType) {
+      start_sharing(wire::from_message<wire::ShareRelay>(msg));
     } else if (type == wire::TagRequest::kType) {
       auto req = wire::from_message<wire::TagRequest>(msg);
       if (!runtime_) throw std::runtime_error("tag before probe");
@@ -327,6 +332,18 @@ bool RelaySession::bad_part(std::size_t index, std::uint64_t start) {
   relay_fed_.assign(relay_fed_.size(), false);
   give_up_on_parents(parts_[index].digest, peers, start);
   return from_source;
+}
+
+void RelaySession::start_sharing(const wire::ShareRelay& req) {
+  if (req.secret.size() < 2 * wire::kEdgeKeyBytes) throw std::runtime_error("the share secret is too short");
+  // What this process runs is what it lends: its hash was checked at start.
+  std::ifstream in("/proc/self/exe", std::ios::binary);
+  std::string binary((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (!in.is_open() || binary.empty()) throw std::runtime_error("cannot read /proc/self/exe");
+  share_.reset();
+  share_ = std::make_unique<RelayShare>(req.listen, req.secret, std::move(binary),
+                                        [this](const std::string& peer, const std::string& why) { refused(peer, why); });
+  send(wire::Sharing{share_->port()});
 }
 
 void RelaySession::report_corrupt(std::uint64_t offset, const std::string& peer) {

@@ -2,7 +2,8 @@
 // and stdout of the SSH exec channel), the only voice the relay trusts:
 // answer probes (of images, or of the files payload's destination); receive a stream from the one parent the source named
 // (relay/listener.h) into the spool and the runtime; forward it to the
-// children the source named; apply tags. It ends when the channel closes
+// children the source named; apply tags; lend its own binary to the nodes
+// the source sends (relay/relay_share.h). It ends when the channel closes
 // or a stop signal arrives, and then stops everything it started.
 #pragma once
 
@@ -19,6 +20,7 @@
 #include "relay/dest_tree.h"
 #include "relay/listener.h"
 #include "relay/receiver.h"
+#include "relay/relay_share.h"
 #include "src/wire/messages.h"
 #include "src/wire/sender.h"
 
@@ -33,6 +35,7 @@ class RelaySession {
  private:
   void handle(const wire::Json& msg);
   void start_receive(const wire::ReceiveRequest& req);
+  void start_sharing(const wire::ShareRelay& req);
   void expect_parent(const wire::ExpectParent& req);
   void start_forwarding(const wire::ForwardRequest& req);
   // The authenticated parent's connection, on its own thread: chunks into
@@ -97,6 +100,7 @@ class RelaySession {
   std::uint64_t refused_count_ = 0, refused_reported_count_ = 0;
   std::string refused_peer_, refused_reason_;  // the latest refusal
   std::chrono::steady_clock::time_point refused_reported_{};
+  std::unique_ptr<RelayShare> share_;  // last: its thread reports refusals through the members above
 };
 
 }  // namespace relay

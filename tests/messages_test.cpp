@@ -116,6 +116,14 @@ wire::Tagged sample() {
   return {digest('6')};
 }
 template <>
+wire::ShareRelay sample() {
+  return {"10.0.0.7", std::string(64, 'b')};
+}
+template <>
+wire::Sharing sample() {
+  return {40000};
+}
+template <>
 wire::ErrorReply sample() {
   return {"verify", "1234/layer.tar failed its SHA-256 check 3 times"};
 }

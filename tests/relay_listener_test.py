@@ -32,8 +32,15 @@ copies from a relay (replaced by the source before the load found out) do
 not fail the node; honest parents then load. With a two-unit window per
 stripe and no parent on stripe 0, stripe 1's key reconnecting 30 times
 leaves no thread or descriptor behind.
+
+The port a relay lends its own binary on (share_relay): a minted token gets
+the whole binary once, a replay, another secret's token, garbage, a line
+too long or with more after it get nothing; a trickled line is cut off; a
+flood of 300 idle connections adds no thread and holds at most 16, a real
+fetch still gets through, and every refusal is reported.
 """
 import hashlib
+import hmac
 import io
 import json
 import os
@@ -671,6 +678,90 @@ def striped_window_reconnects(work, hash_hex):
         relay.kill()
 
 
+def share_token(secret, nonce):
+    mac = hmac.new(secret.encode(), ("treesync relay share\n" + nonce).encode(), hashlib.sha256).hexdigest()
+    return ("%s %s\n" % (nonce, mac)).encode()
+
+
+def fetch(port, line, chunks=None):
+    """Sends `line` (in `chunks`, if given) to the relay's share port; returns all it sent back."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+        for part in (chunks or [line]):
+            c.sendall(part)
+        got = b""
+        while True:
+            try:
+                data = c.recv(1 << 16)
+            except ConnectionResetError:
+                return got
+            if not data:
+                return got
+            got += data
+
+
+def share_port_attacks(work, hash_hex):
+    """The port a relay lends its binary on (share_relay) against strangers."""
+    relay = Relay(work, hash_hex)
+    try:
+        relay.wait_for("hello", 10)
+        relay.send({"type": "share_relay", "listen": "127.0.0.1", "secret": "ab" * 8})
+        check("too short" in relay.take_error()["message"], "share_relay with a short secret is refused")
+        secret = os.urandom(32).hex()
+        relay.send({"type": "share_relay", "listen": "127.0.0.1", "secret": secret})
+        port = relay.take("sharing", 10)["port"]
+        with open(RELAY, "rb") as f:
+            binary = f.read()
+        good = share_token(secret, os.urandom(16).hex())
+        check(fetch(port, good) == binary, "a token minted from the secret gets the relay's whole binary")
+        check(fetch(port, good) == b"", "the same token again (a replay) gets nothing")
+        wrong = share_token(os.urandom(32).hex(), os.urandom(16).hex())
+        check(fetch(port, wrong) == b"", "a token from another secret gets nothing")
+        for name, line in (("garbage", os.urandom(300)), ("an empty line", b"\n"),
+                           ("uppercase hex", good.upper()), ("a token and more", good + b"x"),
+                           ("a token without its newline, then EOF", good[:-1])):
+            check(fetch(port, line) == b"", "%s gets nothing" % name)
+        start = time.monotonic()
+        trickle = [good[i:i + 1] for i in range(10)]
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as c:
+            closed = False
+            for b in trickle:
+                try:
+                    c.sendall(b)
+                    time.sleep(0.7)
+                except OSError:
+                    closed = True
+                    break
+            c.settimeout(10)
+            try:
+                closed = closed or c.recv(10) == b""
+            except OSError:
+                closed = True
+        check(closed and time.monotonic() - start < 9, "a trickled line is cut off within the line's 5 s")
+        before = relay.sample()
+        flood = [socket.create_connection(("127.0.0.1", port), timeout=10) for _ in range(300)]
+        time.sleep(0.5)
+        during = relay.sample()
+        check(during["Threads"] == before["Threads"] and during["fds"] <= before["fds"] + 20,
+              "300 idle connections: no new thread, at most 16 of them held (threads %d -> %d, fds %d -> %d)"
+              % (before["Threads"], during["Threads"], before["fds"], during["fds"]))
+        check(fetch(port, share_token(secret, os.urandom(16).hex())) == binary,
+              "while they wait, a real fetch still gets the binary")
+        for c in flood:
+            c.close()
+        deadline = time.monotonic() + 5
+        while relay.sample()["fds"] > before["fds"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        check(relay.sample()["fds"] <= before["fds"], "and once they leave, no descriptor stays behind")
+        time.sleep(1.2)  # refusals are reported at most once a second
+        refused = relay.of_type("refused")
+        check(refused and refused[-1]["count"] >= 8 and any("relay share:" in r["reason"] for r in refused),
+              "the relay reports the refusals (%d so far) as 'relay share: ...'" % (refused[-1]["count"] if refused else 0))
+        rc, _ = relay.close(1.5)
+        check(rc == 0, "the relay exits 0 when its stdin closes while lending")
+    finally:
+        relay.kill()
+
+
 def main():
     work = tempfile.mkdtemp(prefix="relay-listener-")
     try:
@@ -686,6 +777,7 @@ def main():
         bad_part_then_new_parent(work, hash_hex)
         striped_liars(work, hash_hex)
         striped_window_reconnects(work, hash_hex)
+        share_port_attacks(work, hash_hex)
         print("%d passed, 0 failed (%.1f s)" % (CHECKS, time.monotonic() - started))
         return 0
     except (Failed, hp.Refusal, OSError, subprocess.TimeoutExpired) as e:

@@ -168,12 +168,14 @@ void probe_files(NodeRun& run, const wire::FilesProbe& files, const Options& o) 
 }  // namespace
 
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays,
-                const wire::FilesProbe* files) {
+                RelayDonors& donors, const wire::FilesProbe* files) {
   run.status->stage = Stage::Connecting;
   run.ssh = ssh_config(run.node, o);
-  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, relays, o.probe_timeout, o.stall_timeout,
+  run.relay = std::make_unique<RemoteRelay>(run.node, run.ssh, relays, donors, o.probe_timeout, o.stall_timeout,
                                             shutdown_flag());
   run.relay->start();
+  run.result.relay = run.relay->relay_from();
+  run.result.relay_bytes = run.relay->relay_bytes();
   run.status->stage = Stage::Probing;
   if (files) return probe_files(run, *files, o);
   // activate loads nothing: the layer lists, costly on a busy node, are not needed.

@@ -51,7 +51,7 @@ SshConfig ssh_config(const Node& node, const Options& o);
 // Connects, starts the relay, asks what the node has, decides what it needs;
 // with `files`, of the files payload instead of the images (no runtime).
 void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Options& o, const RelaySet& relays,
-                const wire::FilesProbe* files = nullptr);
+                RelayDonors& donors, const wire::FilesProbe* files = nullptr);
 
 // A loading node must have room for its spool (its stream, in
 // ~/.cache/treesync) and for docker load (about twice the layers it loads,

@@ -1,14 +1,12 @@
 #include "src/delivery/rollout.h"
 
-#include <netdb.h>
-#include <sys/socket.h>
-
 #include <algorithm>
 #include <utility>
 
 #include "src/cache/image_platform.h"
 #include "src/delivery/caps.h"
 #include "src/report/events.h"
+#include "src/ssh/numeric_address.h"
 #include "src/wire/edge_auth.h"
 #include "topology/stripes.h"
 
@@ -24,19 +22,6 @@ constexpr int kDirectConnectMs = 3000;
 // up (a slow uplink, or starved itself): at a tenth of the rate it is
 // reached in seconds, and spools and TCP never hold stripes this far apart.
 constexpr std::uint64_t kSlowLag = 32u << 20;
-
-// Relays take numeric addresses only (no name lookups in a static binary).
-std::string numeric_address(const std::string& host) {
-  addrinfo hints{}, *found = nullptr;
-  hints.ai_socktype = SOCK_STREAM;
-  int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found);
-  if (rc != 0) throw NodeError("plan", "cannot resolve " + host + ": " + gai_strerror(rc));
-  char text[NI_MAXHOST];
-  rc = getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
-  freeaddrinfo(found);
-  if (rc != 0) throw NodeError("plan", "cannot resolve " + host + ": " + gai_strerror(rc));
-  return text;
-}
 
 }  // namespace
 
@@ -174,7 +159,7 @@ void Rollout::open_receivers() {
     if (run.failed()) return;
     check_space(run, spool_bytes(m), bundle.raw_size_of(run.need));
     if (run.failed()) return;
-    address_[m] = numeric_address(run.ssh.host);
+    address_[m] = numeric_address(run.ssh.host, "plan");
     std::vector<wire::StripeParent> parents;
     {
       std::lock_guard<std::mutex> lock(mu_);

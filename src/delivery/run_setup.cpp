@@ -84,6 +84,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
     s->files = wire::FilesProbe{o.dest, s->manifest.files, s->manifest.dirs, o.mirror};
   }
   s->relays = RelaySet::load(o.relay_paths);
+  s->donors = std::make_unique<RelayDonors>(std::max(1, o.fanout), std::max(1, o.fanout));
 
   s->progress = std::make_unique<Progress>(Progress::style_for(2, o.quiet), stderr);
   s->runs.resize(nodes.size());
@@ -115,7 +116,7 @@ std::unique_ptr<RunSetup> setup_and_probe(const Options& o, bool early) {
   setup->prober_ = std::thread([setup, &o] {
     for_each_node(setup->runs, static_cast<std::size_t>(o.max_workers), [setup, &o](NodeRun& run) {
       try {
-        probe_node(run, setup->wanted, o, setup->relays, setup->files_target());
+        probe_node(run, setup->wanted, o, setup->relays, *setup->donors, setup->files_target());
       } catch (const NodeError& e) {
         run.fail(e.step, e.what());
       } catch (const std::exception& e) {

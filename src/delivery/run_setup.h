@@ -29,6 +29,7 @@ struct RunSetup {
   FileManifest manifest;            // --files: what the payload holds
   std::optional<wire::FilesProbe> files;  // --files: what each relay is asked and writes
   RelaySet relays;
+  std::unique_ptr<RelayDonors> donors;  // nodes lending their relay to others; outlives runs
   std::vector<NodeRun> runs;
   std::unique_ptr<Progress> progress;
 

@@ -123,7 +123,7 @@ std::uint64_t retry_failed(RunSetup& s, const Options& o, Payload& payload) {
         run.status->bytes = 0;
       }
       for_each_node(again, static_cast<std::size_t>(o.max_workers),
-                    [&](NodeRun& run) { probe_node(run, s.wanted, o, s.relays, s.files_target()); });
+                    [&](NodeRun& run) { probe_node(run, s.wanted, o, s.relays, *s.donors, s.files_target()); });
       payload.prepare_for(again, s.wanted, o);
       sent += deliver(again, payload.input(s.wanted, o), topology::Mode::Flat);
     });

@@ -117,7 +117,8 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
       ("mode", "auto (the mode predicted fastest), flat (the source sends to each node), stripes (K striped "
        "trees: every node forwards about one copy) or tree (one K-ary tree)",
        cxxopts::value<std::string>()->default_value("auto"), "MODE")
-      ("fanout", "Stripes: K stripes, K children per forwarding node (1: a chain); tree: most children of any sender", cxxopts::value<int>()->default_value("4"), "K")
+      ("fanout", "Stripes: K stripes, K children per forwarding node (1: a chain); tree: most children of any sender; "
+       "also the nodes the source ships the relay to, and how many each node lends it to", cxxopts::value<int>()->default_value("4"), "K")
       ("max-workers", "Flat: most nodes served at once", cxxopts::value<int>()->default_value("10"), "N")
       ("spool-window", "Most bytes of the stream a node keeps on disk besides its runtime's own copy; a child that "
        "falls further behind its parent is fed by the source (0: the whole stream)",

@@ -19,8 +19,10 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
   wire::Json images = wire::Json::array();
   for (const auto& [ref, id] : run.images) images.push_back({{"ref", ref}, {"id", id}});
   wire::Json list = wire::Json::array();
+  std::uint64_t relay_bytes = 0;
   for (std::size_t i = 0; i < nodes.size(); ++i) {
     const NodeResult& n = nodes[i];
+    relay_bytes += n.relay_bytes;
     wire::Json j = {{"name", n.node},       {"host", n.host},
                     {"outcome", outcome_name(n.outcome)},
                     {"runtime", n.runtime.empty() ? wire::Json(nullptr)
@@ -31,6 +33,7 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                                                {"sudo", n.sudo}}},
                     {"action", or_null(n.action)},
                     {"parent", or_null(n.parent)}, {"refused_connections", n.refused}, {"via_ssh", n.via_ssh},
+                    {"relay", or_null(n.relay)},
                     {"bytes", n.bytes},     {"layers", n.layers},   {"seconds", n.seconds},
                     {"step", or_null(n.step)}, {"error", or_null(n.reason)}};
     if (i < extra.size()) j.update(extra[i]);
@@ -50,6 +53,7 @@ wire::Json make_report(const RunSummary& run, const std::vector<NodeResult>& nod
                                               {"compression", run.bundle->compression}}
                                  : wire::Json(nullptr)},
           {"source_bytes", run.source_bytes},
+          {"relay_bytes", relay_bytes},
           {"exit_status", run.exit_status},
           {"source_cost", {{"cpu_seconds", run.source_cost.cpu_seconds},
                            {"peak_rss_bytes", run.source_cost.peak_rss_bytes},

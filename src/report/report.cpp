@@ -147,6 +147,21 @@ void print_summary(std::ostream& out, const std::vector<NodeResult>& results, st
     out << "source sent " << human_bytes(source_bytes) << " (" << ratio << " x the " << human_bytes(bundle_size)
         << " of " << whole << ", as sent)\n";
   }
+  out << relays_line(results);
+}
+
+std::string relays_line(const std::vector<NodeResult>& results) {
+  std::size_t cached = 0, sent = 0, lent = 0;
+  std::uint64_t bytes = 0;
+  for (const auto& r : results) {
+    bytes += r.relay_bytes;
+    if (r.relay == "cached") ++cached;
+    else if (r.relay == "source") ++sent;
+    else if (!r.relay.empty()) ++lent;
+  }
+  if (cached + sent + lent == 0) return "";
+  return "relays: " + std::to_string(sent) + " sent by the source (" + human_bytes(bytes) + "), " +
+         std::to_string(lent) + " lent by other nodes, " + std::to_string(cached) + " cached\n";
 }
 
 bool all_succeeded(const std::vector<NodeResult>& results) {

@@ -29,6 +29,8 @@ struct NodeResult {
   std::string parent;  // who sent it its stream: "source" or a node ("" if nobody)
   std::uint64_t refused = 0;  // connections to its relay that could not prove an edge key
   bool via_ssh = false;       // the source fed it through an SSH tunnel (no TCP route to its relay)
+  std::string relay;          // where its relay came from: "cached", "source", or the node that lent it
+  std::uint64_t relay_bytes = 0;  // relay bytes the source sent it
 };
 
 const char* outcome_name(Outcome o);
@@ -43,6 +45,8 @@ std::string human_bytes(std::uint64_t bytes);
 // any scale (every node is in the --json report).
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
                    std::uint64_t bundle_size, const char* whole = "every layer");
+// Where the nodes' relays came from, one line ("" if no node got that far).
+std::string relays_line(const std::vector<NodeResult>& results);
 // True only if every node ended with every image.
 bool all_succeeded(const std::vector<NodeResult>& results);
 

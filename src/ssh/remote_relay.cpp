@@ -7,11 +7,18 @@
 #include <spdlog/spdlog.h>
 
 #include "src/errors.h"
+#include "src/ssh/numeric_address.h"
+#include "src/wire/edge_auth.h"
 
 namespace treesync {
 namespace {
 
 constexpr int kReplyTimeoutS = 60;
+// A relay is a few MiB: a fetch this slow (or a connect that goes
+// unanswered this long) is better left to the source.
+constexpr int kFetchTimeoutS = 20;
+// The fetch's exit status when the node itself cannot fetch: not the lender's fault.
+constexpr int kFetchUnsupported = 3;
 
 template <typename... M>
 bool one_of(const std::string& type, std::tuple<M...>*) {
@@ -26,20 +33,28 @@ bool is_event(const std::string& type) {
 // computed: nothing from the command line or the inventory reaches the shell.
 std::string relay_file(const std::string& hash) { return "\"$HOME/.cache/treesync/treesync-relay-" + hash + "\""; }
 
-// `cat` exits 0 when the upload is cut, so the temp file is checked (size,
-// then SHA-256) before it takes the name later runs trust with `test -x`.
-std::string install_command(const std::string& hash, std::size_t size, const std::string& sha256) {
-  const std::string n = std::to_string(size);
+// Where the relay's bytes come from: `cat` of what the source sends on
+// stdin, or a fetch from a node that runs this relay (relay/relay_share.h),
+// with bash's /dev/tcp as the client, so nothing of ours need be on the
+// node first. Either exits 0 when cut short, so the temp file is checked
+// (size, then SHA-256) before it takes the name later runs trust with
+// `test -x`: a lender that lies is caught here.
+std::string install_command(const RelayBinary& binary, const std::string& source, const std::string& what) {
+  const std::string n = std::to_string(binary.bytes.size());
   return "umask 077 && mkdir -p \"$HOME/.cache/treesync\" || exit 1; "
-         "t=\"$HOME/.cache/treesync/.upload-" + hash + "-$$\"; trap 'rm -f \"$t\"' EXIT; "
-         "cat > \"$t\" || exit 1; "
+         "t=\"$HOME/.cache/treesync/." + what + "-" + binary.hash + "-$$\"; trap 'rm -f \"$t\"' EXIT; " +
+         source + " > \"$t\" || exit 1; "
          "n=$(wc -c < \"$t\"); [ \"$n\" -eq " + n + " ] || "
-         "{ echo \"the upload was cut short: $n of " + n + " bytes arrived\" >&2; exit 1; }; "
+         "{ echo \"the " + what + " was cut short: $n of " + n + " bytes arrived\" >&2; exit 1; }; "
          "command -v sha256sum > /dev/null || { echo \"sha256sum not found: cannot check the relay's bytes before "
          "installing it (install coreutils on the node)\" >&2; exit 1; }; "
-         "s=$(sha256sum < \"$t\") || exit 1; [ \"${s%% *}\" = " + sha256 + " ] || "
-         "{ echo \"the uploaded relay's SHA-256 is ${s%% *}, not " + sha256 + "\" >&2; exit 1; }; "
-         "chmod 700 \"$t\" && mv -f \"$t\" " + relay_file(hash);
+         "s=$(sha256sum < \"$t\") || exit 1; [ \"${s%% *}\" = " + binary.sha256 + " ] || "
+         "{ echo \"the " + what + "ed relay's SHA-256 is ${s%% *}, not " + binary.sha256 + "\" >&2; exit 1; }; "
+         "chmod 700 \"$t\" && mv -f \"$t\" " + relay_file(binary.hash);
+}
+
+bool numeric_ip(const std::string& s) {
+  return !s.empty() && s.size() <= 45 && s.find_first_not_of("0123456789abcdefABCDEF.:") == std::string::npos;
 }
 
 // "uname -m", then the hash of each of `relays` the node has cached.
@@ -57,13 +72,26 @@ std::string first_line(const std::string& s) {
 
 }  // namespace
 
-std::string relay_install_command(const RelayBinary& binary) {
-  return install_command(binary.hash, binary.bytes.size(), binary.sha256);
+std::string relay_install_command(const RelayBinary& binary) { return install_command(binary, "cat", "upload"); }
+
+std::string relay_fetch_command(const RelayBinary& binary, const Donor& donor, const std::string& nonce) {
+  // The only values from outside this file: checked to be what they must.
+  if (!numeric_ip(donor.address) || donor.port <= 0 || donor.port > 65535 ||
+      nonce.size() != 2 * wire::kNonceBytes || nonce.find_first_not_of("0123456789abcdef") != std::string::npos)
+    throw NodeError("install relay", "refusing to fetch from " + donor.node + ": not a numeric address and port");
+  const std::string token = nonce + " " + wire::share_mac(donor.secret, nonce);
+  return "timeout 5 bash -c : 2> /dev/null || "
+         "{ echo \"bash and timeout are needed to fetch the relay from a node\" >&2; exit " +
+         std::to_string(kFetchUnsupported) + "; }; " +
+         install_command(binary,
+                         "timeout " + std::to_string(kFetchTimeoutS) + " bash -c 'exec 3<>/dev/tcp/" + donor.address +
+                             "/" + std::to_string(donor.port) + " && echo " + token + " >&3 && cat <&3'",
+                         "fetch");
 }
 
-RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int probe_timeout_s, int stall_timeout_s,
-                         const std::atomic<bool>& stop)
-    : node_(node), ssh_config_(std::move(ssh)), relays_(relays), probe_timeout_s_(probe_timeout_s),
+RemoteRelay::RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, RelayDonors& donors,
+                         int probe_timeout_s, int stall_timeout_s, const std::atomic<bool>& stop)
+    : node_(node), ssh_config_(std::move(ssh)), relays_(relays), donors_(donors), probe_timeout_s_(probe_timeout_s),
       stall_timeout_s_(stall_timeout_s), stop_(stop) {}
 
 RemoteRelay::~RemoteRelay() { stop(); }
@@ -80,17 +108,39 @@ void RemoteRelay::start() {
   binary_ = &relays_.for_machine(machine);
   bool cached = false;
   while (std::getline(lines, hash)) cached = cached || hash == binary_->hash;
-  if (!cached) upload();
+  relay_from_ = "cached";
+  if (!cached) install();
   std::string why = launch();
-  if (why.empty()) return;
-  // An upload just made passed its SHA-256 check: sending it again would
-  // not help. A cached one may be the remains of an upload that was cut.
+  if (why.empty()) return lend();
+  // A relay just installed passed its SHA-256 check: installing it again
+  // would not help. A cached one may be the remains of an upload that was cut.
   if (!cached) throw NodeError("install relay", "the relay does not start: " + why);
-  spdlog::warn("{}: the cached relay does not start ({}); uploading it again", node_.name, why);
+  spdlog::warn("{}: the cached relay does not start ({}); installing it again", node_.name, why);
   ssh_run(*session_, "rm -f " + relay_file(binary_->hash), "", nullptr, nullptr);
-  upload();
+  install();
   why = launch();
-  if (!why.empty()) throw NodeError("install relay", "the relay does not start, even after a fresh upload: " + why);
+  if (!why.empty()) throw NodeError("install relay", "the relay does not start, even after a fresh install: " + why);
+  lend();
+}
+
+void RemoteRelay::install() {
+  RelayDonors::Lease lease = donors_.acquire(binary_->hash, stop_);
+  if (const Donor* donor = lease.donor()) {
+    std::string err;
+    const int rc = ssh_run(*session_, relay_fetch_command(*binary_, *donor, wire::new_nonce()), "", nullptr, &err);
+    if (rc == 0) {
+      lease.fetched();
+      spdlog::debug("{}: fetched the relay from {}", node_.name, donor->node);
+      relay_from_ = donor->node;
+      return;
+    }
+    // The source still can: a node that cannot fetch (no bash) or reach this
+    // lender (a firewall) costs the source one relay, not the run.
+    lease.failed(rc != kFetchUnsupported);
+    spdlog::warn("{}: cannot fetch the relay from {} ({}); the source sends it", node_.name, donor->node,
+                 first_line(err));
+  }
+  upload();
 }
 
 void RemoteRelay::upload() {
@@ -98,6 +148,21 @@ void RemoteRelay::upload() {
   std::string err;
   if (ssh_run(*session_, relay_install_command(*binary_), binary_->bytes, nullptr, &err) != 0)
     throw NodeError("install relay", "cannot store the relay in ~/.cache/treesync: " + first_line(err));
+  relay_from_ = "source";
+  relay_bytes_ += binary_->bytes.size();
+}
+
+void RemoteRelay::lend() {
+  try {
+    const std::string address = numeric_address(ssh_config_.host, "lend relay");
+    const std::string secret = wire::new_edge_key();
+    const int port = request<wire::Sharing>(wire::ShareRelay{address, secret}, kReplyTimeoutS).port;
+    donors_.add(binary_->hash, {node_.name, address, port, secret});
+  } catch (const NodeError& e) {
+    if (e.relay_lost) throw;
+    donors_.cannot_lend();
+    spdlog::debug("{}: the relay does not lend itself: {}", node_.name, e.what());
+  }
 }
 
 std::string RemoteRelay::launch() {
@@ -180,6 +245,7 @@ void RemoteRelay::tag(const std::string& id, const std::vector<std::string>& ref
 }
 
 void RemoteRelay::stop() {
+  donors_.remove(node_.name);
   if (!control_) return;
   try {
     session_->set_timeout_ms(5000);

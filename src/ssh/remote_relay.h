@@ -14,6 +14,7 @@
 
 #include "src/wire/messages.h"
 #include "src/input/inventory.h"
+#include "src/ssh/relay_donors.h"
 #include "src/ssh/relay_set.h"
 #include "src/ssh/ssh.h"
 
@@ -24,20 +25,29 @@ namespace treesync {
 // (sha256sum on the node; none there: refused) match `binary`. Fixed text
 // plus hex we computed, nothing else.
 std::string relay_install_command(const RelayBinary& binary);
+// The same install, of bytes fetched from `donor` with the one-time token
+// for `nonce` (hex), instead of read from stdin.
+std::string relay_fetch_command(const RelayBinary& binary, const Donor& donor, const std::string& nonce);
 
 class RemoteRelay {
  public:
   // `probe_timeout_s`: how long the relay may take to start and to answer
   // the probe; `stall_timeout_s`: how long a load may go without a word.
-  RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, int probe_timeout_s, int stall_timeout_s,
-              const std::atomic<bool>& stop);
+  // `donors`: who else lends relays in this run; this one joins them.
+  RemoteRelay(const Node& node, SshConfig ssh, const RelaySet& relays, RelayDonors& donors, int probe_timeout_s,
+              int stall_timeout_s, const std::atomic<bool>& stop);
   ~RemoteRelay();
 
   // Connects, learns the node's architecture (uname -m) and so its relay,
-  // uploads that relay if the node lacks it, starts it. A cached
-  // relay that exits before its hello (damaged, truncated, not executable)
-  // is deleted, uploaded again and started once more.
+  // installs that relay if the node lacks it (fetched from a node that
+  // lends it, else uploaded), starts it, and has it lend itself to others.
+  // A cached relay that exits before its hello (damaged, truncated, not
+  // executable) is deleted, installed again and started once more.
   void start();
+  // Where the node's relay came from: "cached", "source", or the node that lent it.
+  const std::string& relay_from() const { return relay_from_; }
+  // The relay bytes the source itself sent to this node.
+  std::uint64_t relay_bytes() const { return relay_bytes_; }
 
   // With `layers`, also the layer lists of every image on the node (costly
   // on a node with many images: only the first probe asks).
@@ -72,7 +82,11 @@ class RemoteRelay {
   void stop();
 
  private:
+  void install();
   void upload();
+  // Has the started relay lend itself to nodes that lack it; a relay that
+  // cannot (no numeric address, the port refused) just does not.
+  void lend();
   // Starts the cached relay: "" once it said hello, else why it exited
   // before that. Throws for anything else (silence, an interrupt).
   std::string launch();
@@ -92,6 +106,9 @@ class RemoteRelay {
   Node node_;
   SshConfig ssh_config_;
   const RelaySet& relays_;
+  RelayDonors& donors_;
+  std::string relay_from_;
+  std::uint64_t relay_bytes_ = 0;
   const RelayBinary* binary_ = nullptr;  // the node's, chosen by start()
   int probe_timeout_s_;
   int stall_timeout_s_;

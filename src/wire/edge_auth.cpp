@@ -19,4 +19,8 @@ std::string accept_mac(const std::string& key, const std::string& receiver_nonce
                                   std::to_string(offset));
 }
 
+std::string share_mac(const std::string& secret, const std::string& nonce) {
+  return hmac_sha256_hex(secret, "treesync relay share\n" + nonce);
+}
+
 }  // namespace wire

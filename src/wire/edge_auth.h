@@ -22,4 +22,9 @@ std::string answer_mac(const std::string& key, const std::string& receiver_nonce
 std::string accept_mac(const std::string& key, const std::string& receiver_nonce, const std::string& sender_nonce,
                        std::uint64_t offset);
 
+// A relay lending its binary (messages.h, ShareRelay) hands it to whoever
+// shows "NONCE MAC\n" with MAC = share_mac(secret, NONCE), once per NONCE:
+// a line a shell can send, minted by the source for one fetch.
+std::string share_mac(const std::string& secret, const std::string& nonce);
+
 }  // namespace wire

@@ -87,6 +87,15 @@ struct TagRequest {
   std::vector<std::string> untag;  // names to take off the image after tagging (its staged ones)
 };
 
+// Lend this relay's own binary to nodes of the run that lack it (docs/
+// protocol.md, "Relays that travel"): listen on `listen` for fetches that
+// show a one-time token made from `secret`.
+struct ShareRelay {
+  static constexpr const char* kType = "share_relay";
+  std::string listen;  // numeric IP
+  std::string secret;  // hex, wire::kEdgeKeyBytes
+};
+
 // The files payload (docs/guide.en.md, --files): where the files go and
 // what the whole payload is; the relay answers which it holds already, and
 // keeps this for the receive that follows (it writes only these paths,
@@ -144,6 +153,11 @@ struct FilesProbed {
 
 struct Listening {
   static constexpr const char* kType = "listening";
+  int port = 0;
+};
+
+struct Sharing {
+  static constexpr const char* kType = "sharing";
   int port = 0;
 };
 
@@ -258,8 +272,10 @@ struct Resume {
   std::uint64_t offset = 0;
 };
 
-using ControlRequests = std::tuple<ProbeRequest, FilesProbe, ReceiveRequest, ExpectParent, ForwardRequest, TagRequest>;
-using ControlReplies = std::tuple<Hello, ProbeReply, FilesProbed, Listening, Forwarding, Loaded, Tagged, ErrorReply>;
+using ControlRequests =
+    std::tuple<ProbeRequest, FilesProbe, ReceiveRequest, ExpectParent, ForwardRequest, TagRequest, ShareRelay>;
+using ControlReplies =
+    std::tuple<Hello, ProbeReply, FilesProbed, Listening, Forwarding, Loaded, Tagged, Sharing, ErrorReply>;
 using ControlEvents = std::tuple<Progress, Received, Forwarded, ChildFailed, Corrupt, Refused, BadPart, ParentExpected>;
 using LinkMessages = std::tuple<Challenge, Answer, Accept, Resume>;
 
@@ -275,6 +291,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, stripe, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, stripe, parts, key)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin, untag)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ShareRelay, listen, secret)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ImageState, present, tags)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ProbeReply, runtime, version, store, arch, sudo, root_dir, root_free, temp_dir, temp_free, spool_free, spool_on_root, images, layers)
@@ -282,6 +299,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Listening, port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Forwarding, children)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Loaded, ids, received, wire_bytes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Tagged, id)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Sharing, port)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ErrorReply, step, message)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Progress, received, complete, stripes)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Received, bytes)
