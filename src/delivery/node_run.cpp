@@ -157,7 +157,7 @@ void probe_files(NodeRun& run, const wire::FilesProbe& files, const Options& o) 
   run.result.runtime = "files";
   run.result.store = files.dest;
   run.result.layers = run.need.size();
-  run.status->stage = Stage::Waiting;
+  run.status->stage = Stage::Probed;
   spdlog::info("{}: holds {} of {} file(s) at {}{}, {}", run.node.name, f.have.size(), files.files.size(), files.dest,
                f.fixes ? ", " + std::to_string(f.fixes) + " other change(s)" : "", action_name(run.decision.action));
   events::emit("probed", run.node.name,
@@ -190,7 +190,7 @@ void probe_node(NodeRun& run, const std::vector<WantedImage>& wanted, const Opti
   run.result.store = p.store;
   run.result.arch = p.arch;
   run.result.sudo = p.sudo;
-  run.status->stage = Stage::Waiting;
+  run.status->stage = Stage::Probed;
   spdlog::info("{}: {}, {}", run.node.name, runtime_line(p), action_name(run.decision.action));
   const bool has_images = std::all_of(wanted.begin(), wanted.end(), [&](const WantedImage& w) {
     auto it = on_node.find(w.id);

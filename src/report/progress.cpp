@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <map>
 
 #include "src/report/report.h"
 
@@ -33,6 +34,7 @@ const char* stage_name(Stage s) {
     case Stage::Waiting: return "waiting";
     case Stage::Connecting: return "connecting";
     case Stage::Probing: return "probing";
+    case Stage::Probed: return "probed";
     case Stage::Receiving: return "receiving";
     case Stage::Loading: return "loading";
     case Stage::Verifying: return "verifying";
@@ -151,8 +153,18 @@ std::vector<std::string> Progress::live_lines(double rate) {
     std::snprintf(buf, sizeof buf, "  %-16.16s %-10s %s", n->name.c_str(), stage_name(n->stage), amount.c_str());
     lines.push_back(buf);
   }
-  if (shown.size() < nodes_.size() - done - failed)
+  if (shown.size() < nodes_.size() - done - failed) {
     lines.push_back("  ... " + std::to_string(nodes_.size() - done - failed - shown.size()) + " more in progress");
+    // Many nodes: how far the others got, so a long contact phase (a
+    // thousand logins) visibly moves while no byte does.
+    std::map<Stage, std::size_t> at;
+    for (const auto& n : nodes_) ++at[n->stage];
+    std::string by = "  by stage:";
+    for (const auto& [stage, count] : at)
+      if (stage != Stage::Done && stage != Stage::Failed)
+        by += (by.back() == ':' ? " " : ", ") + std::to_string(count) + " " + stage_name(stage);
+    lines.push_back(by);
+  }
   std::snprintf(buf, sizeof buf, "total: %zu/%zu done, %zu failed, %zu active, %s / %s, %s/s %s", done, nodes_.size(),
                 failed, loading, human_bytes(bytes).c_str(), human_bytes(total).c_str(),
                 human_bytes(static_cast<std::uint64_t>(rate)).c_str(),

@@ -1,6 +1,6 @@
 // What each node is doing, for people: on a terminal a block of lines
-// redrawn in place (one per node, or for many nodes the counts and the
-// slowest ones); otherwise a plain timestamped line every few seconds.
+// redrawn in place (one per node, or for many nodes the slowest ones, the
+// count in each unfinished stage and the total); otherwise a plain timestamped line every few seconds.
 // Log lines go through here too, so they print above the live block.
 #pragma once
 
@@ -16,7 +16,8 @@
 
 namespace treesync {
 
-enum class Stage { Waiting, Connecting, Probing, Receiving, Loading, Verifying, Done, Failed };
+// Waiting: not contacted yet; Probed: probed, waiting for its stream.
+enum class Stage { Waiting, Connecting, Probing, Probed, Receiving, Loading, Verifying, Done, Failed };
 const char* stage_name(Stage s);
 
 // One node's live state; written by its worker, read by the renderer.

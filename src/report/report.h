@@ -39,7 +39,10 @@ std::map<std::string, std::size_t> outcome_counts(const std::vector<NodeResult>&
 std::string human_bytes(std::uint64_t bytes);
 // source_bytes: what the source itself sent, shown against the bundle's
 // size (`whole`: every layer, compressed as sent, or every file: what one
-// empty node needs).
+// empty node needs). A row per node up to 40 nodes; past that the failed
+// and unfinished ones (20), the slowest others (10), and a line counting
+// each kind left out, with the most common failures: a bounded table at
+// any scale (every node is in the --json report).
 void print_summary(std::ostream& out, const std::vector<NodeResult>& results, std::uint64_t source_bytes,
                    std::uint64_t bundle_size, const char* whole = "every layer");
 // Where the nodes' relays came from, one line ("" if no node got that far).
