@@ -160,6 +160,10 @@ std::string encode(std::chrono::system_clock::time_point at, double elapsed, con
   return e.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
+namespace {
+constexpr double kMinGapSeconds = 0.8;
+}  // namespace
+
 bool ReceivingThrottle::due(const std::string& node, TimePoint now, std::uint64_t bytes, std::uint64_t total,
                             double* rate) {
   auto it = last_.find(node);
@@ -170,7 +174,10 @@ bool ReceivingThrottle::due(const std::string& node, TimePoint now, std::uint64_
   }
   Sample& last = it->second;
   const double seconds = std::chrono::duration<double>(now - last.at).count();
-  if (seconds < 1.0) return false;
+  // A relay reports once a second; the source sees two reports a little
+  // closer than that as often as a little further apart (its threads poll
+  // many relays): dropping those would halve the events' pace.
+  if (seconds < kMinGapSeconds) return false;
   // A finished stream's relay keeps reporting the same count while it loads.
   if (bytes == last.bytes && bytes >= total) return false;
   // After a bad part the node rewinds: no negative rates.
