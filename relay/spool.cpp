@@ -87,8 +87,16 @@ void Spool::append(std::string_view bytes) {
     std::lock_guard<std::mutex> lock(mu_);
     at = written_;
     if (at + bytes.size() > size_) throw std::runtime_error("chunk runs past the end of the archive");
-    if (bytes.size() > capacity_ || !fits(bytes.size()))
-      throw std::runtime_error("chunk at offset " + std::to_string(at) + " does not fit the spool window");
+    if (bytes.size() > capacity_) throw std::runtime_error("chunk is larger than the spool window");
+    // A child that arrived, or went back, after wait_for_room made room is
+    // given up on (the source feeds it from elsewhere), not a reason to fail
+    // this node; only the load may refuse the bytes.
+    for (auto& [id, r] : readers_) {
+      if (!in_way(r, bytes.size())) continue;
+      if (!r.evictable)
+        throw std::runtime_error("chunk at offset " + std::to_string(at) + " does not fit the spool window");
+      r.evicted = true;
+    }
     // The bytes this append overwrites are gone from now on: a reader that
     // copies them meanwhile must not trust its copy.
     if (at + bytes.size() > capacity_) oldest_ = std::max(oldest_, at + bytes.size() - capacity_);

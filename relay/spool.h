@@ -55,7 +55,8 @@ class Spool {
   // back for the patience are given up on meanwhile.
   bool wait_for_room(std::size_t n, int timeout_ms);
   // Appends bytes that must start at written(); throws with errno text
-  // (ENOSPC), or if they do not fit (wait_for_room first).
+  // (ENOSPC), or if they would overwrite what the load still needs
+  // (wait_for_room first). Children in their way are given up on.
   void append(std::string_view bytes);
   // Copies up to n bytes at offset, waiting until they are written; `who`
   // needs nothing before offset any more. Returns 0 at the end of the

@@ -243,6 +243,24 @@ TEST_CASE("spool window: a child that lets the writer on a byte at a time is giv
   CHECK(took < std::chrono::seconds(5));
 }
 
+TEST_CASE("spool window: a child that comes, or goes back, after the writer made room is given up on, not the append") {
+  TempDir dir;
+  relay::Spool spool(dir.path + "/spool", 100, 8, std::chrono::milliseconds(5000));
+  spool.append("abcdefgh");
+  REQUIRE(spool.wait_for_room(4, 20));      // nobody reads yet: room
+  const auto late = spool.add_reader(true);  // a child's sender starts at the oldest byte, in the way
+  char buf[4];
+  spool.append("ijkl");                      // no throw: the late child is out
+  CHECK(spool.written() == 12);
+  CHECK_THROWS_AS(spool.read(4, buf, 4, late), relay::Evicted);
+  // The load is never given up on: bytes it still needs are refused.
+  const auto load = spool.add_reader(false);
+  CHECK_THROWS_WITH(spool.append("m"), Catch::Contains("does not fit the spool window"));
+  REQUIRE(spool.read(4, buf, 4, load) == 4);
+  spool.append("mnop");
+  CHECK(spool.written() == 16);
+}
+
 TEST_CASE("spool window: a rewind keeps only the bytes no append has overwritten") {
   TempDir dir;
   relay::Spool spool(dir.path + "/spool", 100, 8);
