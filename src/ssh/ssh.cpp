@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include <optional>
 #include <set>
 #include <sstream>
+#include <thread>
 #include <vector>
 
 #include <openssl/evp.h>
@@ -119,6 +121,22 @@ void set_socket_options(int fd) {
   setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_timeout, sizeof user_timeout);
 }
 
+// An sshd past its MaxStartups closes new connections before it sends its
+// banner; that clears as the logins ahead finish (a bastion taking
+// hundreds of logins, other clients' among them), so a connection closed
+// during the handshake is tried again, a little later, outside the
+// handshake gate. libssh2 reports it as "Failed getting banner" with the
+// receive's own error code.
+struct ClosedEarly : NodeError {
+  using NodeError::NodeError;
+};
+constexpr int kHandshakeAttempts = 3;
+
+bool closed_early(int libssh2_errno) {
+  return libssh2_errno == LIBSSH2_ERROR_BANNER_RECV || libssh2_errno == LIBSSH2_ERROR_SOCKET_RECV ||
+         libssh2_errno == LIBSSH2_ERROR_SOCKET_DISCONNECT;
+}
+
 }  // namespace
 
 void ssh_global_init() {
@@ -130,9 +148,19 @@ void ssh_global_init() {
 SshSession::SshSession(const SshConfig& config) : config_(config) {
   try {
     if (config_.jumps.empty()) {
-      HandshakeGate::Slot slot(handshake_gate());
-      connect_socket();
-      start();
+      for (int attempt = 1;; ++attempt) {
+        try {
+          HandshakeGate::Slot slot(handshake_gate());
+          connect_socket();
+          start();
+          break;
+        } catch (const ClosedEarly&) {
+          ::close(sock_);
+          sock_ = -1;
+          if (attempt == kHandshakeAttempts) throw;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(250 * attempt));
+      }
     } else {
       connect_via_jumps();
       HandshakeGate::Slot slot(handshake_gate());
@@ -176,8 +204,10 @@ void SshSession::start() {
     if (libssh2_session_handshake(session_, sock_) != 0) {
       // Through a jump host, why its channel closed says more than libssh2.
       const std::string hop = over_ ? over_->failure() : "";
-      throw NodeError("connect", "SSH handshake with " + endpoint(config_) + " failed: " +
-                                     (hop.empty() ? last_error() : hop));
+      const std::string why =
+          "SSH handshake with " + endpoint(config_) + " failed: " + (hop.empty() ? last_error() : hop);
+      if (!over_ && closed_early(libssh2_session_last_errno(session_))) throw ClosedEarly("connect", why);
+      throw NodeError("connect", why);
     }
     verify_host_key();
     authenticate();
