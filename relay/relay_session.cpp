@@ -193,6 +193,7 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
     views.back() = std::make_shared<const wire::PartView>(receiver_->parts(), child.parts);
   }
   if (req.limit && !limiter_) limiter_ = std::make_shared<wire::RateLimiter>(req.limit);
+  if (!req.limit && req.pace && !pace_) pace_ = std::make_shared<wire::Pace>();
   for (std::size_t i = 0; i < req.children.size(); ++i) {
     const wire::ChildEdge& child = req.children[i];
     Spool& spool = striped.stripe(child.stripe);
@@ -220,7 +221,10 @@ void RelaySession::start_forwarding(const wire::ForwardRequest& req) {
     };
     senders_.push_back(std::make_unique<wire::Sender>(wire::Target{child.name, child.address, child.port}, child.key,
                                                       size, reader, done));
-    senders_.back()->limit(limiter_);
+    if (limiter_)
+      senders_.back()->limit(limiter_);
+    else
+      senders_.back()->pace(pace_);
     senders_.back()->start();
   }
   send(wire::Forwarding{senders_.size()});

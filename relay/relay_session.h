@@ -87,6 +87,7 @@ class RelaySession {
   bool received_ = false;           // finish_receive ran
   std::vector<std::unique_ptr<wire::Sender>> senders_;
   std::shared_ptr<wire::RateLimiter> limiter_;  // this host's upload cap, shared by senders_; null: none
+  std::shared_ptr<wire::Pace> pace_;            // or its automatic pace; null: none
   std::thread ticker_;
   std::mutex tick_mu_;
   std::condition_variable tick_cv_;

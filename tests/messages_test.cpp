@@ -70,7 +70,8 @@ wire::ExpectParent sample() {
 template <>
 wire::ForwardRequest sample() {
   return {{{"node-7", "10.0.0.7", 40123, 0, {1, 4}, std::string(64, '7')}, {"node-8", "fd00::8", 1, 15, {0}, "k8"}},
-          50000000};
+          50000000,
+          true};
 }
 template <>
 wire::TagRequest sample() {

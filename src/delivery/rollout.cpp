@@ -6,6 +6,7 @@
 #include "src/cache/image_platform.h"
 #include "src/delivery/caps.h"
 #include "src/delivery/relay_loop.h"
+#include "src/input/rate.h"
 #include "src/report/events.h"
 #include "src/ssh/numeric_address.h"
 #include "src/wire/edge_auth.h"
@@ -28,7 +29,10 @@ constexpr std::uint64_t kSlowLag = 32u << 20;
 
 Rollout::Rollout(std::vector<NodeRun>& runs, const DeliveryInput& in, topology::Mode mode)
     : runs_(runs), in_(in), relays_forward_(mode != topology::Mode::Flat) {
-  if (const std::uint64_t cap = source_cap(in.options)) source_limiter_ = std::make_shared<wire::RateLimiter>(cap);
+  if (const std::uint64_t cap = source_cap(in.options))
+    source_limiter_ = std::make_shared<wire::RateLimiter>(cap);
+  else if (in.options.pace)
+    source_pace_ = std::make_shared<wire::Pace>();
   make_plan(mode);
   if (members_.empty()) return;  // nothing to deliver: no plan to announce
   wire::Json parents = wire::Json::object();
@@ -107,6 +111,9 @@ std::uint64_t Rollout::run() {
     if (!s->ok() && s->error() != "cancelled") spdlog::warn("source -> {}: {}", s->target().name, s->error());
     sent += s->sent();
   }
+  if (source_pace_ && source_pace_->link())
+    spdlog::info("pace: the source measured its link at {} on the wire and sent just under it",
+                 rate_text(source_pace_->link()));
   return sent;
 }
 
@@ -240,7 +247,7 @@ void Rollout::connect(int s, int parent, int child) {
     const auto p = static_cast<std::size_t>(parent);
     run_of(p).relay->forward({run_of(c).node.name, address_[c], port_[c], s,
                               positions_in(streams_[p].parts, streams_[c].parts), edge(s, c).key},
-                             relay_cap(run_of(p).node, in_.options));
+                             relay_cap(run_of(p).node, in_.options), in_.options.pace);
     return;
   }
   if (++source_edges_[c] > kMaxSourceEdges * stripes()) {
@@ -278,7 +285,10 @@ void Rollout::start_source_edges() {
         target(static_cast<int>(c)), e.key, stream.map.stripe_size(s), reader,
         [this](const wire::Sender&) { source_edge_done(); }, [this, c = c] { return dial(c); }, 0));
     e.source = sources_.back().get();
-    sources_.back()->limit(source_limiter_);
+    if (source_pace_)
+      sources_.back()->pace(source_pace_);
+    else
+      sources_.back()->limit(source_limiter_);
     sources_.back()->start();
   }
 }

@@ -132,6 +132,7 @@ class Rollout {
   bool finishing_ = false;                    // no new edges
   std::vector<std::unique_ptr<wire::Sender>> sources_;
   std::shared_ptr<wire::RateLimiter> source_limiter_;  // the source's upload cap, shared by sources_; null: none
+  std::shared_ptr<wire::Pace> source_pace_;            // or its automatic pace; null: none
   std::vector<int> source_edges_;             // per member: edges the source opened to it
   std::vector<std::string> doomed_;           // per member: why it must fail at its next check
   std::mutex tunnels_mu_;  // not mu_: opening a tunnel is an SSH login

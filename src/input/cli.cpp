@@ -129,6 +129,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
        "also 1G, 50Mbit, 6MB/s, 6MiB/s", cxxopts::value<std::string>()->default_value(""), "RATE")
       ("source-limit", "Cap the source's upload at RATE (instead of --limit-rate)",
        cxxopts::value<std::string>()->default_value(""), "RATE")
+      ("pace", "auto: a sending host with no cap finds its link's rate and sends just under it, so no queue stands "
+       "in front of the link; off: each sends as fast as TCP lets it", cxxopts::value<std::string>()->default_value("auto"),
+       "HOW")
       ("dry-run", "Probe the nodes and print the plan; send nothing (new images are saved into the cache)",
        cxxopts::value<bool>()->default_value("false"));
   spec.add_options("SSH")
@@ -266,6 +269,9 @@ ParsedCommand parse_command_line(int argc, const char* const* argv) {
   o.compress = compress == "zstd" ? Compress::Zstd : compress == "none" ? Compress::None : Compress::Auto;
   o.limit_rate = rate_flag(r, "limit-rate");
   o.source_limit = rate_flag(r, "source-limit");
+  const std::string pace = r["pace"].as<std::string>();
+  if (pace != "auto" && pace != "off") throw UsageError("--pace '" + printable(pace) + "' is not one of auto, off");
+  o.pace = pace == "auto";
   o.dry_run = r["dry-run"].as<bool>();
   o.verbose = r["verbose"].as<bool>();
   o.quiet = r["quiet"].as<bool>();

@@ -39,6 +39,7 @@ struct Options {
   Compress compress = Compress::Auto;
   std::uint64_t limit_rate = 0;     // --limit-rate: every sending host's upload cap, bits/s on the wire; 0: none
   std::uint64_t source_limit = 0;   // --source-limit: the source's, instead of limit_rate; 0: none
+  bool pace = true;                 // --pace auto: a host with no cap paces itself under its link (wire/pace.h)
   std::uint64_t spool_window = 512u << 20;  // bytes of the stream a relay keeps on disk; 0: all
   bool dry_run = false;
   bool verbose = false;

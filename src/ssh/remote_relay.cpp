@@ -198,8 +198,8 @@ void RemoteRelay::expect_parent(int stripe, const std::string& key, bool source)
   post(wire::encode(wire::ExpectParent{stripe, key, source}));
 }
 
-void RemoteRelay::forward(const wire::ChildEdge& child, std::uint64_t limit) {
-  post(wire::encode(wire::ForwardRequest{{child}, limit}));
+void RemoteRelay::forward(const wire::ChildEdge& child, std::uint64_t limit, bool pace) {
+  post(wire::encode(wire::ForwardRequest{{child}, limit, pace}));
 }
 
 void RemoteRelay::set_event_handler(std::function<void(const wire::Json&)> handler) { on_event_ = std::move(handler); }

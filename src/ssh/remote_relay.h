@@ -62,7 +62,7 @@ class RemoteRelay {
   void expect_parent(int stripe, const std::string& key, bool source);
   // The relay streams to this child the parts of its stream the edge names.
   // `limit`: the relay's upload cap, bits/s on the wire (0: none).
-  void forward(const wire::ChildEdge& child, std::uint64_t limit);
+  void forward(const wire::ChildEdge& child, std::uint64_t limit, bool pace);
 
   // Messages the relay sends on its own (wire::ControlEvents) go to this
   // handler, on the owning thread.

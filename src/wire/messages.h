@@ -77,6 +77,8 @@ struct ForwardRequest {
   // The relay's upload cap in bits per second on the wire, shared by all its
   // children's senders; 0: none. The source names the same cap every time.
   std::uint64_t limit = 0;
+  // With no cap: pace the relay's senders under what its link delivers (pace.h).
+  bool pace = false;
 };
 
 struct TagRequest {
@@ -289,7 +291,7 @@ NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(StripeParent, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ReceiveRequest, parts, load, images, listen, parents, window)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ExpectParent, stripe, key, source)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ChildEdge, name, address, port, stripe, parts, key)
-NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit)
+NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ForwardRequest, children, limit, pace)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(TagRequest, id, refs, pin, untag)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(ShareRelay, listen, secret)
 NLOHMANN_DEFINE_TYPE_NON_INTRUSIVE(Hello, pid)

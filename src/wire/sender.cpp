@@ -122,6 +122,7 @@ std::uint64_t Sender::handshake(FrameReader& in) {
 
 void Sender::stream(std::uint64_t offset, FrameReader& in) {
   bool closed = false;
+  const PaceWatch watch(pace_.get(), sock_.fd());
   std::vector<char> buf(kChunkSize);
   auto take_resume = [&](const Frame& f) {
     Resume r = from_message<Resume>(f.json());

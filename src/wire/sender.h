@@ -16,6 +16,7 @@
 
 #include "src/wire/bundle.h"
 #include "src/wire/net.h"
+#include "src/wire/pace.h"
 #include "src/wire/rate_limiter.h"
 
 namespace wire {
@@ -51,6 +52,8 @@ class Sender {
 
   // Before start(): the host's upload cap, shared with its other senders.
   void limit(std::shared_ptr<RateLimiter> limiter) { limiter_ = std::move(limiter); }
+  // Or, before start(): the host's automatic pace, shared likewise.
+  void pace(std::shared_ptr<Pace> pace) { pace_ = std::move(pace); }
   void start();
   void cancel();  // unblocks and stops the thread
   void join();
@@ -81,6 +84,7 @@ class Sender {
   Dial dial_;
   int open_attempts_;
   std::shared_ptr<RateLimiter> limiter_;
+  std::shared_ptr<Pace> pace_;
   std::thread thread_;
   mutable std::mutex mu_;
   Socket sock_;
