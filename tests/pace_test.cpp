@@ -3,7 +3,16 @@
 #include <algorithm>
 #include <vector>
 
+#include <sys/socket.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "src/wire/net.h"
+#include "src/wire/pace.h"
 #include "src/wire/pace_control.h"
+#include "src/wire/rate_limiter.h"
 
 using wire::PaceControl;
 using wire::PaceSample;
@@ -138,4 +147,51 @@ TEST_CASE("pace: samples that come late (a busy CPU) measure the link all the sa
   for (int i = 0; i < 8; ++i) c.update({kTick, static_cast<std::uint64_t>(4e6 * kTick / 8), true});
   for (int i = 0; i < 4; ++i) c.update({3.0, static_cast<std::uint64_t>(4e6 * 3.0 / 8), true});
   CHECK(c.link() == Approx(4e6).epsilon(1e-6));
+}
+
+TEST_CASE("pace: a connection that holds its host back gets its share of the measured rate as the kernel's pace") {
+  // On loopback, a reader that takes about 8 MB/s is the link: the writer
+  // always has bytes waiting, and the host's pace follows what the reader took.
+  int port = 0;
+  wire::Socket listener = wire::listen_tcp("127.0.0.1", &port);
+  wire::Socket out = wire::connect_tcp("127.0.0.1", port, 2000);
+  wire::Socket in = wire::accept_tcp(listener);
+  std::atomic<bool> stop{false};
+  std::thread reader([&] {
+    std::vector<char> buf(64 * 1024);
+    while (!stop) {
+      if (::recv(in.fd(), buf.data(), buf.size(), 0) <= 0) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(8));
+    }
+  });
+  std::thread writer([&] {
+    const std::vector<char> buf(1 << 20, 'x');
+    while (!stop && out.write_all(buf.data(), buf.size())) {
+    }
+  });
+  auto pacing = [&] {
+    unsigned rate = 0;
+    socklen_t len = sizeof rate;
+    getsockopt(out.fd(), SOL_SOCKET, SO_MAX_PACING_RATE, &rate, &len);
+    return rate;
+  };
+  {
+    wire::Pace pace;
+    const wire::PaceWatch watch(&pace, out.fd());
+    std::this_thread::sleep_for(std::chrono::milliseconds(2000));
+    CHECK(pace.link() == 0);  // not yet a whole measurement
+    CHECK(pacing() == ~0U);
+    std::this_thread::sleep_for(std::chrono::milliseconds(4000));
+    const double link = static_cast<double>(pace.link());
+    CHECK(link > 0.25 * 8e6 * 8);  // the reader is slower on a busy machine
+    CHECK(link < 1.5 * 8e6 * 8 * 1514 / 1448);
+    // Draining, the host's one connection paced at 75% of the link.
+    CHECK(static_cast<double>(pacing()) ==
+          Approx(wire::payload_rate(static_cast<std::uint64_t>(PaceControl::kDrainGain * link))).epsilon(0.15));
+  }
+  stop = true;
+  out.shutdown();
+  in.shutdown();
+  writer.join();
+  reader.join();
 }
