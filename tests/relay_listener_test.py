@@ -545,10 +545,11 @@ def striped_liars(work, hash_hex):
         watcher.settimeout(1.5)
         good = {"name": "c0", "address": "127.0.0.1", "port": watcher.getsockname()[1], "stripe": 0,
                 "parts": [0, 1], "key": os.urandom(32).hex()}
-        for wrong, what in (({"stripe": 4}, "a child on stripe 4"), ({"parts": [1]}, "a thinned child on a striped stream")):
-            relay.send({"type": "forward", "children": [good, dict(good, name="c1", **wrong)], "limit": 0})
+        for wrong, what, why in (({"stripe": 4}, "a child on stripe 4", "no stripe 4"),
+                                 ({"parts": [1]}, "a thinned child on a striped stream", "children whole")):
+            relay.send({"type": "forward", "children": [good, dict(good, name="c1", **wrong)], "limit": 0, "pace": True})
             e = relay.take_error()
-            check(e["step"] == "forward", "forward with %s: refused (%s)" % (what, e["message"]))
+            check(e["step"] == "forward" and why in e["message"], "forward with %s: refused (%s)" % (what, e["message"]))
         try:
             watcher.accept()[0].close()
             dialled = True
