@@ -2,8 +2,10 @@
 # The same setup as ../2026-11-30-hung-node/run.sh, with this tree's build;
 # each run's --json report lands here, its -v log and --events in /tmp.
 set -euo pipefail
-OUT=$(cd "$(dirname "$0")" && pwd)
-cd "$OUT/../../.."
+HERE=$(cd "$(dirname "$0")" && pwd)
+OUT=${OUT:-$HERE}  # where the reports land (../2026-12-01-hung-node-3 gives its own); default beside this script
+mkdir -p "$OUT"
+cd "$HERE/../../.."
 BUILD=${1:-build}
 export TREESYNC_LAB_DIR=/var/lib/treesync-lab-hung
 L=scripts/lab
