@@ -207,6 +207,18 @@ TEST_CASE("--limit-rate and --source-limit take rates; anything else is a one-li
   CHECK_THROWS_WITH(parse({"--source-limit", "fast"}), Catch::Contains("--source-limit") && !Catch::Contains("\n"));
 }
 
+TEST_CASE("--pace: auto by default, or off; anything else is a one-line error") {
+  auto parse = [](std::vector<const char*> args) {
+    args.insert(args.begin(), {"treesync", "--image", "app:1"});
+    return parse_command_line(static_cast<int>(args.size()), args.data()).options;
+  };
+  CHECK(parse({}).pace);
+  CHECK(parse({"--pace", "auto"}).pace);
+  CHECK_FALSE(parse({"--pace", "off"}).pace);
+  CHECK_THROWS_AS(parse({"--pace", "fast"}), UsageError);
+  CHECK_THROWS_WITH(parse({"--pace", "fast"}), "--pace 'fast' is not one of auto, off");
+}
+
 TEST_CASE("sizes: bytes with binary suffixes; anything else is refused") {
   using treesync::parse_byte_size;
   CHECK(parse_byte_size("0") == 0u);
