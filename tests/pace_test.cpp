@@ -110,7 +110,10 @@ TEST_CASE("pace: a drain at first, then 97% of the link, a quarter more one seco
 TEST_CASE("pace: the link's rate never goes down, and a faster link is found") {
   PaceControl c;
   for (int i = 0; i < 40; ++i) c.update(at(4e6));
-  // Children's downlinks crowded, a parent slow: delivered less, held or not.
+  const std::uint64_t now = c.update(at(4e6));
+  CHECK(c.update({0, 0, false}) == now);  // a sample of no time changes nothing
+  // Children's downlinks crowded, a parent slow, a child acknowledging slowly
+  // on purpose: delivered less, held or not.
   for (int i = 0; i < 400; ++i) c.update(at(1e6, i % 2));
   CHECK(c.link() == Approx(4e6).epsilon(1e-6));
   // A link faster than measured: each probe adds what it found.

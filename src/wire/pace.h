@@ -1,9 +1,10 @@
-// A sending host's automatic pace: every quarter second, reads what its
-// data connections did (TCP_INFO: bytes acknowledged, and not yet sent), hands that to PaceControl and shares the answer
-// out among the connections as the kernel's own pacing rate
-// (SO_MAX_PACING_RATE). The kernel, not the sender's writes, must do it:
-// a connection's send buffer holds seconds of a slow link's data, which a
-// pace on the writes would reach only once it had drained.
+// A sending host's automatic pace: every quarter second it reads what the
+// host's data connections did (TCP_INFO: bytes acknowledged, bytes not yet
+// sent), hands that to PaceControl and shares the answer out among the
+// connections as the kernel's own pacing rate (SO_MAX_PACING_RATE). The
+// kernel, not the sender's writes, must do it: a connection's send buffer
+// holds seconds of a slow link's data, which a pace on the writes would
+// reach only once it had drained.
 #pragma once
 
 #include <chrono>

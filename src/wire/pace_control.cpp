@@ -6,7 +6,7 @@
 namespace wire {
 
 std::uint64_t PaceControl::update(const PaceSample& s) {
-  if (s.seconds <= 0) return 0;
+  if (s.seconds <= 0) return pace();
   now_ += s.seconds;
   recent_.push_back({now_, s.seconds, static_cast<double>(s.delivered), s.held});
   while (recent_.front().when <= now_ - kAverage) recent_.pop_front();
@@ -21,6 +21,10 @@ std::uint64_t PaceControl::update(const PaceSample& s) {
     if (link_ == 0) measured_ = now_;
     link_ = std::max(link_, bytes * 8 / seconds);
   }
+  return pace();
+}
+
+std::uint64_t PaceControl::pace() const {
   if (link_ == 0) return 0;
   const double since = now_ - measured_;
   const double second = since < kDrain ? -1 : std::fmod(since - kDrain, kCycle);

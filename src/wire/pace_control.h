@@ -7,19 +7,20 @@
 // of the host's link, hundreds of milliseconds deep on a slow link; the
 // stripes the host feeds then arrive unevenly at children whose downlinks
 // other parents share. Each host sending just under its link lets no queue
-// stand: 256 light nodes on 4 Mbit/s links took 150-159 s unpaced and 130 s
-// with every host capped at 97% of the links by hand.
+// stand: 256 light nodes on 4 Mbit/s links took 156 s unpaced and 127 s
+// paced (bench/results/2026-12-01-files-scale-4).
 //
 // How: the link's rate is the most the host delivered in any 4 seconds in
 // which it always had more to send than went out (receivers acknowledge up
 // to 64 KiB at once, which a single second of a slow link shows as 15% more
-// or less than its rate). The pace is 97% of it, after a few seconds at 85%
+// or less than its rate). The pace is 97% of it, after a few seconds at 75%
 // to drain what the unpaced start queued; one second in ten it is raised by
-// a quarter, so that a link faster than first measured is found. Until a
-// first measurement: no pace. The rate never goes down: a moment when the
-// host delivered less (its children's downlinks crowded, a parent slow)
-// must not pace it down to that, and a link that got slower is left to TCP,
-// as with no pace at all.
+// a quarter, so that a link faster than first measured is found, and the
+// next lowered as much, to drain what that queued. Until a first
+// measurement: no pace. The rate never goes down: a moment when the host
+// delivered less (its children's downlinks crowded, a parent slow, a child
+// acknowledging slowly on purpose) must not pace it down to that, and a
+// link that got slower is left to TCP, as with no pace at all.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +55,8 @@ class PaceControl {
     double when, seconds, bytes;
     bool held;
   };
+  std::uint64_t pace() const;
+
   double now_ = 0;       // seconds since the first sample
   double link_ = 0;
   double measured_ = 0;  // when link_ was first measured
